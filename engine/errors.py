@@ -1,0 +1,68 @@
+"""Every error iot-mock raises on purpose, so callers can catch one base class.
+
+    IotMockError                 everything we raise on purpose
+    ├── ScenarioError            a bad scenario file: .source, .issues (every problem, each located)
+    │   └── TemplateError        Jinja failed or exceeded a limit: .line
+    ├── CommandError             a command that cannot be applied: .device_id, .reason
+    └── SimulationError          a device process failed: .device_id, .sim_time
+
+Only the CLI turns these into exit codes; the API turns them into 4xx responses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class IotMockError(Exception):
+    """Base of every error raised on purpose by iot-mock."""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem in a scenario file: where it is, what is wrong, and the offending value."""
+
+    line: int | None
+    loc: str
+    msg: str
+    input: object = None
+
+    def render(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line is not None else source
+        field = f" {self.loc}:" if self.loc else ""
+        return f"{where}:{field} {self.msg}"
+
+
+class ScenarioError(IotMockError):
+    """A scenario file that cannot be used; `issues` lists every problem found, each located."""
+
+    def __init__(self, source: str, issues: list[Issue]) -> None:
+        self.source = source
+        self.issues = issues
+        super().__init__("\n".join(issue.render(source) for issue in issues))
+
+
+class TemplateError(ScenarioError):
+    """The Jinja template of a scenario failed to render or exceeded a limit."""
+
+    def __init__(self, source: str, msg: str, *, line: int | None = None) -> None:
+        self.line = line
+        super().__init__(source, [Issue(line, "", msg)])
+
+
+class CommandError(IotMockError):
+    """A command that cannot be applied to a device (unknown device, bad parameters...)."""
+
+    def __init__(self, device_id: str, reason: str) -> None:
+        self.device_id = device_id
+        self.reason = reason
+        super().__init__(f"{device_id}: {reason}")
+
+
+class SimulationError(IotMockError):
+    """A device failed while simulating; names the device and the simulated instant."""
+
+    def __init__(self, device_id: str, sim_time: float, reason: str) -> None:
+        self.device_id = device_id
+        self.sim_time = sim_time
+        super().__init__(f"{device_id} at t={sim_time:g}s: {reason}")

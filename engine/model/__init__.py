@@ -1,0 +1,1 @@
+"""The device model: kinds, load curves, behaviours, meters, readings. Pure and deterministic."""

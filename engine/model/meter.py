@@ -1,0 +1,171 @@
+"""One device's energy meter: its state, and its readings computed in bulk between events.
+
+Discrete things (timeline events, commands, behaviour changes) happen in SimPy; between two of
+them the meter's state is constant, so `sample(until)` computes every reading due before `until`
+with numpy. Each reading draws a fixed number of values from the device's own streams and energy
+is accumulated strictly in order, so results do not depend on where a run is cut into batches:
+virtual, accelerated and real-time runs give the same bytes.
+
+Physics per reading: `power = phases * V * I * PF / 1000` (kW, V, A), and `energy` (kWh) is the
+integral of power over sim time, each reading's power holding over the interval it closes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.model.calendar import SiteCalendar
+from engine.model.kinds import KINDS, STANDBY_FRACTION
+from engine.model.randomness import stream
+from engine.model.readings import Chunk, FloatArray, Status
+from engine.model.specs import DeviceSpec, SiteSpec
+
+
+class Meter:
+    """State and sampling of one device; mutated only by the simulation at a sim instant."""
+
+    def __init__(self, spec: DeviceSpec, index: int, site: SiteSpec, calendar: SiteCalendar, seed: int) -> None:
+        self.spec = spec
+        self.index = index
+        self.nominal_voltage = site.voltage
+        self.voltage_exponent = KINDS[spec.kind].voltage_exponent
+        self.calendar = calendar
+        self._power_rng = stream(seed, spec.id, "power")
+        self._voltage_rng = stream(seed, spec.id, "voltage")
+        # Reading slots are anchor + k * interval, so changing the interval re-anchors.
+        self.interval = spec.interval
+        self._anchor = 0.0
+        self._next_k = 0
+        self._last_t: float | None = None
+        # State that events and commands change.
+        self.enabled = True
+        self.online = True
+        self.comm_losses = 0
+        self.outages = 0
+        self.stuck = 0
+        self.brownouts: list[float] = []
+        self.override_kw: float | None = None
+        self._frozen: tuple[float, float, float, float] | None = None
+        self._last_values: tuple[float, float, float, float] | None = None
+        # Behaviour factor change points (sim time, factor), trimmed as readings pass them.
+        self._factor_t: list[float] = [0.0]
+        self._factor: list[float] = [1.0]
+        # What happened, for the run report.
+        self.energy = 0.0
+        self.energy_offset = 0.0
+        self.seq = 0
+        self.published = 0
+        self.power_sum = 0.0
+        self.power_min = math.inf
+        self.power_max = -math.inf
+
+    @property
+    def status(self) -> Status:
+        return "online" if self.online and self.comm_losses == 0 else "offline"
+
+    def modulate(self, now: float, factor: float) -> None:
+        """The behaviour factor from `now` on (called by the device's behaviour process)."""
+        self._factor_t.append(now)
+        self._factor.append(factor)
+
+    def set_interval(self, interval: float) -> None:
+        """The next reading stays where it was due; the ones after it come every `interval`."""
+        self._anchor = self._anchor + self._next_k * self.interval
+        self._next_k = 0
+        self.interval = interval
+
+    def freeze(self) -> None:
+        """Start a stuck sensor: values stay at the last reading."""
+        self.stuck += 1
+        if self.stuck == 1:
+            self._frozen = self._last_values
+
+    def unfreeze(self) -> None:
+        self.stuck = max(0, self.stuck - 1)
+        if self.stuck == 0:
+            self._frozen = None
+
+    def reset_energy(self) -> None:
+        """The reported energy counter restarts at 0 (the true integral goes on, for the report)."""
+        self.energy_offset = self.energy
+
+    def _slot_count(self, until: float) -> int:
+        anchor, interval = self._anchor, self.interval
+        end = max(self._next_k, math.ceil((until - anchor) / interval))
+        while end > self._next_k and anchor + (end - 1) * interval >= until:
+            end -= 1
+        while anchor + end * interval < until:
+            end += 1
+        return end - self._next_k
+
+    def sample(self, until: float) -> Chunk | None:
+        """Readings due before `until` under the current state; a chunk if any are published."""
+        n = self._slot_count(until)
+        if n <= 0:
+            return None
+        spec = self.spec
+        k = np.arange(self._next_k, self._next_k + n, dtype=np.float64)
+        t: FloatArray = k * self.interval + self._anchor
+        self._next_k += n
+        u = self._power_rng.random(2 * n)
+        power_noise = u[0::2] + u[1::2] - 1.0
+        u = self._voltage_rng.random(2 * n)
+        voltage_noise = u[0::2] + u[1::2] - 1.0
+
+        power = self._power_kw(t) * (1.0 + spec.noise * power_noise)
+        sag = math.prod(self.brownouts)
+        voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * voltage_noise) * sag
+        if sag != 1.0 and self.voltage_exponent:
+            power = power * sag**self.voltage_exponent
+        if self.outages:
+            power = np.zeros(n)
+            voltage = np.zeros(n)
+        current = power * 1000.0 / (spec.phases * np.maximum(voltage, 1e-9) * spec.power_factor)
+
+        previous = self._last_t if self._last_t is not None else float(t[0])
+        dt = np.diff(t, prepend=previous)
+        energy = np.add.accumulate(np.concatenate(([self.energy], power * dt / 3600.0)))[1:]
+        self.energy = float(energy[-1])
+        self._last_t = float(t[-1])
+        self._trim_factors(self._last_t)
+
+        reported = energy - self.energy_offset
+        if self.stuck:
+            if self._frozen is None:
+                self._frozen = (float(power[0]), float(voltage[0]), float(current[0]), float(reported[0]))
+            p, v, c, e = self._frozen
+            power, voltage, current, reported = (np.full(n, value) for value in (p, v, c, e))
+        self._last_values = (float(power[-1]), float(voltage[-1]), float(current[-1]), float(reported[-1]))
+        if self.status == "offline":
+            return None
+        seq = np.arange(self.seq, self.seq + n, dtype=np.int64)
+        self.seq += n
+        self.published += n
+        self.power_sum += float(power.sum())
+        self.power_min = min(self.power_min, float(power.min()))
+        self.power_max = max(self.power_max, float(power.max()))
+        return Chunk(self.index, t, power, voltage, current, reported, seq, self.enabled, self.interval < 1.0)
+
+    def _power_kw(self, t: FloatArray) -> FloatArray:
+        """Power before noise: override, standby, or rated x load curve x behaviour factor."""
+        spec = self.spec
+        if not self.enabled:
+            return np.full(len(t), spec.rated_kw * STANDBY_FRACTION)
+        if self.override_kw is not None:
+            return np.full(len(t), self.override_kw)
+        level = spec.profile.levels(self.calendar.local(t), self.calendar.day_type)
+        if len(self._factor) > 1:
+            which = np.searchsorted(np.array(self._factor_t), t, side="right") - 1
+            level = level * np.array(self._factor)[which]
+        elif self._factor[0] != 1.0:
+            level = level * self._factor[0]
+        return spec.rated_kw * level
+
+    def _trim_factors(self, sampled_to: float) -> None:
+        """Forget factor changes older than the one in force at the last sampled reading."""
+        keep = int(np.searchsorted(np.array(self._factor_t), sampled_to, side="right")) - 1
+        if keep > 0:
+            del self._factor_t[:keep]
+            del self._factor[:keep]

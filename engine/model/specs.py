@@ -1,0 +1,71 @@
+"""The validated, fully resolved plan of a run: plain frozen values the simulation starts from.
+
+pydantic stays at the boundary (the scenario file); everything inside the engine reads these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from engine.model.profiles import DailyProfile
+
+Kind = Literal["hvac", "lighting", "server", "industrial", "appliance"]
+Action = Literal["outage", "comm_loss", "brownout", "stuck", "disable", "enable"]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSpec:
+    """The supply every device shares."""
+
+    voltage: float = 230.0
+    phases: int = 3
+    frequency: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    """One meter with every default resolved."""
+
+    id: str
+    kind: Kind
+    name: str
+    location: str
+    rated_kw: float
+    profile: DailyProfile
+    interval: float
+    noise: float
+    voltage_noise: float
+    power_factor: float
+    phases: int
+    behaviour: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """Something the scenario makes happen at `at` seconds after the start, to `targets`."""
+
+    at: float
+    action: Action
+    targets: tuple[str, ...]
+    duration: float | None = None
+    factor: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything a run needs: the scenario resolved against its timezone and defaults."""
+
+    name: str
+    revision: int
+    description: str
+    start_epoch: float
+    timezone: str
+    duration: float
+    seed: int
+    site: SiteSpec
+    devices: tuple[DeviceSpec, ...]
+    events: tuple[TimelineEvent, ...] = ()
+    holidays: frozenset[date] = frozenset()
+    source_sha256: str = ""

@@ -1,0 +1,64 @@
+"""Sinks: where a run's readings go. JSON lines and CSV files (or stdout), memory, fan-out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from engine.model.encoding import CSV_HEADER, Encoder
+from engine.model.readings import Reading, ReadingBatch, Sink, StatusChange
+
+
+class FileSink:
+    """Readings to a `.jsonl` or `.csv` file, or JSON lines to stdout for `-`."""
+
+    def __init__(self, target: str, encoder: Encoder) -> None:
+        self.target = target
+        self._encoder = encoder
+        self._csv = target.lower().endswith(".csv")
+        if target == "-":
+            self._stream: BinaryIO = sys.stdout.buffer
+            self._owned = False
+        else:
+            self._stream = Path(target).open("wb", buffering=1024 * 1024)  # noqa: SIM115 - closed by close()
+            self._owned = True
+        if self._csv:
+            self._stream.write(CSV_HEADER.encode())
+
+    def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
+        if len(batch):
+            self._stream.write(self._encoder.csv(batch) if self._csv else self._encoder.jsonl(batch))
+
+    def close(self) -> None:
+        if self._owned:
+            self._stream.close()
+        else:
+            self._stream.flush()
+
+
+class MemorySink:
+    """Keeps everything in memory: for tests and small runs."""
+
+    def __init__(self) -> None:
+        self.batches: list[ReadingBatch] = []
+        self.statuses: list[StatusChange] = []
+
+    def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
+        if len(batch):
+            self.batches.append(batch)
+        self.statuses.extend(statuses)
+
+    def readings(self) -> list[Reading]:
+        return [reading for batch in self.batches for reading in batch.readings()]
+
+
+class FanOut:
+    """Writes to several sinks in order."""
+
+    def __init__(self, sinks: list[Sink]) -> None:
+        self.sinks = sinks
+
+    def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
+        for sink in self.sinks:
+            sink.write(batch, statuses)

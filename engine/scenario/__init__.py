@@ -1,0 +1,1 @@
+"""Scenario files: the versioned format, the safe loader and the named catalogue."""

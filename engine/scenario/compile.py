@@ -1,0 +1,171 @@
+"""From a validated Scenario to the engine's Plan, and the cross-field checks that need both.
+
+`check(data)` finds every reference that cannot be resolved (unknown profile or target,
+duplicate id, event before the start) with the path of the field, so the loader can report them
+with their lines; `to_plan` then resolves defaults, profiles, targets and event times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from engine.model.calendar import utc_epoch
+from engine.model.kinds import KINDS
+from engine.model.profiles import BUILTIN_PROFILES, DailyProfile, profile_from_curves
+from engine.model.specs import DeviceSpec, Plan, SiteSpec, TimelineEvent
+from engine.scenario.durations import parse_relative
+from engine.scenario.format import DEFAULT_START, Event, KindTarget, Scenario
+
+Problem = tuple[tuple[str | int, ...], str, object]
+RESERVED_IDS = frozenset({"all"})
+
+
+def event_offset(at: str | datetime, start: datetime, timezone: str) -> float:
+    """Seconds after the start for an event's `at`; raises ValueError with a usable message."""
+    if isinstance(at, str):
+        relative = parse_relative(at)
+        if relative is not None:
+            return relative
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise ValueError(
+                f"must be a local date-time like '2025-08-05T14:00' or relative like '+2d09:00', got {at!r}"
+            ) from None
+    else:
+        moment = at
+    if moment.tzinfo is not None:
+        raise ValueError("give a local time without offset; the scenario's timezone applies")
+    return utc_epoch(moment, timezone) - utc_epoch(start, timezone)
+
+
+def target_ids(event: Event, scenario: Scenario) -> tuple[str, ...]:
+    """The device ids an event acts on, in device order."""
+    target = event.target
+    if target == "all":
+        return tuple(device.id for device in scenario.devices)
+    if isinstance(target, KindTarget):
+        return tuple(device.id for device in scenario.devices if device.kind == target.kind)
+    wanted = {target} if isinstance(target, str) else set(target)
+    return tuple(device.id for device in scenario.devices if device.id in wanted)
+
+
+def check(data: dict[str, Any]) -> list[Problem]:
+    """Every unresolvable reference in raw scenario data, each with its field path.
+
+    Works on the raw mapping, so these problems are reported together with the field errors
+    of the same file; anything malformed here is left to the model validation to report.
+    """
+    return list(_problems(data))
+
+
+def _items(value: object) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _problems(data: dict[str, Any]) -> Iterator[Problem]:
+    raw_profiles = data.get("profiles")
+    profiles: dict[str, Any] = raw_profiles if isinstance(raw_profiles, dict) else {}
+    devices = _items(data.get("devices"))
+    seen: set[str] = set()
+    kinds: set[object] = set()
+    for i, device in devices:
+        device_id, profile = device.get("id"), device.get("profile")
+        kinds.add(device.get("kind"))
+        if not isinstance(device_id, str):
+            continue
+        if device_id in RESERVED_IDS:
+            yield ("devices", i, "id"), f"{device_id!r} is reserved for event targets", device_id
+        if device_id in seen:
+            yield ("devices", i, "id"), f"duplicate device id {device_id!r}", device_id
+        seen.add(device_id)
+        if isinstance(profile, str) and profile not in profiles and profile not in BUILTIN_PROFILES:
+            known = ", ".join(sorted({*profiles, *BUILTIN_PROFILES}))
+            yield ("devices", i, "profile"), f"unknown profile {profile!r}; known: {known}", profile
+    start, timezone = _start(data)
+    for i, event in _items(data.get("events")):
+        at = event.get("at")
+        if isinstance(at, str | datetime) and start is not None and timezone is not None:
+            try:
+                if event_offset(at, start, timezone) < 0:
+                    yield ("events", i, "at"), f"is before the scenario start, got {str(at)!r}", str(at)
+            except ValueError as exc:
+                yield ("events", i, "at"), str(exc), str(at)
+        target = event.get("target", "all")
+        if isinstance(target, dict) and isinstance(target.get("kind"), str) and target["kind"] not in kinds:
+            yield ("events", i, "target"), f"no device of kind {target['kind']!r}", target["kind"]
+        elif target != "all" and isinstance(target, str | list):
+            names = [target] if isinstance(target, str) else target
+            unknown = [name for name in names if isinstance(name, str) and name not in seen]
+            if unknown:
+                yield ("events", i, "target"), f"unknown device id {unknown[0]!r}", unknown[0]
+
+
+def _start(data: dict[str, Any]) -> tuple[datetime | None, str | None]:
+    """The scenario's start and timezone when both are usable, else Nones."""
+    start = data.get("start", DEFAULT_START)
+    timezone = data.get("timezone", "UTC")
+    if isinstance(start, str):
+        try:
+            start = datetime.fromisoformat(start)
+        except ValueError:
+            return None, None
+    if not isinstance(start, datetime) or start.tzinfo is not None or not isinstance(timezone, str):
+        return None, None
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None, None
+    return start, timezone
+
+
+def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
+    """The engine's resolved plan; call after `check` found nothing."""
+    profiles: dict[str, DailyProfile] = dict(BUILTIN_PROFILES)
+    for name, profile in scenario.profiles.items():
+        profiles[name] = profile_from_curves(name, profile.weekday, profile.saturday, profile.sunday)
+    site = SiteSpec(scenario.site.voltage, scenario.site.phases, scenario.site.frequency)
+    devices = tuple(
+        DeviceSpec(
+            id=device.id,
+            kind=device.kind,
+            name=device.name or device.id,
+            location=device.location,
+            rated_kw=device.rated_kw if device.rated_kw is not None else KINDS[device.kind].rated_kw,
+            profile=profiles[device.profile or KINDS[device.kind].profile],
+            interval=device.interval,
+            noise=device.noise,
+            voltage_noise=device.voltage_noise,
+            power_factor=device.power_factor or KINDS[device.kind].power_factor,
+            phases=device.phases or site.phases,
+            behaviour=device.behaviour,
+        )
+        for device in scenario.devices
+    )
+    events = tuple(
+        TimelineEvent(
+            at=event_offset(event.at, scenario.start, scenario.timezone),
+            action=event.action,
+            targets=target_ids(event, scenario),
+            duration=getattr(event, "duration", None),
+            factor=getattr(event, "factor", None),
+        )
+        for event in scenario.events
+    )
+    return Plan(
+        name=scenario.name,
+        revision=scenario.revision,
+        description=scenario.description,
+        start_epoch=utc_epoch(scenario.start, scenario.timezone),
+        timezone=scenario.timezone,
+        duration=scenario.duration,
+        seed=scenario.seed,
+        site=site,
+        devices=devices,
+        events=events,
+        holidays=frozenset(scenario.holidays),
+        source_sha256=sha256,
+    )

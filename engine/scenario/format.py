@@ -1,0 +1,228 @@
+"""The scenario file format, version 1: pydantic models that validate and document every field.
+
+`iot-mock schema` exports these models as JSON Schema, so each field carries a description.
+Cross-field rules (unknown profiles, unknown targets, duplicate ids) live in `references.py`
+so that each problem can be reported with its own location.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+
+from engine.scenario.durations import DURATION_PATTERN, parse_duration
+
+SUPPORTED_VERSIONS = (1,)
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+DeviceKind = Literal["hvac", "lighting", "server", "industrial", "appliance"]
+DEVICE_KINDS: tuple[DeviceKind, ...] = ("hvac", "lighting", "server", "industrial", "appliance")
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": DURATION_PATTERN}, {"type": "number", "minimum": 0}],
+            "description": "A duration: seconds, or units d/h/m/s/ms such as '500ms', '30s', '1h30m', '7d'.",
+        }
+    ),
+]
+Fraction = Annotated[float, Field(ge=0, le=1.5)]
+DEFAULT_START = datetime(2025, 1, 6)
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(_Strict):
+    """The electrical supply every device of the site shares."""
+
+    voltage: float = Field(230.0, gt=0, le=1000, description="Nominal phase-to-neutral RMS voltage (V).")
+    phases: Literal[1, 3] = Field(3, description="Number of phases of the supply.")
+    frequency: Literal[50, 60] = Field(50, description="Grid frequency (Hz).")
+
+
+Curve = Annotated[
+    list[Fraction] | dict[str, Fraction],
+    Field(
+        description=(
+            "A daily curve of fractions of rated power: 24 hourly values (00:00 to 23:00), "
+            "or points such as {'07:30': 0.2, '08:00': 0.9}; linear between points."
+        )
+    ),
+]
+
+
+class Profile(_Strict):
+    """A daily load curve per kind of day, following local time in the scenario's timezone."""
+
+    weekday: Curve = Field(description="Monday to Friday.")
+    saturday: Curve | None = Field(None, description="Saturday; defaults to sunday, then weekday.")
+    sunday: Curve | None = Field(None, description="Sunday and holidays; defaults to saturday, then weekday.")
+
+    @field_validator("weekday", "saturday", "sunday")
+    @classmethod
+    def _check_curve(cls, curve: list[float] | dict[str, float] | None) -> list[float] | dict[str, float] | None:
+        if isinstance(curve, list) and len(curve) != 24:
+            raise ValueError(f"needs 24 hourly values, got {len(curve)}")
+        if isinstance(curve, dict):
+            if not curve:
+                raise ValueError("needs at least one 'HH:MM' point")
+            bad = [key for key in curve if not _HHMM.match(key)]
+            if bad:
+                raise ValueError(f"points must be 'HH:MM' from 00:00 to 23:59, got {bad[0]!r}")
+        return curve
+
+
+class Device(_Strict):
+    """One simulated energy meter; everything but `id` and `kind` has a realistic default."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Unique id, also the MQTT topic segment.")
+    kind: DeviceKind = Field(description="What the meter measures; sets the default behaviour.")
+    name: str = Field("", max_length=200, description="Human name; defaults to the id.")
+    location: str = Field("", max_length=200, description="Where the device is, free text.")
+    rated_kw: float | None = Field(
+        None, gt=0, le=100_000, description="Rated active power (kW); the kind's default if omitted."
+    )
+    profile: str | None = Field(
+        None, description="Name of a profile in `profiles`, or a built-in one; the kind's default if omitted."
+    )
+    interval: Duration = Field(10.0, description="Time between two readings.")
+    noise: float = Field(0.10, ge=0, le=1, description="Power noise, a fraction: 0.1 means +-10 %.")
+    voltage_noise: float = Field(0.02, ge=0, le=0.2, description="Voltage noise, a fraction of nominal.")
+    power_factor: float | None = Field(None, gt=0, le=1, description="Power factor; the kind's default if omitted.")
+    phases: Literal[1, 3] | None = Field(None, description="Phases metered; the site's if omitted.")
+    behaviour: bool = Field(
+        True,
+        description=(
+            "Simulate the kind's discrete behaviour: compressor cycling (hvac), zone switching "
+            "(lighting), batch jobs (server), micro-stoppages (industrial), thermostat cycling (appliance)."
+        ),
+    )
+
+    @field_validator("interval")
+    @classmethod
+    def _check_interval(cls, interval: float) -> float:
+        if not 0.1 <= interval <= 86400:
+            raise ValueError(f"must be between 100ms and 1d, got {interval:g}s")
+        return interval
+
+
+class KindTarget(_Strict):
+    """Every device of one kind."""
+
+    kind: DeviceKind
+
+
+Target = Annotated[
+    str | list[str] | KindTarget,
+    Field(description="A device id, a list of ids, {kind: K}, or 'all'."),
+]
+At = Annotated[
+    str | datetime,
+    Field(
+        description=(
+            "When: a local date-time in the scenario's timezone ('2025-08-05T14:00'), "
+            "or relative to the start ('+2d09:00', '+90m')."
+        )
+    ),
+]
+
+
+class _EventBase(_Strict):
+    at: At
+    target: Target = "all"
+
+
+class _TimedEvent(_EventBase):
+    duration: Duration | None = Field(None, description="How long it lasts; to the end of the run if omitted.")
+
+
+class Outage(_TimedEvent):
+    """Supply lost: power, voltage and current 0, energy flat; the meter keeps reporting."""
+
+    action: Literal["outage"]
+
+
+class CommLoss(_TimedEvent):
+    """Communication lost: no readings, status offline; the meter keeps integrating energy."""
+
+    action: Literal["comm_loss"]
+
+
+class Brownout(_TimedEvent):
+    """Voltage sag: voltage times `factor`; resistive loads draw less power, others more current."""
+
+    action: Literal["brownout"]
+    factor: float = Field(0.85, gt=0, lt=1, description="Voltage multiplier while it lasts.")
+
+
+class Stuck(_TimedEvent):
+    """A stuck sensor: reported values frozen at the last reading; the meter keeps integrating."""
+
+    action: Literal["stuck"]
+
+
+class Disable(_TimedEvent):
+    """The load is switched off: near-zero standby power, readings go on."""
+
+    action: Literal["disable"]
+
+
+class Enable(_EventBase):
+    """The load is switched back on."""
+
+    action: Literal["enable"]
+
+
+Event = Annotated[Outage | CommLoss | Brownout | Stuck | Disable | Enable, Field(discriminator="action")]
+EVENT_ACTIONS = ("outage", "comm_loss", "brownout", "stuck", "disable", "enable")
+
+
+class Scenario(_Strict):
+    """A named, versioned description of a site, its devices and what happens to them."""
+
+    version: Literal[1] = Field(description="File-format version; 1 is the only one so far.")
+    name: str = Field(pattern=ID_PATTERN, description="The scenario's name.")
+    revision: int = Field(1, ge=1, description="The scenario's own edition; bump it when it changes.")
+    description: str = Field("", max_length=2000, description="What the scenario shows.")
+    start: datetime = Field(
+        DEFAULT_START, description="Local start date-time in `timezone` (default: Monday 2025-01-06)."
+    )
+    timezone: str = Field("UTC", description="IANA timezone of the site, e.g. Europe/Berlin; DST-aware.")
+    duration: Duration = Field(86400.0, description="How long a run lasts in simulated time.")
+    seed: int = Field(0, ge=0, lt=2**63, description="Seed of every random stream of the run.")
+    site: Site = Field(default_factory=Site, description="The site's supply.")
+    holidays: list[date] = Field(default_factory=list, description="Local dates treated as sundays.")
+    profiles: dict[str, Profile] = Field(default_factory=dict, description="Named daily load curves.")
+    devices: list[Device] = Field(min_length=1, max_length=100_000, description="The meters.")
+    events: list[Event] = Field(default_factory=list, description="What happens, and when.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown timezone; use an IANA name such as 'Europe/Berlin'") from None
+        return name
+
+    @field_validator("start")
+    @classmethod
+    def _naive_local(cls, start: datetime) -> datetime:
+        if start.tzinfo is not None:
+            raise ValueError("give a local time without offset; the timezone field says where")
+        return start
+
+    @field_validator("duration")
+    @classmethod
+    def _check_duration(cls, duration: float) -> float:
+        if duration <= 0:
+            raise ValueError("must be a positive duration")
+        return duration

@@ -1,0 +1,151 @@
+"""Read a scenario file: size limit, sandboxed template, safe YAML, validation, cross-checks.
+
+Every problem found is collected and raised once as a ScenarioError whose issues each carry a
+line and a field path (`scenarios/plant.yaml:14: devices[2].interval: ...`). A templated file is
+located in its rendered text, shown by `iot-mock render FILE`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.errors import Issue, ScenarioError
+from engine.model.specs import Plan
+from engine.scenario.compile import check, to_plan
+from engine.scenario.format import EVENT_ACTIONS, SUPPORTED_VERSIONS, Scenario
+from engine.scenario.template import is_template, render_template
+from engine.scenario.yaml_source import ParsedYaml, _dotted, parse_yaml
+from engine.scenario.yaml_source import Path as FieldPath
+
+MAX_FILE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedScenario:
+    """A valid scenario, where it came from, and the plan the engine runs."""
+
+    source: str
+    scenario: Scenario
+    plan: Plan
+    sha256: str
+    rendered: str
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Load and validate the scenario file at `path`; raises ScenarioError listing every problem."""
+    source = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(source, [Issue(None, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")])
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError(source, [Issue(None, "", f"cannot read: {exc.strerror or exc}")]) from exc
+    return parse_scenario(raw, source)
+
+
+def parse_scenario(raw: bytes | str, source: str = "<scenario>") -> LoadedScenario:
+    """Validate scenario text (bytes from a file or an upload); raises ScenarioError."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(source, [Issue(None, "", f"scenario is {len(data)} bytes; the limit is {MAX_FILE_BYTES}")])
+    sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, [Issue(None, "", f"not UTF-8 text (byte {exc.start})")]) from exc
+    rendered = render_template(text, source) if is_template(text) else text
+    where = source if rendered.count("\n") == text.count("\n") else f"{source} (rendered)"
+    parsed = parse_yaml(rendered)
+    if parsed.issues and parsed.data is None:
+        raise ScenarioError(where, parsed.issues)
+    scenario, issues = _validate(parsed)
+    issues = parsed.issues + issues
+    if issues or scenario is None:
+        raise ScenarioError(where, sorted(issues, key=lambda issue: (issue.line or 0, issue.loc)))
+    return LoadedScenario(source, scenario, to_plan(scenario, sha256=sha256), sha256, rendered)
+
+
+def _validate(parsed: ParsedYaml) -> tuple[Scenario | None, list[Issue]]:
+    data = parsed.data
+    if not isinstance(data, dict):
+        return None, [Issue(1, "", f"a scenario is a mapping of fields, got {type(data).__name__}")]
+    version = data.get("version")
+    if version not in SUPPORTED_VERSIONS:
+        supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+        msg = "is required" if version is None else f"unsupported version {version!r}"
+        return None, [
+            Issue(
+                parsed.line_of(("version",)) or 1,
+                "version",
+                f"{msg}; this iot-mock reads version {supported}",
+            )
+        ]
+    problems = [Issue(parsed.line_of(path), _dotted(path), msg, value) for path, msg, value in check(data)]
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        return None, _validation_issues(exc, parsed) + problems
+    return scenario, problems
+
+
+def _validation_issues(exc: ValidationError, parsed: ParsedYaml) -> list[Issue]:
+    """pydantic errors as located issues; union branches on one field are merged into one issue."""
+    merged: dict[FieldPath, Issue] = {}
+    for error in exc.errors(include_url=False):
+        kind = error["type"]
+        path = _data_path(parsed.data, error["loc"], missing=kind == "missing")
+        value = None if kind == "missing" else error.get("input")
+        msg = _message(kind, error["msg"], value, error.get("ctx") or {})
+        if kind == "union_tag_invalid":
+            path = (*path, "action")
+        if path in merged:
+            previous = merged[path]
+            merged[path] = Issue(previous.line, previous.loc, _union_message(path, value), previous.input)
+            continue
+        merged[path] = Issue(parsed.line_of(path), _dotted(path), msg, value)
+    return list(merged.values())
+
+
+def _message(kind: str, msg: str, value: object, ctx: dict[str, Any]) -> str:
+    """pydantic's message, reworded where ours says more, with the bad value appended."""
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; `iot-mock schema` lists the fields)"
+    if kind == "string_pattern_mismatch":
+        return f"must be 1 to 64 letters, digits, '_' or '-', got {value!r}"
+    if kind == "union_tag_invalid":
+        return f"unknown action {ctx.get('tag')!r}; one of: {', '.join(EVENT_ACTIONS)}"
+    msg = msg.removeprefix("Value error, ")
+    if "got " not in msg and isinstance(value, str | int | float | bool):
+        msg = f"{msg[0].lower()}{msg[1:]}, got {value!r}"
+    return msg
+
+
+def _union_message(path: FieldPath, value: object) -> str:
+    if path and path[-1] == "target":
+        return f"must be a device id, a list of ids, {{kind: K}} or 'all', got {value!r}"
+    return f"has none of the accepted forms (`iot-mock schema` shows them), got {value!r}"
+
+
+def _data_path(data: object, loc: tuple[str | int, ...], *, missing: bool) -> FieldPath:
+    """The part of pydantic's `loc` that exists in the data (drops union and tag names)."""
+    path: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+        elif last and missing and isinstance(part, str):
+            path.append(part)
+    return tuple(path)

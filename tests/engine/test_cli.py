@@ -1,0 +1,136 @@
+"""The `iot-mock` command end to end, in a subprocess like a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.model.kinds import KINDS
+
+
+def iot_mock(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+def test_run_default_prints_json_lines_in_the_contract_order() -> None:
+    done = iot_mock("run", "--duration", "1m")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 5 * 6
+    first = json.loads(lines[0])
+    assert list(first) == [
+        "device_id",
+        "timestamp",
+        "power",
+        "voltage",
+        "current",
+        "energy",
+        "status",
+        "enabled",
+        "seq",
+    ]
+    assert first["device_id"] == "mock-hvac-001"
+    assert first["timestamp"] == "2025-08-03T22:00:00Z"  # 00:00 in Berlin (summer time)
+    assert {json.loads(line)["device_id"] for line in lines} == {
+        "mock-hvac-001", "mock-lighting-001", "mock-server-001", "mock-industrial-001", "mock-kitchen-001"
+    }  # fmt: skip
+    assert done.stderr == ""
+
+
+def test_encoded_readings_are_physically_consistent(tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    done = iot_mock("run", "office-week", "--duration", "1d", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    kinds = {"hvac": "hvac", "lighting": "lighting", "server": "server", "kitchen": "appliance"}
+    with out.open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 2 * 2880 + 2 * 1440 + 2880 + 1440
+    for row in rows:
+        kind = next(k for name, k in kinds.items() if name in row["device_id"])
+        power, voltage, current = float(row["power"]), float(row["voltage"]), float(row["current"])
+        if power > 0.05:
+            computed = 3 * voltage * current * KINDS[kind].power_factor / 1000  # type: ignore[index]
+            assert computed == pytest.approx(power, rel=0.01), row
+
+
+def test_run_writes_several_outputs_and_a_report(tmp_path: Path) -> None:
+    jsonl, csv_path, report = tmp_path / "r.jsonl", tmp_path / "r.csv", tmp_path / "report.json"
+    done = iot_mock(
+        "run", "office-week", "--duration", "2d", "--seed", "3",
+        "--out", str(jsonl), "--out", str(csv_path), "--report", str(report),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = jsonl.read_text().splitlines()
+    rows = csv_path.read_text().splitlines()
+    assert rows[0] == "device_id,timestamp,power,voltage,current,energy,status,enabled,seq"
+    assert len(rows) == len(lines) + 1
+    data = json.loads(report.read_text())
+    assert data["scenario"]["name"] == "office-week" and data["scenario"]["revision"] == 1
+    assert len(data["scenario"]["sha256"]) == 64 and data["seed"] == 3
+    assert (data["start"], data["end"]) == ("2025-08-03T22:00:00Z", "2025-08-05T22:00:00Z")
+    assert data["readings"] == len(lines)
+    assert sum(device["readings"] for device in data["devices"]) == len(lines)
+    last = {}
+    for line in lines:
+        reading = json.loads(line)
+        last[reading["device_id"]] = reading
+    for device in data["devices"]:
+        assert device["energy_kwh"] == pytest.approx(last[device["device_id"]]["energy"], abs=0.01)
+        assert device["power_kw"]["min"] <= device["power_kw"]["mean"] <= device["power_kw"]["max"]
+    assert [(e["timestamp"], e["action"], e["phase"]) for e in data["events"]] == [
+        ("2025-08-05T12:00:00Z", "outage", "start"),
+        ("2025-08-05T12:30:00Z", "outage", "end"),
+    ]
+
+
+def test_validate_lists_every_issue_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\ndevices:\n  - {id: a, kind: hvac, interval: 0s, noise: 3}\n")
+    done = iot_mock("validate", "default", str(bad))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"{bad}:4: devices[0].interval: must be between 100ms and 1d, got 0s",
+        f"{bad}:4: devices[0].noise: input should be less than or equal to 1, got 3",
+    ]
+    good = iot_mock("validate", "scenarios/default.yaml", cwd=Path(__file__).parents[2])
+    assert good.returncode == 0 and "ok (default revision 1, 5 devices, 0 events)" in good.stdout
+
+
+def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
+    done = iot_mock("run", "no-such-scenario")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: no-such-scenario: no such file or named scenario (named scenarios: ")
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    done = iot_mock("run", "--out", "x.txt")
+    assert done.returncode == 2 and "must end in .jsonl or .csv" in done.stderr
+    done = iot_mock("run", "--out", str(tmp_path / "missing" / "x.jsonl"))
+    assert done.returncode == 1 and "No such file or directory" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_schema_and_scenarios() -> None:
+    schema = json.loads(iot_mock("schema").stdout)
+    assert schema["title"] == "iot-mock scenario, version 1"
+    assert {"version", "name", "devices", "events", "profiles", "site"} <= set(schema["properties"])
+    assert schema["$defs"]["Device"]["additionalProperties"] is False
+    listing = iot_mock("scenarios").stdout
+    for name in ("default", "office-week", "datacenter-day"):
+        assert name in listing
+
+
+def test_render_shows_the_templated_yaml() -> None:
+    done = iot_mock("render", "datacenter-day")
+    assert done.returncode == 0
+    assert 'id: "rack-b12"' in done.stdout and "{%" not in done.stdout
+
+
+def test_output_to_a_closed_pipe_stops_quietly() -> None:
+    command = f"{sys.executable} -m engine.cli run default --duration 1d | head -n 1"
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
+    assert len(done.stdout.splitlines()) == 1 and done.stderr == ""

@@ -1,0 +1,209 @@
+"""The scenario loader: good files, and bad ones reported with file, line and field, all at once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine import ScenarioError, TemplateError, load_scenario, parse_scenario
+from engine.scenario.catalog import resolve
+from engine.scenario.loader import MAX_FILE_BYTES
+from engine.scenario.template import render_template
+
+
+def write(tmp_path: Path, text: str, name: str = "site.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def messages(path: Path) -> list[str]:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    return [issue.render(caught.value.source) for issue in caught.value.issues]
+
+
+def test_three_line_scenario_gets_every_default(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nname: tiny\ndevices: [{id: ac, kind: hvac}]\n")
+    plan = load_scenario(path).plan
+    (device,) = plan.devices
+    assert (device.rated_kw, device.power_factor, device.interval, device.noise) == (25.0, 0.85, 10.0, 0.10)
+    assert (device.profile.name, device.phases, device.name) == ("hvac", 3, "ac")
+    assert (plan.duration, plan.seed, plan.timezone, plan.site.voltage) == (86400.0, 0, "UTC", 230.0)
+
+
+def test_every_problem_is_reported_at_once_with_line_and_field(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+version: 1
+name: bad one
+devices:
+  - {id: a, kind: hvac, interval: -5s}
+  - {id: a, kind: toaster}
+  - id: b/../c
+    kind: server
+    rated_kw: -3
+    colour: red
+  - {id: d, kind: lighting, profile: nope}
+events:
+  - {at: "2025-01-01T10:00", action: outage, target: zz}
+  - {at: "+1d", action: brownout, factor: 2}
+  - {at: "+1d", action: explode}
+  - {at: "tomorrow", action: outage, target: 5}
+""",
+    )
+    src = str(path)
+    assert messages(path) == [
+        f"{src}:2: name: must be 1 to 64 letters, digits, '_' or '-', got 'bad one'",
+        f"{src}:4: devices[0].interval: must be a duration like '500ms', '30s', '15m', '1h30m' or '7d', got '-5s'",
+        f"{src}:5: devices[1].id: duplicate device id 'a'",
+        f"{src}:5: devices[1].kind: input should be 'hvac', 'lighting', 'server', 'industrial' or 'appliance', "
+        "got 'toaster'",
+        f"{src}:6: devices[2].id: must be 1 to 64 letters, digits, '_' or '-', got 'b/../c'",
+        f"{src}:8: devices[2].rated_kw: input should be greater than 0, got -3",
+        f"{src}:9: devices[2].colour: unknown field (check the spelling; `iot-mock schema` lists the fields)",
+        f"{src}:10: devices[3].profile: unknown profile 'nope'; known: appliance, hvac, industrial, lighting, server",
+        f"{src}:12: events[0].at: is before the scenario start, got '2025-01-01T10:00'",
+        f"{src}:12: events[0].target: unknown device id 'zz'",
+        f"{src}:13: events[1].factor: input should be less than 1, got 2",
+        f"{src}:14: events[2].action: unknown action 'explode'; one of: outage, comm_loss, brownout, stuck, "
+        "disable, enable",
+        f"{src}:15: events[3].at: must be a local date-time like '2025-08-05T14:00' or relative like '+2d09:00', "
+        "got 'tomorrow'",
+        f"{src}:15: events[3].target: must be a device id, a list of ids, {{kind: K}} or 'all', got 5",
+    ]
+
+
+def test_missing_fields_point_at_their_parent(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nname: x\ndevices:\n  - {kind: hvac}\n")
+    assert messages(path) == [f"{path}:4: devices[0].id: is required"]
+
+
+def test_unsupported_version_names_the_supported_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nversion: 2\n")
+    assert messages(path) == [f"{path}:2: version: unsupported version 2; this iot-mock reads version 1"]
+
+
+def test_missing_version(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\n")
+    assert messages(path) == [f"{path}:1: version: is required; this iot-mock reads version 1"]
+
+
+def test_yaml_aliases_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nname: x\ndevices:\n  - &a {id: a, kind: hvac}\n  - *a\n")
+    assert messages(path) == [f"{path}:5: invalid YAML: aliases (*name) are not allowed in scenario files"]
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nname: x\ndevices: [{id: a, kind: hvac}\n")
+    assert messages(path)[0].startswith(f"{path}:4: invalid YAML: expected ',' or ']'")
+
+
+def test_duplicate_keys_are_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nname: x\nname: y\ndevices: [{id: a, kind: hvac}]\n")
+    assert messages(path) == [f"{path}:3: name: duplicate key"]
+
+
+def test_yaml_11_oddities_stay_strings(tmp_path: Path) -> None:
+    text = """\
+version: 1
+name: x
+devices: [{id: no, kind: lighting, profile: p}]
+profiles:
+  p: {weekday: {08:00: 0.5, 18:00: 0.1}}
+"""
+    plan = load_scenario(write(tmp_path, text)).plan
+    assert plan.devices[0].id == "no"
+    assert plan.devices[0].profile.weekday.seconds == (8 * 3600.0, 18 * 3600.0)
+
+
+def test_profile_curve_problems(tmp_path: Path) -> None:
+    text = "version: 1\nname: x\ndevices: [{id: a, kind: hvac, profile: p}]\nprofiles:\n  p: {weekday: [0.5, 0.5]}\n"
+    path = write(tmp_path, text)
+    assert messages(path) == [f"{path}:5: profiles.p.weekday: needs 24 hourly values, got 2"]
+
+
+def test_template_renders_in_a_sandbox(tmp_path: Path) -> None:
+    text = """\
+version: 1
+name: racks
+devices:
+{% for i in range(1, 4) %}
+  - {id: "rack-{{ '%02d' % i }}", kind: server}
+{% endfor %}
+"""
+    plan = load_scenario(write(tmp_path, text)).plan
+    assert [d.id for d in plan.devices] == ["rack-01", "rack-02", "rack-03"]
+
+
+def test_template_errors_name_the_template_line(tmp_path: Path) -> None:
+    text = "version: 1\nname: x\ndevices:\n{% for i in range(2) %}\n  - {id: d{{ i }}, kind: {{ nope }}}\n"
+    text += "{% endfor %}\n"
+    path = write(tmp_path, text)
+    with pytest.raises(TemplateError) as caught:
+        load_scenario(path)
+    assert caught.value.line == 5
+    assert str(caught.value) == f"{path}:5: template: 'nope' is undefined"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{{ ''.__class__.__mro__ }}", "access to attribute '__class__' of 'str' object is unsafe"),
+        ("{{ 'x' * 100000000 }}", "repetition longer than 1000000"),
+        ("{{ 2 ** 100000 }}", "exponent above 100"),
+        (
+            "{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}",
+            "template output exceeds 8388608 characters",
+        ),
+        ("{{ range(10**9) | list }}", "Range too big"),
+        ("{{ [].append(1) }}", "unsafe"),
+    ],
+)
+def test_template_abuse_is_stopped(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(TemplateError, match=re.escape(message)):
+        load_scenario(write(tmp_path, f"version: 1\nname: x\n# {body}\n"))
+
+
+def test_slow_templates_are_stopped() -> None:
+    slow = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+    with pytest.raises(TemplateError, match=r"template took longer than 0.2s to render"):
+        render_template(slow, "slow.yaml", max_seconds=0.2)
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
+    path = write(tmp_path, "#" * (MAX_FILE_BYTES + 1))
+    assert messages(path) == [f"{path}: file is {MAX_FILE_BYTES + 1} bytes; the limit is {MAX_FILE_BYTES}"]
+
+
+def test_deep_nesting_is_refused() -> None:
+    with pytest.raises(ScenarioError, match="nested deeper than"):
+        parse_scenario("version: 1\nname: x\nfoo: " + "[" * 2000 + "]" * 2000 + "\n")
+
+
+def test_names_cannot_escape_the_scenarios_folder() -> None:
+    with pytest.raises(ScenarioError, match="no such file or named scenario"):
+        resolve("../pyproject")
+    assert resolve("default").name == "default.yaml"
+
+
+def test_event_times_resolve_in_the_site_timezone(tmp_path: Path) -> None:
+    text = """\
+version: 1
+name: x
+start: 2025-03-29T00:00:00
+timezone: Europe/Berlin
+devices: [{id: a, kind: hvac}]
+events:
+  - {at: "2025-03-30T12:00", action: outage, duration: 1h}
+  - {at: "+1d12:00", action: disable}
+  - {at: 2025-03-29T06:00:00, action: enable}
+"""
+    plan = load_scenario(write(tmp_path, text)).plan
+    # DST starts on 2025-03-30 at 02:00 in Berlin: local noon that day is 35 h after the start, not 36.
+    assert [e.at for e in plan.events] == [35 * 3600.0, 36 * 3600.0, 6 * 3600.0]
+    assert plan.events[0].duration == 3600.0
+    assert plan.events[0].targets == ("a",)

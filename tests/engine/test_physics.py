@@ -1,0 +1,67 @@
+"""Readings are physically consistent: P = phases*V*I*PF/1000, energy is the integral of power."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.helpers import by_device, scenario_text, simulate
+
+SITE = scenario_text(
+    """\
+    site: {voltage: 230, phases: 3}
+    devices:
+      - {id: hvac, kind: hvac, interval: 10s}
+      - {id: light, kind: lighting, interval: 1m, phases: 1}
+      - {id: rack, kind: server, interval: 1s}
+      - {id: line, kind: industrial, interval: 30s}
+      - {id: kitchen, kind: appliance, interval: 500ms}
+    """
+)
+PF = {"hvac": 0.85, "light": 0.95, "rack": 0.98, "line": 0.80, "kitchen": 0.97}
+PHASES = {"hvac": 3, "light": 1, "rack": 3, "line": 3, "kitchen": 3}
+
+
+def test_power_equals_phases_voltage_current_power_factor() -> None:
+    _, sink = simulate(SITE, 6 * 3600)
+    readings = sink.readings()
+    assert len(readings) == 2160 + 360 + 21600 + 720 + 43200
+    for r in readings:
+        computed = PHASES[r.device_id] * r.voltage * r.current * PF[r.device_id] / 1000
+        assert computed == pytest.approx(r.power, rel=0.01), r
+
+
+def test_energy_is_the_integral_of_power_over_time() -> None:
+    sim, sink = simulate(SITE, 24 * 3600)
+    for device_id, readings in by_device(sink.readings()).items():
+        integral = sum(r.power * (r.t - prev.t) for prev, r in itertools.pairwise(readings)) / 3600
+        assert readings[-1].energy == pytest.approx(integral, rel=0.001), device_id
+        assert readings[0].energy == 0.0
+        assert all(b.energy >= a.energy for a, b in itertools.pairwise(readings))
+        assert sim.by_id[device_id].energy == pytest.approx(readings[-1].energy, rel=1e-12)
+
+
+def test_noise_stays_within_its_bounds_around_nominal_voltage() -> None:
+    _, sink = simulate(SITE, 3600)
+    voltages = [r.voltage for r in sink.readings()]
+    assert min(voltages) >= 230 * 0.98 and max(voltages) <= 230 * 1.02
+    assert max(voltages) - min(voltages) > 230 * 0.03  # it does vary
+
+
+def test_mean_power_follows_the_rated_power_and_curve() -> None:
+    text = scenario_text("devices: [{id: rack, kind: server, rated_kw: 45, interval: 10s, behaviour: false}]\n")
+    _, sink = simulate(text, 7 * 86400)
+    powers = [r.power for r in sink.readings()]
+    mean = sum(powers) / len(powers)
+    assert 45 * 0.68 < mean < 45 * 0.74  # the server curve sits near 70 %
+    assert max(powers) <= 45 * 0.76 * 1.1 + 1e-9  # curve max times +10 % noise
+
+
+def test_timestamps_and_sequence_numbers() -> None:
+    text = scenario_text("devices: [{id: a, kind: hvac, interval: 500ms}, {id: b, kind: hvac, interval: 1m}]\n")
+    _sim, sink = simulate(text, 120)
+    readings = by_device(sink.readings())
+    assert [r.t for r in readings["a"][:3]] == [0.0, 0.5, 1.0]
+    assert [r.seq for r in readings["b"]] == [0, 1]
+    assert [r.seq for r in readings["a"]] == list(range(240))
