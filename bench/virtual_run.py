@@ -56,7 +56,8 @@ def measure(label: str, scenario: str, duration: str, folder: Path) -> None:
     with out.open("rb") as stream:
         count = sum(1 for _ in stream)
     size = out.stat().st_size
-    print(f"{label}: {count:,} readings in {elapsed:.2f} s = {count / elapsed:,.0f} readings/s ({size / elapsed / 1e6:.0f} MB/s)")
+    rate = count / elapsed
+    print(f"{label}: {count:,} readings in {elapsed:.2f} s = {rate:,.0f} readings/s ({size / elapsed / 1e6:.0f} MB/s)")
 
 
 def main() -> None:

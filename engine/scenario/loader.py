@@ -139,13 +139,18 @@ def _data_path(data: object, loc: tuple[str | int, ...], *, missing: bool) -> Fi
     path: list[str | int] = []
     node = data
     for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(node, dict) and part in node:
-            node = node[part]
+        found, child = _child(node, part)
+        if found:
+            node = child
             path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-            path.append(part)
-        elif last and missing and isinstance(part, str):
+        elif i == len(loc) - 1 and missing and isinstance(part, str):
             path.append(part)
     return tuple(path)
+
+
+def _child(node: object, part: str | int) -> tuple[bool, object]:
+    if isinstance(node, dict):
+        return part in node, node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return True, node[part]
+    return False, None
