@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from engine.errors import IotMockError, ScenarioError
 from engine.model.encoding import Encoder
 from engine.model.readings import Sink
+from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.progress import ProgressBar
 from engine.runtime.report import build_report, write_report
 from engine.runtime.sinks import FanOut, FileSink
@@ -106,7 +107,6 @@ def _run(args: argparse.Namespace) -> int:
     encoder = Encoder(plan.start_epoch)
     files = [FileSink(target, encoder) for target in outputs]
     sinks: list[Sink] = list(files)
-    sim = Simulation(plan, FanOut(sinks) if len(sinks) > 1 else sinks[0], seed=args.seed)
     show = (
         args.progress
         if args.progress is not None
@@ -115,7 +115,9 @@ def _run(args: argparse.Namespace) -> int:
     bar = ProgressBar(until, force=show) if show else None
     started = time.monotonic()
     try:
-        run_virtual(sim, until, progress=bar.update if bar else None)
+        with BackgroundSink(FanOut(sinks) if len(sinks) > 1 else sinks[0]) as writer:
+            sim = Simulation(plan, writer, seed=args.seed)
+            run_virtual(sim, until, progress=bar.update if bar else None)
     finally:
         for sink in files:
             sink.close()

@@ -2,20 +2,30 @@
 
 The payload's fields are always, in this order: device_id, timestamp, power (kW, 3 decimals),
 voltage (V, 1 decimal), current (A, 3 decimals), energy (kWh, 3 decimals), status, enabled, seq.
-Numbers have fixed decimals, so the bytes depend only on the values: the same run gives the
-same file on every machine.
+Numbers have fixed decimals (values are rounded half-to-even at that decimal), so the bytes
+depend only on the values: the same run gives the same file on every machine.
+
+Encoding is vectorised: each field becomes a block of byte columns plus a mask of the bytes in
+use, the blocks are laid side by side, and the masked bytes, read row by row, are the output.
+Formatting one reading at a time in Python costs ~3 us; this costs a fraction of that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
-from engine.model.readings import ReadingBatch
+from engine.model.readings import FloatArray, IntArray, ReadingBatch
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ROWS_PER_BLOCK = 16384  # keeps the byte matrix of a block in cache
 CSV_HEADER = "device_id,timestamp,power,voltage,current,energy,status,enabled,seq\n"
+ByteMatrix = npt.NDArray[np.uint8]
+BoolMatrix = npt.NDArray[np.bool_]
 
 
 def iso_timestamp(epoch_ms: int, millis: bool) -> str:
@@ -26,58 +36,209 @@ def iso_timestamp(epoch_ms: int, millis: bool) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_POWERS_OF_TEN = np.array([10**k for k in range(1, 19)], dtype=np.int64)
+_COLUMNS = np.arange(64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Texts:
+    """Strings chosen per row from a small table (device ids, true/false)."""
+
+    table: ByteMatrix
+    used: BoolMatrix
+    which: IntArray
+
+    @classmethod
+    def of(cls, strings: Sequence[str], which: IntArray) -> _Texts:
+        encoded = [s.encode() for s in strings]
+        width = max(1, max((len(b) for b in encoded), default=1))
+        table = np.zeros((len(encoded), width), dtype=np.uint8)
+        for row, value in enumerate(encoded):
+            table[row, : len(value)] = np.frombuffer(value, dtype=np.uint8)
+        used = np.arange(width) < np.array([len(b) for b in encoded])[:, None]
+        return cls(table, used, which)
+
+    @property
+    def width(self) -> int:
+        return int(self.table.shape[1])
+
+    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
+        which = self.which[rows]
+        np.take(self.table, which, axis=0, out=matrix, mode="clip")
+        np.take(self.used, which, axis=0, out=mask, mode="clip")
+
+
+@dataclass(frozen=True, slots=True)
+class _Number:
+    """Non-negative numbers with a fixed count of decimals (0 for integers), right-aligned."""
+
+    values: FloatArray | IntArray
+    decimals: int
+
+    @property
+    def width(self) -> int:
+        top = float(self.values.max()) if len(self.values) else 0.0
+        return len(str(int(max(top, 0.0) + 1))) + (self.decimals + 1 if self.decimals else 0)
+
+    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
+        values = self.values[rows]
+        scale = 10**self.decimals
+        if self.decimals:
+            scaled = np.rint(np.maximum(values, 0.0) * scale).astype(np.int64)
+            whole = scaled // scale
+            _write_digits(matrix[:, -self.decimals :], scaled - whole * scale, self.decimals)
+            matrix[:, -self.decimals - 1] = ord(".")
+            whole_width = matrix.shape[1] - self.decimals - 1
+        else:
+            whole = np.maximum(values, 0).astype(np.int64)
+            whole_width = matrix.shape[1]
+        _write_digits(matrix[:, :whole_width], whole, whole_width, padded=False)
+        first_used = whole_width - 1 - np.searchsorted(_POWERS_OF_TEN[: whole_width - 1], whole, side="right")
+        np.greater_equal(_COLUMNS[: matrix.shape[1]], first_used[:, None], out=mask)
+
+
+@dataclass(frozen=True, slots=True)
+class _Timestamps:
+    """UTC instants (epoch milliseconds) as ISO 8601 with `Z`, milliseconds where asked."""
+
+    epoch_ms: IntArray
+    millis: npt.NDArray[np.bool_]
+    width = 24
+    template = b"0000-00-00T00:00:00.000Z"
+
+    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
+        """`YYYY-MM-DDTHH:MM:SS[.mmm]Z`, the civil date computed in integers (Hinnant's algorithm)."""
+        epoch_ms = self.epoch_ms[rows]
+        seconds = epoch_ms // 1000
+        ms = epoch_ms - seconds * 1000
+        days = seconds // 86400
+        second_of_day = seconds - days * 86400
+        z = days + 719468
+        era = z // 146097
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        day = doy - (153 * mp + 2) // 5 + 1
+        month = np.where(mp < 10, mp + 3, mp - 9)
+        year = yoe + era * 400 + (month <= 2)
+        hour = second_of_day // 3600
+        minute = second_of_day // 60 - hour * 60
+        second = second_of_day - (second_of_day // 60) * 60
+        for column, values, width in ((0, year, 4), (5, month, 2), (8, day, 2), (11, hour, 2),
+                                      (14, minute, 2), (17, second, 2), (20, ms, 3)):  # fmt: skip
+            _write_digits(matrix[:, column : column + width], values, width)
+        mask[:, 19:23] = self.millis[rows][:, None]
+
+
+def _write_digits(target: ByteMatrix, values: IntArray, width: int, *, padded: bool = True) -> None:
+    """`values` (>= 0) as `width` zero-padded decimal digits into the columns of `target`.
+
+    Digits come from uint32 arithmetic, several times faster than int64 division in numpy; values
+    of 10**9 and more are split into 9-digit parts first. Unless `padded`, leading columns beyond
+    the largest value's digits are left as they are: the caller masks them out.
+    """
+    top = int(values.max()) if len(values) else 0
+    if top >= 10**9 and width > 9:
+        high = values // 10**9
+        _write_digits(target[:, width - 9 :], values - high * 10**9, 9)
+        _write_digits(target[:, : width - 9], high, width - 9, padded=padded)
+        return
+    x = values.astype(np.uint32)
+    last = -1 if padded else max(-1, width - 1 - len(str(top)))
+    for column in range(width - 1, last, -1):
+        quotient = x // 10
+        target[:, column] = x - quotient * 10 + 48
+        x = quotient
+
+
+_Field = _Texts | _Number | _Timestamps
+_Piece = bytes | _Field
+
+
+class _Layout:
+    """Column positions of every piece, with constant bytes pre-filled; reused while widths fit."""
+
+    def __init__(self, pieces: Sequence[_Piece], widths: list[int]) -> None:
+        self.widths = widths
+        self.width = sum(widths)
+        self.matrix = np.zeros((_ROWS_PER_BLOCK, self.width), dtype=np.uint8)
+        self.mask = np.ones((_ROWS_PER_BLOCK, self.width), dtype=bool)
+        column = 0
+        for piece, width in zip(pieces, widths, strict=True):
+            constant = piece if isinstance(piece, bytes) else getattr(piece, "template", None)
+            if constant is not None:
+                self.matrix[:, column : column + width] = np.frombuffer(constant, dtype=np.uint8)
+            column += width
+
+    def encode(self, pieces: Sequence[_Piece], n: int) -> bytes:
+        out: list[bytes] = []
+        for start in range(0, n, _ROWS_PER_BLOCK):
+            rows = slice(start, min(n, start + _ROWS_PER_BLOCK))
+            count = rows.stop - rows.start
+            matrix, mask = self.matrix[:count], self.mask[:count]
+            column = 0
+            for piece, width in zip(pieces, self.widths, strict=True):
+                if not isinstance(piece, bytes):
+                    piece.write(matrix[:, column : column + width], mask[:, column : column + width], rows)
+                column += width
+            out.append(matrix[mask].tobytes())
+        return b"".join(out)
+
+
 class Encoder:
     """Encodes batches of one run (whose sim time 0 is `start_epoch`) as JSON lines or CSV rows."""
 
     def __init__(self, start_epoch: float) -> None:
         self._start_ms = round(start_epoch * 1000)
-
-    def timestamps(self, batch: ReadingBatch) -> list[str]:
-        """The ISO timestamp of each reading, formatting each distinct instant once."""
-        if not len(batch):
-            return []
-        instants, where = np.unique(batch.t, return_inverse=True)
-        epoch_ms = (np.rint(instants * 1000.0).astype(np.int64) + self._start_ms).tolist()
-        plain = [iso_timestamp(ms, False) for ms in epoch_ms]
-        exact = [iso_timestamp(ms, True) for ms in epoch_ms] if batch.millis.any() else plain
-        return [exact[w] if m else plain[w] for w, m in zip(where.tolist(), batch.millis.tolist(), strict=True)]
+        self._ids: _Texts | None = None
+        self._layouts: dict[bool, _Layout] = {}
 
     def timestamp(self, t: float, *, millis: bool = False) -> str:
         """The ISO timestamp of one sim instant."""
         return iso_timestamp(self._start_ms + round(t * 1000.0), millis)
 
+    def _id_texts(self, batch: ReadingBatch) -> _Texts:
+        if self._ids is None or self._ids.table.shape[0] != len(batch.device_ids):
+            self._ids = _Texts.of(batch.device_ids, batch.device)
+        return _Texts(self._ids.table, self._ids.used, batch.device)
+
+    def _encode(self, batch: ReadingBatch, csv: bool) -> bytes:
+        if not len(batch):
+            return b""
+        pieces = self._pieces(batch, csv)
+        widths = [len(p) if isinstance(p, bytes) else p.width for p in pieces]
+        layout = self._layouts.get(csv)
+        if layout is None or any(w > have for w, have in zip(widths, layout.widths, strict=True)):
+            if layout is not None:  # grow, never shrink, so the layout is rarely rebuilt
+                widths = [max(w, have) for w, have in zip(widths, layout.widths, strict=True)]
+            layout = self._layouts[csv] = _Layout(pieces, widths)
+        return layout.encode(pieces, len(batch))
+
+    def _pieces(self, batch: ReadingBatch, csv: bool) -> list[_Piece]:
+        ids = self._id_texts(batch)
+        epoch_ms = np.rint(batch.t * 1000.0).astype(np.int64) + self._start_ms
+        stamps = _Timestamps(epoch_ms, batch.millis)
+        enabled = _Texts.of(("false", "true"), batch.enabled.astype(np.int64))
+        power, voltage = _Number(batch.power, 3), _Number(batch.voltage, 1)
+        current, energy, seq = _Number(batch.current, 3), _Number(batch.energy, 3), _Number(batch.seq, 0)
+        if csv:
+            return [ids, b",", stamps, b",", power, b",", voltage, b",", current, b",", energy,
+                    b",online,", enabled, b",", seq, b"\n"]  # fmt: skip
+        return [
+            b'{"device_id":"', ids, b'","timestamp":"', stamps, b'","power":', power, b',"voltage":', voltage,
+            b',"current":', current, b',"energy":', energy, b',"status":"online","enabled":', enabled,
+            b',"seq":', seq, b"}\n",
+        ]  # fmt: skip
+
     def jsonl(self, batch: ReadingBatch) -> bytes:
         """One JSON object per reading, each ending with a newline."""
-        ids = batch.device_ids
-        return "".join(
-            [
-                f'{{"device_id":"{ids[d]}","timestamp":"{ts}","power":{p:.3f},"voltage":{v:.1f},'
-                f'"current":{c:.3f},"energy":{e:.3f},"status":"online","enabled":{"true" if en else "false"},'
-                f'"seq":{s}}}\n'
-                for d, ts, p, v, c, e, en, s in _rows(batch, self.timestamps(batch))
-            ]
-        ).encode()
+        return self._encode(batch, csv=False)
 
     def csv(self, batch: ReadingBatch) -> bytes:
         """CSV rows in the column order of CSV_HEADER (no header)."""
-        ids = batch.device_ids
-        return "".join(
-            [
-                f"{ids[d]},{ts},{p:.3f},{v:.1f},{c:.3f},{e:.3f},online,{'true' if en else 'false'},{s}\n"
-                for d, ts, p, v, c, e, en, s in _rows(batch, self.timestamps(batch))
-            ]
-        ).encode()
+        return self._encode(batch, csv=True)
 
-
-def _rows(batch: ReadingBatch, timestamps: list[str]) -> zip[tuple[int, str, float, float, float, float, bool, int]]:
-    return zip(
-        batch.device.tolist(),
-        timestamps,
-        batch.power.tolist(),
-        batch.voltage.tolist(),
-        batch.current.tolist(),
-        batch.energy.tolist(),
-        batch.enabled.tolist(),
-        batch.seq.tolist(),
-        strict=True,
-    )
+    def payloads(self, batch: ReadingBatch) -> list[bytes]:
+        """One JSON payload per reading (no newline), for publishing one message each."""
+        return self.jsonl(batch).split(b"\n")[:-1]

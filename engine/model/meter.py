@@ -12,12 +12,14 @@ integral of power over sim time, each reading's power holding over the interval 
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
 
 from engine.model.calendar import SiteCalendar
 from engine.model.kinds import KINDS, STANDBY_FRACTION
+from engine.model.profiles import ProfileCursor
 from engine.model.randomness import stream
 from engine.model.readings import Chunk, FloatArray, Status
 from engine.model.specs import DeviceSpec, SiteSpec
@@ -32,6 +34,7 @@ class Meter:
         self.nominal_voltage = site.voltage
         self.voltage_exponent = KINDS[spec.kind].voltage_exponent
         self.calendar = calendar
+        self._profile = ProfileCursor(spec.profile, calendar.day_type)
         self._power_rng = stream(seed, spec.id, "power")
         self._voltage_rng = stream(seed, spec.id, "voltage")
         # Reading slots are anchor + k * interval, so changing the interval re-anchors.
@@ -124,8 +127,9 @@ class Meter:
             voltage = np.zeros(n)
         current = power * 1000.0 / (spec.phases * np.maximum(voltage, 1e-9) * spec.power_factor)
 
-        previous = self._last_t if self._last_t is not None else float(t[0])
-        dt = np.diff(t, prepend=previous)
+        dt = np.empty(n)
+        dt[0] = t[0] - (self._last_t if self._last_t is not None else t[0])
+        np.subtract(t[1:], t[:-1], out=dt[1:])
         energy = np.add.accumulate(np.concatenate(([self.energy], power * dt / 3600.0)))[1:]
         self.energy = float(energy[-1])
         self._last_t = float(t[-1])
@@ -155,7 +159,7 @@ class Meter:
             return np.full(len(t), spec.rated_kw * STANDBY_FRACTION)
         if self.override_kw is not None:
             return np.full(len(t), self.override_kw)
-        level = spec.profile.levels(self.calendar.local(t), self.calendar.day_type)
+        level = self._profile.levels(self.calendar.local(t))
         if len(self._factor) > 1:
             which = np.searchsorted(np.array(self._factor_t), t, side="right") - 1
             level = level * np.array(self._factor)[which]
@@ -165,7 +169,7 @@ class Meter:
 
     def _trim_factors(self, sampled_to: float) -> None:
         """Forget factor changes older than the one in force at the last sampled reading."""
-        keep = int(np.searchsorted(np.array(self._factor_t), sampled_to, side="right")) - 1
+        keep = bisect.bisect_right(self._factor_t, sampled_to) - 1
         if keep > 0:
             del self._factor_t[:keep]
             del self._factor[:keep]

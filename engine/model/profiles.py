@@ -48,21 +48,45 @@ class DailyProfile:
     def curve(self, day_type: int) -> DailyCurve:
         return (self.weekday, self.saturday, self.sunday)[day_type]
 
+    def points(self, first: int, day_types: Sequence[int]) -> tuple[FloatArray, FloatArray]:
+        """The curve points of consecutive local days from day number `first`, in absolute local seconds."""
+        xs: list[float] = []
+        ys: list[float] = []
+        for offset, day_type in enumerate(day_types):
+            curve = self.curve(day_type)
+            base = (first + offset) * DAY
+            xs.extend(base + s for s in curve.seconds)
+            ys.extend(curve.levels)
+        return np.array(xs), np.array(ys)
+
     def levels(self, local: FloatArray, day_type: Callable[[int], int]) -> FloatArray:
         """Levels at `local` (seconds since the local 1970 epoch, ascending) for `day_type(day)`."""
         first = int(local[0] // DAY) - 1
         last = int(local[-1] // DAY) + 1
-        xs: list[float] = []
-        ys: list[float] = []
-        for day in range(first, last + 1):
-            curve = self.curve(day_type(day))
-            base = day * DAY
-            xs.extend(base + s for s in curve.seconds)
-            ys.extend(curve.levels)
-        return _interpolate(local, np.array(xs), np.array(ys))
+        xs, ys = self.points(first, [day_type(day) for day in range(first, last + 1)])
+        return interpolate(local, xs, ys)
 
 
-def _interpolate(x: FloatArray, xp: FloatArray, fp: FloatArray) -> FloatArray:
+class ProfileCursor:
+    """Levels of one profile along increasing times, reusing a week of curve points at a time."""
+
+    def __init__(self, profile: DailyProfile, day_type: Callable[[int], int]) -> None:
+        self.profile = profile
+        self.day_type = day_type
+        self._first = self._last = 0
+        self._xs: FloatArray | None = None
+        self._ys: FloatArray | None = None
+
+    def levels(self, local: FloatArray) -> FloatArray:
+        start, end = int(local[0] // DAY), int(local[-1] // DAY)
+        if self._xs is None or self._ys is None or start <= self._first or end >= self._last:
+            self._first, self._last = start - 1, max(end, start + 7) + 1
+            days = range(self._first, self._last + 1)
+            self._xs, self._ys = self.profile.points(self._first, [self.day_type(day) for day in days])
+        return interpolate(local, self._xs, self._ys)
+
+
+def interpolate(x: FloatArray, xp: FloatArray, fp: FloatArray) -> FloatArray:
     """Linear interpolation with separate ufunc steps (no fused multiply-add, same bits everywhere)."""
     right = np.searchsorted(xp, x, side="right")
     left = right - 1
