@@ -134,3 +134,18 @@ def test_output_to_a_closed_pipe_stops_quietly() -> None:
     command = f"{sys.executable} -m engine.cli run default --duration 1d | head -n 1"
     done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
     assert len(done.stdout.splitlines()) == 1 and done.stderr == ""
+
+
+def test_progress_bar_when_asked(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "engine.cli", "run", "--duration", "2h", "--out", str(tmp_path / "r.jsonl")]
+    done = subprocess.run([*command, "--progress"], capture_output=True, timeout=60, check=True)
+    final = done.stderr.decode().split("\r")[-1]
+    assert final.startswith("[##############################] 100%  3,600 readings  ")
+    assert final.endswith("/s\n")
+
+
+def test_schema_file_in_docs_is_current() -> None:
+    committed = Path(__file__).parents[2] / "docs" / "scenario.schema.json"
+    assert json.loads(committed.read_text()) == json.loads(iot_mock("schema").stdout), (
+        "docs/scenario.schema.json is stale: iot-mock schema > docs/scenario.schema.json"
+    )
