@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import json
+import logging
 import os
+import signal
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
 
 from engine.errors import IotMockError, ScenarioError
+from engine.model.calendar import utc_epoch
 from engine.model.encoding import Encoder
 from engine.model.readings import Sink
+from engine.model.specs import Plan
 from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.progress import ProgressBar
 from engine.runtime.report import build_report, write_report
+from engine.runtime.service import LiveRun, run_live
+from engine.runtime.settings import Settings
 from engine.runtime.sinks import FanOut, FileSink
 from engine.runtime.virtual import run_virtual
 from engine.scenario.catalog import load_named, resolve, scenario_names, scenarios_dir
@@ -41,6 +53,25 @@ def _output(text: str) -> str:
     return text
 
 
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'max' or a positive number, got {text!r}") from None
+    if not speed > 0 or speed == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 'max' or a positive number, got {text!r}")
+    return speed
+
+
+def _start(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an ISO date-time like 2025-08-04T00:00, got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iot-mock", description="Simulate the energy meters of a site from a scenario file."
@@ -56,8 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="where readings go: FILE.jsonl, FILE.csv or - (stdout); repeatable (default: -)",
     )  # fmt: skip
     run.add_argument("--report", metavar="FILE", help="write the run report (JSON) to FILE")
+    run.add_argument("--mqtt", metavar="URL", help="also publish to this broker, e.g. mqtt://user:pass@host:1883")
+    run.add_argument("--speed", type=_speed, default=None, help="with --mqtt: 'max' (default, virtual time) or N (xN)")
+    run.add_argument("--start", type=_start, help="move the scenario (events included) to start at this local time")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")  # fmt: skip
+
+    serve = commands.add_parser("serve", help="run a scenario live in real time from now, publishing to MQTT")
+    serve.add_argument("scenario", nargs="?", default="default", help="a file, or the name of one in scenarios/")
+    serve.add_argument("--mqtt", metavar="URL", help="broker URL (default: IOT_MOCK_MQTT_URL or mqtt://127.0.0.1:1883)")
+    serve.add_argument("--speed", type=_speed, default=1.0, help="N for N times real time (default 1)")
+    serve.add_argument("--seed", type=int, help="seed of every random stream (default: the scenario's)")
+    serve.add_argument("--no-embedded-broker", action="store_true", help="never start the embedded broker")
 
     validate = commands.add_parser("validate", help="check scenario files; exit 1 listing every issue")
     validate.add_argument("files", nargs="+", metavar="FILE", help="files, or names of scenarios in scenarios/")
@@ -74,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
         "run": _run,
+        "serve": _serve,
         "validate": _validate,
         "render": _render,
         "schema": _schema,
@@ -101,9 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     loaded = load_named(args.scenario)
-    plan = loaded.plan
+    plan = _moved(loaded.plan, args.start)
     until = args.duration if args.duration is not None else plan.duration
-    outputs: list[str] = args.out or ["-"]
+    outputs: list[str] = args.out or ([] if args.mqtt else ["-"])
     encoder = Encoder(plan.start_epoch)
     files = [FileSink(target, encoder) for target in outputs]
     sinks: list[Sink] = list(files)
@@ -114,10 +156,21 @@ def _run(args: argparse.Namespace) -> int:
     )
     bar = ProgressBar(until, force=show) if show else None
     started = time.monotonic()
+    extra: dict[str, object] = {}
     try:
-        with BackgroundSink(FanOut(sinks) if len(sinks) > 1 else sinks[0]) as writer:
-            sim = Simulation(plan, writer, seed=args.seed)
-            run_virtual(sim, until, progress=bar.update if bar else None)
+        if args.mqtt:
+            settings = _settings(args.mqtt)
+            live = _run_async(
+                lambda stop: run_live(
+                    plan, settings, speed=args.speed, until=until, seed=args.seed, sinks=tuple(sinks), stop=stop
+                )
+            )
+            sim = live.sim
+            extra = {"clock": live.clock.mode, "speed": args.speed, "mqtt": live.counters()}
+        else:
+            with BackgroundSink(FanOut(sinks) if len(sinks) > 1 else sinks[0]) as writer:
+                sim = Simulation(plan, writer, seed=args.seed)
+                run_virtual(sim, until, progress=bar.update if bar else None)
     finally:
         for sink in files:
             sink.close()
@@ -125,9 +178,51 @@ def _run(args: argparse.Namespace) -> int:
     if bar:
         bar.update(until, sim.readings_emitted, final=True)
     if args.report:
-        report = build_report(sim, run_id=uuid.uuid4().hex, source=loaded.source, until=until, wall_seconds=wall)
-        write_report(report, args.report)
+        report = build_report(sim, run_id=uuid.uuid4().hex, source=loaded.source, until=sim.now, wall_seconds=wall)
+        write_report({**report, **extra}, args.report)
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    loaded = load_named(args.scenario)
+    now = datetime.now(UTC).replace(microsecond=0)
+    plan = dataclasses.replace(loaded.plan, start_epoch=now.timestamp())
+    settings = _settings(args.mqtt, embedded=not args.no_embedded_broker)
+    _run_async(lambda stop: run_live(plan, settings, speed=args.speed, seed=args.seed, stop=stop))
+    return 0
+
+
+def _settings(mqtt_url: str | None, *, embedded: bool = True) -> Settings:
+    try:
+        overrides: dict[str, object] = {"mqtt_url": mqtt_url} if mqtt_url else {}
+        if not embedded:
+            overrides["mqtt_embedded"] = False
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise IotMockError(f"bad settings: {problems}") from None
+
+
+def _moved(plan: Plan, start: datetime | None) -> Plan:
+    """The plan started at `start` (naive: local time in the scenario's timezone), events included."""
+    if start is None:
+        return plan
+    epoch = start.timestamp() if start.tzinfo else utc_epoch(start, plan.timezone)
+    return dataclasses.replace(plan, start_epoch=epoch)
+
+
+def _run_async(main: Callable[[asyncio.Event], Coroutine[Any, Any, LiveRun]]) -> LiveRun:
+    """Run a live coroutine; SIGINT/SIGTERM set its stop event (drain, `offline`, counters)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def guarded() -> LiveRun:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await main(stop)
+
+    return asyncio.run(guarded())
 
 
 def _validate(args: argparse.Namespace) -> int:

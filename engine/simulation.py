@@ -15,8 +15,10 @@ from typing import Any, Literal
 
 import simpy
 
+from engine.errors import CommandError
 from engine.model.behaviours import BEHAVIOURS
 from engine.model.calendar import SiteCalendar
+from engine.model.commands import ClearFault, InjectFault, Params, SetInterval, SetPower, parse_params
 from engine.model.meter import Meter
 from engine.model.randomness import stream
 from engine.model.readings import Outbox, ReadingBatch, Sink, StatusChange
@@ -89,23 +91,78 @@ class Simulation:
         if (meter.status, meter.enabled) != before:
             self._outbox.statuses.append(StatusChange(self.now, meter.spec.id, meter.status, meter.enabled, reason))
 
-    def _timeline(self, event: TimelineEvent) -> Generator[simpy.Event, Any, None]:
-        """One scenario event: start at `at`, end after `duration` if it has one."""
+    def command(self, device_id: str, command: str, params: object = None) -> None:
+        """Apply a command to a device now and record it; raises CommandError if it cannot be."""
+        meter = self.by_id.get(device_id)
+        if meter is None:
+            raise CommandError(device_id, "unknown device")
+        parsed = parse_params(device_id, command, params)
+        mutate: Callable[[Meter], None]
+        if isinstance(parsed, InjectFault):
+            event = TimelineEvent(self.now, parsed.fault, (device_id,), parsed.duration, parsed.factor)
+            self.env.process(self._timeline(event, source="command"))
+        else:
+            mutate = _COMMAND_EFFECTS[command](parsed)
+            self.change(meter, mutate, command)
+        detail = parsed.model_dump_json(exclude_none=True) if type(parsed).model_fields else ""
+        if not isinstance(parsed, InjectFault):
+            self.applied.append(AppliedEvent(self.now, command, "start", (device_id,), "command", detail))
+
+    def _timeline(
+        self, event: TimelineEvent, source: Literal["scenario", "command"] = "scenario"
+    ) -> Generator[simpy.Event, Any, None]:
+        """One event: start at `at`, end after `duration` if it has one."""
         yield self.env.timeout(max(0.0, event.at - self.env.now))
         start, end = EFFECTS[event.action]
-        self._apply(event, "start", start)
+        self._apply(event, "start", start, source)
         if event.duration is not None and end is not None:
             yield self.env.timeout(event.duration)
-            self._apply(event, "end", end)
+            self._apply(event, "end", end, source)
 
     def _apply(
         self,
         event: TimelineEvent,
         phase: Literal["start", "end"],
         effect: Callable[[Meter, TimelineEvent], None],
+        source: Literal["scenario", "command"],
     ) -> None:
         targets = tuple(device_id for device_id in event.targets if device_id in self.by_id)
         for device_id in targets:
             self.change(self.by_id[device_id], lambda meter: effect(meter, event), event.action)
-        detail = f"factor={event.factor:g}" if event.factor is not None else ""
-        self.applied.append(AppliedEvent(self.now, event.action, phase, targets, "scenario", detail))
+        detail = f"factor={event.factor:g}" if event.action == "brownout" and event.factor is not None else ""
+        if event.duration is not None and phase == "start" and source == "command":
+            detail = f"{detail} duration={event.duration:g}s".strip()
+        self.applied.append(AppliedEvent(self.now, event.action, phase, targets, source, detail))
+
+
+def _set(attribute: str, value: object) -> Callable[[Meter], None]:
+    return lambda meter: setattr(meter, attribute, value)
+
+
+def _set_power(params: Params) -> Callable[[Meter], None]:
+    assert isinstance(params, SetPower)
+    kw, fraction = params.kw, params.fraction
+    return lambda meter: setattr(meter, "override_kw", kw if kw is not None else meter.spec.rated_kw * (fraction or 0))
+
+
+def _set_interval(params: Params) -> Callable[[Meter], None]:
+    assert isinstance(params, SetInterval)
+    return lambda meter: meter.set_interval(params.interval)
+
+
+def _clear_fault(params: Params) -> Callable[[Meter], None]:
+    assert isinstance(params, ClearFault)
+    return lambda meter: meter.clear_faults(params.fault)
+
+
+_COMMAND_EFFECTS: dict[str, Callable[[Params], Callable[[Meter], None]]] = {
+    "enable": lambda _: _set("enabled", True),
+    "disable": lambda _: _set("enabled", False),
+    "set_online": lambda _: _set("online", True),
+    "set_offline": lambda _: _set("online", False),
+    "set_power": _set_power,
+    "clear_override": lambda _: _set("override_kw", None),
+    "set_interval": _set_interval,
+    "reset_energy": lambda _: Meter.reset_energy,
+    "clear_fault": _clear_fault,
+}

@@ -90,6 +90,18 @@ class Meter:
         if self.stuck == 0:
             self._frozen = None
 
+    def clear_faults(self, fault: str | None = None) -> None:
+        """End faults now: one kind (`outage`, `comm_loss`, `brownout`, `stuck`) or all of them."""
+        if fault in (None, "outage"):
+            self.outages = 0
+        if fault in (None, "comm_loss"):
+            self.comm_losses = 0
+        if fault in (None, "brownout"):
+            self.brownouts.clear()
+        if fault in (None, "stuck"):
+            self.stuck = 0
+            self._frozen = None
+
     def reset_energy(self) -> None:
         """The reported energy counter restarts at 0 (the true integral goes on, for the report)."""
         self.energy_offset = self.energy

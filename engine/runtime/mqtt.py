@@ -1,0 +1,274 @@
+"""The MQTT bridge: readings and statuses out, commands in, responses out (DESIGN section 4).
+
+One connection for all devices. A fresh aiomqtt client per connection attempt (paho would
+re-send its own queue after a reconnect, duplicating what the outbox re-sends), exponential
+backoff with jitter between attempts, and the outbox keeps order and counts across outages.
+Publishing is pipelined: a window of messages is handed to the client at once, in order, and
+acknowledged together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiomqtt
+
+from engine.errors import CommandError
+from engine.model.encoding import Encoder
+from engine.model.readings import ReadingBatch, StatusChange
+from engine.runtime.clock import Clock
+from engine.runtime.outbox import Message, Outbox
+from engine.runtime.settings import Settings
+
+log = logging.getLogger("iot_mock.mqtt")
+_DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_COMMAND_DEPTH = 8
+WINDOW = 2000
+CommandHandler = Callable[[str, str, object], None]
+
+
+class _BadCommand(Exception):
+    """A command payload that cannot be read; answered with an error response."""
+
+
+def _reject_constant(name: str) -> None:
+    raise _BadCommand(f"{name} is not a number JSON allows")
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def read_command(payload: bytes, max_bytes: int) -> tuple[str | None, str, object]:
+    """(request id, command, params) from a command payload; raises _BadCommand."""
+    if len(payload) > max_bytes:
+        raise _BadCommand(f"payload is {len(payload)} bytes; the limit is {max_bytes}")
+    try:
+        body = json.loads(payload, parse_constant=_reject_constant)
+    except _BadCommand:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise _BadCommand(f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _BadCommand('must be a JSON object like {"command": "disable"}')
+    if _depth(body) > MAX_COMMAND_DEPTH:
+        raise _BadCommand(f"nested deeper than {MAX_COMMAND_DEPTH} levels")
+    request_id, command, params = body.get("id"), body.get("command"), body.get("params")
+    unknown = sorted(set(body) - {"id", "command", "params"})
+    if request_id is not None and (not isinstance(request_id, str) or len(request_id) > 128):
+        raise _BadCommand("id must be a string of at most 128 characters")
+    if not isinstance(command, str):
+        raise _BadCommand("command must be a string")
+    if unknown:
+        raise _BadCommand(f"unknown field {unknown[0]!r}; a command has id, command and params")
+    return request_id, command, params
+
+
+class MqttBridge:
+    """Sink of a simulation (readings and statuses to MQTT) and source of its commands."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        device_ids: tuple[str, ...],
+        encoder: Encoder,
+        clock: Clock,
+        *,
+        sim_now: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.broker = settings.broker()
+        self.prefix = settings.topic_prefix
+        self.qos = settings.mqtt_qos
+        self.encoder = encoder
+        self.clock = clock
+        self.sim_now = sim_now
+        self.outbox = Outbox(settings.outbox_size)
+        self.on_command: CommandHandler | None = None
+        self.connected = False
+        self.connections = 0
+        self.commands = {"received": 0, "applied": 0, "rejected": 0}
+        self._data_topics = [f"{self.prefix}/devices/{device_id}/data" for device_id in device_ids]
+        self._closing = False
+        self._drain_deadline = float("inf")
+        self._stopped = asyncio.Event()
+
+    @property
+    def simulator_topic(self) -> str:
+        return f"{self.prefix}/simulator/status"
+
+    def device_topic(self, device_id: str, kind: str) -> str:
+        return f"{self.prefix}/devices/{device_id}/{kind}"
+
+    # The sink port -----------------------------------------------------------------------
+    def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
+        messages = [self._status_message(change) for change in statuses]
+        if len(batch):
+            topics = self._data_topics
+            due = [self.clock.wall_time(t) for t in batch.t.tolist()] if self.clock.speed else None
+            payloads = self.encoder.payloads(batch)
+            qos = self.qos
+            if due is None:
+                messages += [
+                    Message(topics[d], p, qos, False, None, True)
+                    for d, p in zip(batch.device.tolist(), payloads, strict=True)
+                ]
+            else:
+                messages += [
+                    Message(topics[d], p, qos, False, w, True)
+                    for d, p, w in zip(batch.device.tolist(), payloads, due, strict=True)
+                ]
+        self.outbox.put(messages)
+
+    def _status_message(self, change: StatusChange) -> Message:
+        body: dict[str, Any] = {
+            "device_id": change.device_id,
+            "timestamp": self.encoder.timestamp(change.t),
+            "status": change.status,
+            "enabled": change.enabled,
+        }
+        if change.reason:
+            body["reason"] = change.reason
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        return Message(self.device_topic(change.device_id, "status"), payload, max(1, self.qos), True)
+
+    def clear_status(self, device_id: str) -> None:
+        """Remove a device's retained status (an empty retained message clears it)."""
+        self.outbox.put([Message(self.device_topic(device_id, "status"), b"", 1, True)])
+
+    # The connection ----------------------------------------------------------------------
+    def _client(self) -> aiomqtt.Client:
+        settings, broker = self.settings, self.broker
+        tls: aiomqtt.TLSParameters | None = None
+        if broker.tls:
+            tls = aiomqtt.TLSParameters(
+                ca_certs=str(settings.mqtt_tls_ca) if settings.mqtt_tls_ca else None,
+                certfile=str(settings.mqtt_tls_cert) if settings.mqtt_tls_cert else None,
+                keyfile=str(settings.mqtt_tls_key) if settings.mqtt_tls_key else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        return aiomqtt.Client(
+            broker.host,
+            broker.port,
+            username=broker.username,
+            password=broker.password,
+            identifier=settings.mqtt_client_id,
+            keepalive=settings.mqtt_keepalive,
+            tls_params=tls,
+            will=aiomqtt.Will(self.simulator_topic, b"offline", qos=1, retain=True),
+            max_inflight_messages=WINDOW,
+            max_queued_outgoing_messages=0,
+            timeout=10,
+        )
+
+    async def run(self) -> None:
+        """Connect, publish and listen until `close()`; reconnect with backoff when the broker goes."""
+        backoff = 0.5
+        jitter = random.Random()
+        while not self._stopped.is_set():
+            try:
+                await self._session()
+                self._stopped.set()
+            except aiomqtt.MqttError as exc:
+                backoff = 0.5 if self.connected else backoff
+                self.outbox.requeue()
+                if self.connected:
+                    log.warning("disconnected from MQTT broker %s: %s", self.broker, exc)
+                else:
+                    log.warning("cannot reach MQTT broker %s: %s; retrying in %.1fs", self.broker, exc, backoff)
+                self.connected = False
+                if self._closing and time.monotonic() > self._drain_deadline:
+                    break
+                await asyncio.sleep(backoff * (0.5 + jitter.random()))
+                backoff = min(backoff * 2, 30.0)
+        self.connected = False
+
+    async def _session(self) -> None:
+        """One connection: announce, subscribe, then send and listen until closing or an error."""
+        async with self._client() as client:
+            self.connected = True
+            self.connections += 1
+            verb = "connected to" if self.connections == 1 else "reconnected to"
+            log.info("%s MQTT broker %s", verb, self.broker)
+            await client.publish(self.simulator_topic, b"online", qos=1, retain=True)
+            await client.subscribe(f"{self.prefix}/devices/+/commands", qos=1)
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    listener = tasks.create_task(self._listen(client), name="mqtt-commands")
+                    await self._send(client)
+                    listener.cancel()
+            except ExceptionGroup as group:
+                errors = group.subgroup(aiomqtt.MqttError)
+                if errors is None:
+                    raise
+                raise errors.exceptions[0] from group
+            await client.publish(self.simulator_topic, b"offline", qos=1, retain=True)
+
+    async def _send(self, client: aiomqtt.Client) -> None:
+        """Publish the outbox in order, a window at a time, until closing and drained."""
+        outbox = self.outbox
+        while True:
+            if self._closing and (outbox.pending == 0 or time.monotonic() > self._drain_deadline):
+                return
+            batch = outbox.take(WINDOW)
+            if not batch:
+                await outbox.wait_ready()
+                continue
+            await asyncio.gather(*(client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain) for m in batch))
+            outbox.ack(batch, time.monotonic())
+
+    async def close(self, drain_seconds: float) -> None:
+        """Deliver what is buffered within `drain_seconds`, publish `offline`, disconnect."""
+        self._closing = True
+        self._drain_deadline = time.monotonic() + drain_seconds
+        self.outbox.wake()
+
+    # Commands ----------------------------------------------------------------------------
+    async def _listen(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            self.handle_command(message.topic.value, payload)
+
+    def handle_command(self, topic: str, payload: bytes) -> None:
+        """Apply one command message and queue its response; never raises."""
+        self.commands["received"] += 1
+        device_id = topic[len(self.prefix) + len("/devices/") : -len("/commands")]
+        if not _DEVICE_ID.match(device_id):
+            self.commands["rejected"] += 1
+            log.warning("command on %r rejected: not a valid device id", topic)
+            return
+        request_id: str | None = None
+        command: str | None = None
+        try:
+            request_id, command, params = read_command(payload, self.settings.command_max_bytes)
+            if self.on_command is None:
+                raise CommandError(device_id, "commands are not accepted by this run")
+            self.on_command(device_id, command, params)
+        except (_BadCommand, CommandError) as exc:
+            self.commands["rejected"] += 1
+            reason = exc.reason if isinstance(exc, CommandError) else str(exc)
+            log.info("command %r for %s rejected: %s", command, device_id, reason)
+            self._respond(device_id, request_id, command, reason)
+            return
+        self.commands["applied"] += 1
+        self._respond(device_id, request_id, command, None)
+
+    def _respond(self, device_id: str, request_id: str | None, command: str | None, error: str | None) -> None:
+        body: dict[str, Any] = {"id": request_id, "command": command, "ok": error is None}
+        if error is not None:
+            body["error"] = error
+        body["timestamp"] = self.encoder.timestamp(self.sim_now())
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        self.outbox.put([Message(self.device_topic(device_id, "responses"), payload, max(1, self.qos))])

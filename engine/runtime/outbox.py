@@ -1,0 +1,141 @@
+"""The bounded outbox between the simulation and the broker, with exact accounting.
+
+Readings wait here while the broker is slow or away. When more than `capacity` readings wait,
+the oldest are dropped and counted, so at every moment
+
+    generated = delivered + buffered + dropped
+
+where `buffered` includes the readings sent but not yet acknowledged (they go back to the front
+of the queue if the connection drops, so delivery stays in order). Status and command responses
+travel in the same queue, to keep their order with the readings, but are never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Message:
+    """One MQTT message; `due` is the wall time a reading was due (for lag), None otherwise."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool = False
+    due: float | None = None
+    reading: bool = False
+
+
+@dataclass(slots=True)
+class Lag:
+    """Publish time minus due time of delivered readings: the last 100,000 and the maximum."""
+
+    recent: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    maximum: float = 0.0
+
+    def add(self, values: list[float]) -> None:
+        if values:
+            self.recent.extend(values)
+            self.maximum = max(self.maximum, max(values))
+
+    def percentile(self, q: float) -> float | None:
+        if not self.recent:
+            return None
+        ordered = sorted(self.recent)
+        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+class Outbox:
+    """FIFO of messages for the broker; drops the oldest readings beyond `capacity`."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._queue: deque[Message] = deque()
+        self._inflight: list[Message] = []
+        self._queued_readings = 0
+        self.generated = 0
+        self.delivered = 0
+        self.dropped = 0
+        self.lag = Lag()
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    @property
+    def buffered(self) -> int:
+        """Readings waiting or in flight."""
+        return self._queued_readings + sum(1 for m in self._inflight if m.reading)
+
+    @property
+    def pending(self) -> int:
+        """Messages of any kind not yet acknowledged."""
+        return len(self._queue) + len(self._inflight)
+
+    def put(self, messages: list[Message]) -> None:
+        readings = sum(1 for m in messages if m.reading)
+        self.generated += readings
+        self._queued_readings += readings
+        self._queue.extend(messages)
+        self._enforce_capacity()
+        if self._queue:
+            self._ready.set()
+
+    def take(self, limit: int) -> list[Message]:
+        """Up to `limit` messages, oldest first, now in flight until `ack` or `requeue`."""
+        batch = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
+        self._queued_readings -= sum(1 for m in batch if m.reading)
+        self._inflight.extend(batch)
+        if not self._queue:
+            self._ready.clear()
+        self._update_room()
+        return batch
+
+    def ack(self, batch: list[Message], now: float) -> None:
+        """The broker has these: count them delivered and record reading lags."""
+        done = {id(m) for m in batch}
+        self._inflight = [m for m in self._inflight if id(m) not in done]
+        self.delivered += sum(1 for m in batch if m.reading)
+        self.lag.add([now - m.due for m in batch if m.due is not None])
+
+    def requeue(self) -> None:
+        """The connection dropped: unacknowledged messages go back to the front, in order."""
+        inflight, self._inflight = self._inflight, []
+        self._queue.extendleft(reversed(inflight))
+        self._queued_readings += sum(1 for m in inflight if m.reading)
+        self._enforce_capacity()
+        if self._queue:
+            self._ready.set()
+
+    async def wait_ready(self) -> None:
+        """Until there is something to send."""
+        await self._ready.wait()
+
+    async def wait_room(self) -> None:
+        """Until at most half the capacity is used (back-pressure for virtual-time runs)."""
+        await self._room.wait()
+
+    def wake(self) -> None:
+        """Wake a waiting sender (to notice shutdown)."""
+        self._ready.set()
+
+    def _enforce_capacity(self) -> None:
+        if self._queued_readings > self.capacity:
+            kept: list[Message] = []
+            while self._queued_readings > self.capacity:
+                message = self._queue.popleft()
+                if message.reading:
+                    self._queued_readings -= 1
+                    self.dropped += 1
+                else:
+                    kept.append(message)
+            self._queue.extendleft(reversed(kept))
+        self._update_room()
+
+    def _update_room(self) -> None:
+        if self._queued_readings <= self.capacity // 2:
+            self._room.set()
+        else:
+            self._room.clear()
