@@ -100,7 +100,10 @@ class Simulation:
         mutate: Callable[[Meter], None]
         if isinstance(parsed, InjectFault):
             event = TimelineEvent(self.now, parsed.fault, (device_id,), parsed.duration, parsed.factor)
-            self.env.process(self._timeline(event, source="command"))
+            start, end = EFFECTS[event.action]
+            self._apply(event, "start", start, "command")
+            if event.duration is not None and end is not None:
+                self.env.process(self._end_later(event, end))
         else:
             mutate = _COMMAND_EFFECTS[command](parsed)
             self.change(meter, mutate, command)
@@ -108,16 +111,22 @@ class Simulation:
         if not isinstance(parsed, InjectFault):
             self.applied.append(AppliedEvent(self.now, command, "start", (device_id,), "command", detail))
 
-    def _timeline(
-        self, event: TimelineEvent, source: Literal["scenario", "command"] = "scenario"
-    ) -> Generator[simpy.Event, Any, None]:
-        """One event: start at `at`, end after `duration` if it has one."""
+    def _timeline(self, event: TimelineEvent) -> Generator[simpy.Event, Any, None]:
+        """One scenario event: start at `at`, end after `duration` if it has one."""
         yield self.env.timeout(max(0.0, event.at - self.env.now))
         start, end = EFFECTS[event.action]
-        self._apply(event, "start", start, source)
+        self._apply(event, "start", start, "scenario")
         if event.duration is not None and end is not None:
             yield self.env.timeout(event.duration)
-            self._apply(event, "end", end, source)
+            self._apply(event, "end", end, "scenario")
+
+    def _end_later(
+        self, event: TimelineEvent, end: Callable[[Meter, TimelineEvent], None]
+    ) -> Generator[simpy.Event, Any, None]:
+        """The end of a fault injected by a command, `duration` after it started."""
+        assert event.duration is not None
+        yield self.env.timeout(event.duration)
+        self._apply(event, "end", end, "command")
 
     def _apply(
         self,

@@ -104,6 +104,7 @@ class MqttBridge:
         self._closing = False
         self._drain_deadline = float("inf")
         self._stopped = asyncio.Event()
+        self._subscribed = asyncio.Event()
 
     @property
     def simulator_topic(self) -> str:
@@ -182,6 +183,7 @@ class MqttBridge:
                 await self._session()
                 self._stopped.set()
             except aiomqtt.MqttError as exc:
+                self._subscribed.clear()
                 backoff = 0.5 if self.connected else backoff
                 self.outbox.requeue()
                 if self.connected:
@@ -204,6 +206,7 @@ class MqttBridge:
             log.info("%s MQTT broker %s", verb, self.broker)
             await client.publish(self.simulator_topic, b"online", qos=1, retain=True)
             await client.subscribe(f"{self.prefix}/devices/+/commands", qos=1)
+            self._subscribed.set()
             try:
                 async with asyncio.TaskGroup() as tasks:
                     listener = tasks.create_task(self._listen(client), name="mqtt-commands")
@@ -228,6 +231,10 @@ class MqttBridge:
                 continue
             await asyncio.gather(*(client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain) for m in batch))
             outbox.ack(batch, time.monotonic())
+
+    async def wait_connected(self) -> None:
+        """Until connected and listening for commands."""
+        await self._subscribed.wait()
 
     async def close(self, drain_seconds: float) -> None:
         """Deliver what is buffered within `drain_seconds`, publish `offline`, disconnect."""

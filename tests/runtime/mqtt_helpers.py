@@ -1,0 +1,78 @@
+"""A real MQTT subscriber for tests: records every message, and waits on conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiomqtt
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+
+@dataclass
+class Collector:
+    messages: list[Received] = field(default_factory=list)
+
+    def on(self, suffix: str) -> list[Received]:
+        return [m for m in self.messages if m.topic.endswith(suffix)]
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def collect(
+    port: int, topic: str, *, identifier: str | None = None, persistent: bool = False
+) -> AsyncIterator[Collector]:
+    """Subscribe (QoS 1) to `topic` and record messages until the block ends; reconnects if asked."""
+    collector = Collector()
+    subscribed = asyncio.Event()
+
+    async def listen() -> None:
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    "127.0.0.1", port, identifier=identifier, clean_session=not persistent
+                ) as client:
+                    await client.subscribe(topic, qos=1)
+                    subscribed.set()
+                    async for message in client.messages:
+                        payload = message.payload if isinstance(message.payload, bytes) else b""
+                        collector.messages.append(
+                            Received(message.topic.value, payload, bool(message.retain), time.monotonic())
+                        )
+            except aiomqtt.MqttError:
+                if not persistent:
+                    raise
+                await asyncio.sleep(0.1)
+
+    async with asyncio.TaskGroup() as tasks:
+        listener = tasks.create_task(listen(), name="collector")
+        async with asyncio.timeout(10):
+            await subscribed.wait()
+        try:
+            yield collector
+        finally:
+            listener.cancel()
+
+
+async def publish(port: int, topic: str, payload: bytes) -> None:
+    async with aiomqtt.Client("127.0.0.1", port) as client:
+        await client.publish(topic, payload, qos=1)

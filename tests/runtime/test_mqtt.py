@@ -1,0 +1,279 @@
+"""The live service against a real Mosquitto: topics, payloads, statuses, commands, outages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine import parse_scenario
+from engine.model.specs import Plan
+from engine.runtime.service import LiveRun, run_live
+from engine.runtime.settings import Settings
+from tests.helpers import scenario_text
+from tests.runtime.conftest import Mosquitto, free_port, wait_listening
+from tests.runtime.mqtt_helpers import collect, publish
+
+FIELDS = ["device_id", "timestamp", "power", "voltage", "current", "energy", "status", "enabled", "seq"]
+
+
+def plan_of(devices: str, **fields: object) -> Plan:
+    return parse_scenario(scenario_text(devices, **fields)).plan
+
+
+def settings_for(broker_url: str, **overrides: object) -> tuple[Settings, str]:
+    prefix = f"test-{secrets.token_hex(4)}"
+    values: dict[str, object] = {"mqtt_url": broker_url, "topic_prefix": prefix, "mqtt_embedded": False}
+    values.update(overrides)
+    return Settings(**values), prefix  # type: ignore[arg-type]
+
+
+TWO = "devices: [{id: ac, kind: hvac, interval: 10s}, {id: rack, kind: server, interval: 10s}]\n"
+
+
+def test_virtual_run_publishes_every_reading_and_retained_statuses(mosquitto: Mosquitto) -> None:
+    settings, prefix = settings_for(mosquitto.url)
+
+    async def scenario() -> LiveRun:
+        async with collect(mosquitto.port, f"{prefix}/#") as got:
+            live = await run_live(plan_of(TWO), settings, speed=None, until=3600)
+            await got.wait_for(lambda: len(got.on("/data")) == 720)
+            data = [m.json() for m in got.on("/data")]
+            assert [list(d) for d in data[:2]] == [FIELDS, FIELDS]
+            assert {m.topic for m in got.on("/data")} == {f"{prefix}/devices/ac/data", f"{prefix}/devices/rack/data"}
+            assert [d["seq"] for d in data if d["device_id"] == "ac"] == list(range(360))
+            assert data[0]["timestamp"] == "2025-08-04T00:00:00Z" and data[-1]["timestamp"] == "2025-08-04T00:59:50Z"
+            assert [m.payload for m in got.on("simulator/status")] == [b"online", b"offline"]
+        # A new subscriber gets the retained statuses and the simulator's `offline`.
+        async with collect(mosquitto.port, f"{prefix}/+/+/status") as late:
+            await late.wait_for(lambda: len(late.messages) == 2)
+            statuses = {m.topic: m.json() for m in late.messages}
+            assert all(m.retain for m in late.messages)
+            assert statuses[f"{prefix}/devices/ac/status"] == {
+                "device_id": "ac", "timestamp": "2025-08-04T00:00:00Z", "status": "online", "enabled": True,
+                "reason": "start",
+            }  # fmt: skip
+        async with collect(mosquitto.port, f"{prefix}/simulator/status") as late:
+            await late.wait_for(lambda: len(late.messages) == 1)
+            assert late.messages[0].payload == b"offline" and late.messages[0].retain
+        return live
+
+    live = asyncio.run(scenario())
+    assert live.counters()["generated"] == live.counters()["delivered"] == 720
+
+
+def test_every_command_is_applied_and_answered(mosquitto: Mosquitto) -> None:
+    settings, prefix = settings_for(mosquitto.url)
+    commands = [
+        ("disable", None), ("enable", None), ("set_offline", None), ("set_online", None),
+        ("set_power", {"fraction": 0.5}), ("clear_override", None), ("set_interval", {"interval": "30s"}),
+        ("reset_energy", None), ("inject_fault", {"fault": "brownout", "factor": 0.9, "duration": "1m"}),
+        ("clear_fault", {"fault": "brownout"}),
+    ]  # fmt: skip
+
+    async def scenario() -> None:
+        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+        async with collect(mosquitto.port, f"{prefix}/devices/+/responses") as got, asyncio.TaskGroup() as tasks:
+            runner = tasks.create_task(
+                run_live(plan_of(TWO), settings, speed=100, stop=stop, started=started), name="service"
+            )
+            live = await started
+            await live.bridge.wait_connected()
+            for n, (command, params) in enumerate(commands):
+                body = {"id": f"r{n}", "command": command, **({"params": params} if params else {})}
+                await publish(mosquitto.port, f"{prefix}/devices/rack/commands", json.dumps(body).encode())
+            await got.wait_for(lambda: len(got.messages) == len(commands))
+            stop.set()
+            await runner
+        responses = [m.json() for m in got.messages]
+        assert [(r["id"], r["command"], r["ok"]) for r in responses] == [
+            (f"r{n}", command, True) for n, (command, _) in enumerate(commands)
+        ]
+        assert all(r["timestamp"].endswith("Z") for r in responses)
+        applied = [(e.action, e.source) for e in live.sim.applied if e.phase == "start"]
+        assert applied == [(command if command != "inject_fault" else "brownout", "command") for command, _ in commands]
+        assert live.bridge.commands == {"received": 10, "applied": 10, "rejected": 0}
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("topic_device", "payload", "error"),
+    [
+        ("rack", b"not json", "not JSON: "),
+        ("rack", b'{"command": "disable", "pad": "' + b"x" * 5000 + b'"}', "payload is 5033 bytes; the limit is 4096"),
+        (
+            "rack",
+            b'{"command": "disable", "params": ' + b'{"a":' * 20 + b"1" + b"}" * 20 + b"}",
+            "nested deeper than 8",
+        ),
+        ("rack", b'{"command": "set_power", "params": {"kw": NaN}}', "NaN is not a number JSON allows"),
+        ("rack", b'{"command": "explode"}', "unknown command 'explode'"),
+        ("nobody", b'{"command": "disable"}', "unknown device"),
+        ("rack", b'{"command": 5}', "command must be a string"),
+        (
+            "rack",
+            b'{"command": "set_power", "params": {"kw": "lots"}}',
+            "set_power: kw: Input should be a valid number",
+        ),
+        ("rack", b"[1, 2]", "must be a JSON object"),
+        ("rack", b'{"command": "disable", "id": 7}', "id must be a string"),
+    ],
+)
+def test_bad_commands_get_an_error_response_and_the_run_goes_on(
+    mosquitto: Mosquitto, topic_device: str, payload: bytes, error: str
+) -> None:
+    settings, prefix = settings_for(mosquitto.url)
+
+    async def scenario() -> None:
+        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+        async with collect(mosquitto.port, f"{prefix}/devices/#") as got, asyncio.TaskGroup() as tasks:
+            runner = tasks.create_task(run_live(plan_of(TWO), settings, speed=200, stop=stop, started=started))
+            live = await started
+            await live.bridge.wait_connected()
+            await publish(mosquitto.port, f"{prefix}/devices/{topic_device}/commands", payload)
+            await got.wait_for(lambda: len(got.on("/responses")) == 1)
+            seen = len(got.on("/data"))
+            await got.wait_for(lambda: len(got.on("/data")) > seen + 4)  # still publishing
+            stop.set()
+            await runner
+        (response,) = [m.json() for m in got.on("/responses")]
+        assert response["ok"] is False and response["error"].startswith(error)
+        assert live.bridge.commands["rejected"] == 1
+
+    asyncio.run(scenario())
+
+
+def test_clock_paces_readings_at_the_requested_speed(mosquitto: Mosquitto) -> None:
+    settings, prefix = settings_for(mosquitto.url)
+    devices = "devices: [{id: a, kind: lighting, interval: 1s}, {id: b, kind: server, interval: 1s}]\n"
+
+    async def scenario() -> None:
+        async with collect(mosquitto.port, f"{prefix}/devices/a/data") as got:
+            started = time.monotonic()
+            live = await run_live(plan_of(devices), settings, speed=20, until=60)
+            elapsed = time.monotonic() - started
+            await got.wait_for(lambda: len(got.messages) == 60)
+        assert 2.9 < elapsed < 3.6  # 60 sim seconds at x20 = 3 s of wall time
+        arrivals = [m.at - got.messages[0].at for m in got.messages]
+        # Reading k is due k/20 s after the first: each arrives within 150 ms of its due time.
+        assert max(abs(arrival - k / 20) for k, arrival in enumerate(arrivals)) < 0.15
+        assert live.counters()["lag_ms"]["p99"] < 150
+
+    asyncio.run(scenario())
+
+
+def test_broker_restart_mid_run_loses_nothing_and_keeps_order(own_mosquitto: Mosquitto) -> None:
+    settings, prefix = settings_for(own_mosquitto.url)
+    devices = "devices: [{id: a, kind: hvac, interval: 1s}, {id: b, kind: server, interval: 1s}]\n"
+
+    async def scenario() -> LiveRun:
+        collector_id = f"collector-{secrets.token_hex(3)}"
+        async with collect(
+            own_mosquitto.port, f"{prefix}/devices/+/data", identifier=collector_id, persistent=True
+        ) as got:
+            stop = asyncio.Event()
+            started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+            async with asyncio.TaskGroup() as tasks:
+                runner = tasks.create_task(
+                    run_live(plan_of(devices), settings, speed=50, until=300, stop=stop, started=started)
+                )
+                live = await started
+                await live.bridge.wait_connected()
+                await got.wait_for(lambda: len(got.messages) > 100)
+                own_mosquitto.stop()
+                await asyncio.sleep(1.0)
+                assert live.bridge.outbox.buffered > 50  # readings wait while the broker is down
+                own_mosquitto.start()
+                await runner
+            await got.wait_for(lambda: len({m.payload for m in got.messages}) == 600, timeout=20)
+        for device in ("a", "b"):
+            seqs = [json.loads(m.payload)["seq"] for m in got.messages if f"/{device}/" in m.topic]
+            unique = list(dict.fromkeys(seqs))  # QoS 1 is at least once: a resent message may repeat
+            assert unique == list(range(300)) and unique == sorted(unique)
+        return live
+
+    live = asyncio.run(scenario())
+    counters = live.counters()
+    assert counters["generated"] == counters["delivered"] == 600
+    assert counters["dropped"] == counters["buffered"] == 0
+    assert counters["connections"] >= 2
+
+
+def test_outbox_overflow_drops_the_oldest_and_counts_exactly() -> None:
+    settings, _ = settings_for(f"mqtt://127.0.0.1:{free_port()}", outbox_size=1000, drain_seconds=0.2)
+    devices = "devices: [" + ", ".join(f"{{id: d{i}, kind: server, interval: 10s}}" for i in range(5)) + "]\n"
+    live = asyncio.run(run_live(plan_of(devices), settings, speed=10_000, until=10_000))
+    counters = live.counters()
+    assert counters["generated"] == 5000
+    assert (counters["delivered"], counters["buffered"], counters["dropped"]) == (0, 1000, 4000)
+    assert counters["generated"] == counters["delivered"] + counters["buffered"] + counters["dropped"]
+
+
+def _serve(url: str, prefix: str, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_URL": url}
+    command = [sys.executable, "-m", "engine.cli", "serve", "--speed", "50", *extra]
+    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+
+
+def test_sigterm_drains_publishes_offline_and_reports(mosquitto: Mosquitto) -> None:
+    prefix = f"test-{secrets.token_hex(4)}"
+
+    async def scenario() -> str:
+        async with collect(mosquitto.port, f"{prefix}/#") as got:
+            service = _serve(mosquitto.url, prefix, "--no-embedded-broker")
+            await got.wait_for(lambda: len(got.on("/data")) >= 10)
+            service.send_signal(signal.SIGTERM)
+            _, stderr = service.communicate(timeout=15)
+            assert service.returncode == 0
+            await got.wait_for(lambda: got.on("simulator/status")[-1].payload == b"offline")
+            delivered = len(got.on("/data"))
+        assert f"readings generated, {delivered} delivered, 0 buffered, 0 dropped" in stderr
+        return stderr
+
+    stderr = asyncio.run(scenario())
+    assert f"connected to MQTT broker {mosquitto.url}" in stderr
+
+
+def test_a_crash_leaves_the_will_message_offline(mosquitto: Mosquitto) -> None:
+    prefix = f"test-{secrets.token_hex(4)}"
+
+    async def scenario() -> None:
+        async with collect(mosquitto.port, f"{prefix}/simulator/status") as got:
+            service = _serve(mosquitto.url, prefix, "--no-embedded-broker")
+            await got.wait_for(lambda: [m.payload for m in got.messages] == [b"online"])
+            service.kill()
+            service.communicate(timeout=10)
+            await got.wait_for(lambda: [m.payload for m in got.messages] == [b"online", b"offline"])
+
+    asyncio.run(scenario())
+
+
+def test_embedded_broker_when_none_listens(tmp_path: Path) -> None:
+    port = free_port()
+    prefix = f"test-{secrets.token_hex(4)}"
+    service = _serve(f"mqtt://127.0.0.1:{port}", prefix)
+    try:
+        wait_listening(port, timeout=20)
+        topic = f"{prefix}/devices/+/data"
+        reader = subprocess.run(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-C", "3", "-W", "20"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    finally:
+        service.send_signal(signal.SIGTERM)
+        _, stderr = service.communicate(timeout=15)
+    assert reader.returncode == 0, reader.stderr
+    assert all(json.loads(line)["status"] == "online" for line in reader.stdout.splitlines())
+    assert len(reader.stdout.splitlines()) == 3
+    assert f"no MQTT broker at 127.0.0.1:{port}: started an embedded one (amqtt) there" in stderr
