@@ -33,7 +33,7 @@ from engine.runtime.virtual import run_virtual
 from engine.scenario.catalog import load_named, resolve, scenario_names, scenarios_dir
 from engine.scenario.durations import parse_duration
 from engine.scenario.format import Scenario
-from engine.scenario.template import is_template, render_template
+from engine.scenario.loader import read_source, render_source
 from engine.simulation import Simulation
 
 
@@ -244,8 +244,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     path = resolve(args.scenario)
-    text = path.read_text()
-    sys.stdout.write(render_template(text, str(path)) if is_template(text) else text)
+    sys.stdout.write(render_source(read_source(path), str(path)))
     return 0
 
 

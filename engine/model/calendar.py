@@ -8,11 +8,11 @@ the second around a change), then looked up in bulk for each batch of readings.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from engine.model.profiles import DAY, SATURDAY, SUNDAY, WEEKDAY, FloatArray
+from engine.model.zones import site_zone
 
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
 _HORIZON = 7 * DAY
@@ -23,7 +23,7 @@ class SiteCalendar:
 
     def __init__(self, start_epoch: float, timezone: str, holidays: frozenset[date] = frozenset()) -> None:
         self.start_epoch = start_epoch
-        self.zone = ZoneInfo(timezone)
+        self.zone = site_zone(timezone)
         self._holidays = {day.toordinal() - _EPOCH_DAY for day in holidays}
         self._changes: list[float] = [-np.inf]  # sim times where the UTC offset changes
         self._offsets: list[float] = [self._offset_at(0.0)]
@@ -73,5 +73,5 @@ class SiteCalendar:
 
 def utc_epoch(local_start: datetime, timezone: str) -> float:
     """UTC epoch seconds of a naive local date-time; a time skipped by DST moves forward."""
-    aware = local_start.replace(tzinfo=ZoneInfo(timezone))
+    aware = local_start.replace(tzinfo=site_zone(timezone))
     return aware.timestamp()

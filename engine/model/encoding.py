@@ -38,6 +38,7 @@ def iso_timestamp(epoch_ms: int, millis: bool) -> str:
 
 _POWERS_OF_TEN = np.array([10**k for k in range(1, 19)], dtype=np.int64)
 _COLUMNS = np.arange(64)
+_LIMIT = 1e14  # keeps value * 1000 exact in int64 and in float64
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,10 @@ class _Texts:
 
     def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
         which = self.which[rows]
-        np.take(self.table, which, axis=0, out=matrix, mode="clip")
-        np.take(self.used, which, axis=0, out=mask, mode="clip")
+        width = self.width  # the layout may be wider, if it once held longer strings
+        np.take(self.table, which, axis=0, out=matrix[:, :width], mode="clip")
+        np.take(self.used, which, axis=0, out=mask[:, :width], mode="clip")
+        mask[:, width:] = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,8 @@ class _Number:
 
     def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
         values = self.values[rows]
+        if len(values) and not float(values.max()) < _LIMIT:
+            raise ValueError(f"cannot encode {float(values.max())!r}: values must be below {_LIMIT:g}")
         scale = 10**self.decimals
         if self.decimals:
             scaled = np.rint(np.maximum(values, 0.0) * scale).astype(np.int64)
@@ -191,7 +196,7 @@ class Encoder:
 
     def __init__(self, start_epoch: float) -> None:
         self._start_ms = round(start_epoch * 1000)
-        self._ids: _Texts | None = None
+        self._ids: tuple[tuple[str, ...], _Texts] | None = None
         self._layouts: dict[bool, _Layout] = {}
 
     def timestamp(self, t: float, *, millis: bool = False) -> str:
@@ -199,9 +204,10 @@ class Encoder:
         return iso_timestamp(self._start_ms + round(t * 1000.0), millis)
 
     def _id_texts(self, batch: ReadingBatch) -> _Texts:
-        if self._ids is None or self._ids.table.shape[0] != len(batch.device_ids):
-            self._ids = _Texts.of(batch.device_ids, batch.device)
-        return _Texts(self._ids.table, self._ids.used, batch.device)
+        if self._ids is None or self._ids[0] != batch.device_ids:
+            self._ids = (batch.device_ids, _Texts.of(batch.device_ids, batch.device))
+        texts = self._ids[1]
+        return _Texts(texts.table, texts.used, batch.device)
 
     def _encode(self, batch: ReadingBatch, csv: bool) -> bytes:
         if not len(batch):

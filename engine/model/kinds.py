@@ -19,16 +19,16 @@ class KindSpec:
     rated_kw: float
     power_factor: float
     # Power follows voltage**exponent in a sag: 2 for resistive heating, 0 for regulated loads.
-    voltage_exponent: float
+    voltage_exponent: int
     profile: str
 
 
 KINDS: dict[Kind, KindSpec] = {
-    "hvac": KindSpec(rated_kw=25.0, power_factor=0.85, voltage_exponent=0.0, profile="hvac"),
-    "lighting": KindSpec(rated_kw=8.5, power_factor=0.95, voltage_exponent=0.0, profile="lighting"),
-    "server": KindSpec(rated_kw=45.0, power_factor=0.98, voltage_exponent=0.0, profile="server"),
-    "industrial": KindSpec(rated_kw=120.0, power_factor=0.80, voltage_exponent=0.0, profile="industrial"),
-    "appliance": KindSpec(rated_kw=15.0, power_factor=0.97, voltage_exponent=2.0, profile="appliance"),
+    "hvac": KindSpec(rated_kw=25.0, power_factor=0.85, voltage_exponent=0, profile="hvac"),
+    "lighting": KindSpec(rated_kw=8.5, power_factor=0.95, voltage_exponent=0, profile="lighting"),
+    "server": KindSpec(rated_kw=45.0, power_factor=0.98, voltage_exponent=0, profile="server"),
+    "industrial": KindSpec(rated_kw=120.0, power_factor=0.80, voltage_exponent=0, profile="industrial"),
+    "appliance": KindSpec(rated_kw=15.0, power_factor=0.97, voltage_exponent=2, profile="appliance"),
 }
 
 # A switched-off load still powers its controls: this fraction of rated power.

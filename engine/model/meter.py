@@ -132,8 +132,8 @@ class Meter:
         power = self._power_kw(t) * (1.0 + spec.noise * power_noise)
         sag = math.prod(self.brownouts)
         voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * voltage_noise) * sag
-        if sag != 1.0 and self.voltage_exponent:
-            power = power * sag**self.voltage_exponent
+        for _ in range(self.voltage_exponent if sag != 1.0 else 0):  # repeated * rather than libm pow
+            power = power * sag
         if self.outages:
             power = np.zeros(n)
             voltage = np.zeros(n)
@@ -162,7 +162,8 @@ class Meter:
         self.power_sum += float(power.sum())
         self.power_min = min(self.power_min, float(power.min()))
         self.power_max = max(self.power_max, float(power.max()))
-        return Chunk(self.index, t, power, voltage, current, reported, seq, self.enabled, self.interval < 1.0)
+        millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0
+        return Chunk(self.index, t, power, voltage, current, reported, seq, self.enabled, millis)
 
     def _power_kw(self, t: FloatArray) -> FloatArray:
         """Power before noise: override, standby, or rated x load curve x behaviour factor."""

@@ -110,11 +110,11 @@ def profile_from_curves(
     )
 
 
-# ASHRAE 90.1 office lighting: 5 % at night, full from 08 to 17, a lunch dip, evening cleaning.
+# ASHRAE 90.1 office lighting: 5 % at night, high from 08 to 18, a lunch dip, evening cleaning.
 _LIGHTING = profile_from_curves(
     "lighting",
     weekday=[0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.10, 0.30, 0.90, 0.90, 0.90, 0.90,
-             0.80, 0.90, 0.90, 0.90, 0.90, 0.70, 0.40, 0.30, 0.20, 0.15, 0.10, 0.05],
+             0.80, 0.90, 0.90, 0.90, 0.90, 0.90, 0.85, 0.40, 0.25, 0.15, 0.10, 0.05],
     saturday=[0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.10, 0.10, 0.30, 0.30, 0.30, 0.30,
               0.15, 0.15, 0.15, 0.15, 0.15, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05],
     sunday=[0.05] * 24,

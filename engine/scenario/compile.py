@@ -8,14 +8,15 @@ with their lines; `to_plan` then resolves defaults, profiles, targets and event 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from engine.model.calendar import utc_epoch
 from engine.model.kinds import KINDS
 from engine.model.profiles import BUILTIN_PROFILES, DailyProfile, profile_from_curves
 from engine.model.specs import DeviceSpec, Plan, SiteSpec, TimelineEvent
+from engine.model.zones import site_zone
 from engine.scenario.durations import parse_relative
 from engine.scenario.format import DEFAULT_START, Event, KindTarget, Scenario
 
@@ -88,12 +89,17 @@ def _problems(data: dict[str, Any]) -> Iterator[Problem]:
     start, timezone = _start(data)
     for i, event in _items(data.get("events")):
         at = event.get("at")
-        if isinstance(at, str | datetime) and start is not None and timezone is not None:
+        if isinstance(at, date) and not isinstance(at, datetime):
+            at = datetime(at.year, at.month, at.day)
+        if isinstance(at, str | datetime):
             try:
-                if event_offset(at, start, timezone) < 0:
-                    yield ("events", i, "at"), f"is before the scenario start, got {str(at)!r}", str(at)
+                if start is not None and timezone is not None:
+                    if event_offset(at, start, timezone) < 0:
+                        yield ("events", i, "at"), f"is before the scenario start, got {str(at)!r}", str(at)
+                elif isinstance(at, str) and parse_relative(at) is None:
+                    datetime.fromisoformat(at)
             except ValueError as exc:
-                yield ("events", i, "at"), str(exc), str(at)
+                yield ("events", i, "at"), _at_message(exc, at), str(at)
         target = event.get("target", "all")
         if isinstance(target, dict) and isinstance(target.get("kind"), str) and target["kind"] not in kinds:
             yield ("events", i, "target"), f"no device of kind {target['kind']!r}", target["kind"]
@@ -102,6 +108,13 @@ def _problems(data: dict[str, Any]) -> Iterator[Problem]:
             unknown = [name for name in names if isinstance(name, str) and name not in seen]
             if unknown:
                 yield ("events", i, "target"), f"unknown device id {unknown[0]!r}", unknown[0]
+
+
+def _at_message(exc: ValueError, at: object) -> str:
+    text = str(exc)
+    if text.startswith(("must", "give", "minutes")):
+        return text
+    return f"must be a local date-time like '2025-08-05T14:00' or relative like '+2d09:00', got {str(at)!r}"
 
 
 def _start(data: dict[str, Any]) -> tuple[datetime | None, str | None]:
@@ -116,7 +129,7 @@ def _start(data: dict[str, Any]) -> tuple[datetime | None, str | None]:
     if not isinstance(start, datetime) or start.tzinfo is not None or not isinstance(timezone, str):
         return None, None
     try:
-        ZoneInfo(timezone)
+        site_zone(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         return None, None
     return start, timezone

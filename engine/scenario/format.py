@@ -1,7 +1,7 @@
 """The scenario file format, version 1: pydantic models that validate and document every field.
 
 `iot-mock schema` exports these models as JSON Schema, so each field carries a description.
-Cross-field rules (unknown profiles, unknown targets, duplicate ids) live in `references.py`
+Cross-field rules (unknown profiles, unknown targets, duplicate ids) live in `compile.py`
 so that each problem can be reported with its own location.
 """
 
@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
+from engine.model.zones import site_zone
 from engine.scenario.durations import DURATION_PATTERN, parse_duration
 
 SUPPORTED_VERSIONS = (1,)
@@ -117,15 +118,26 @@ class Device(_Strict):
 class KindTarget(_Strict):
     """Every device of one kind."""
 
-    kind: DeviceKind
+    kind: DeviceKind = Field(description="The kind of device targeted.")
 
 
 Target = Annotated[
     str | list[str] | KindTarget,
     Field(description="A device id, a list of ids, {kind: K}, or 'all'."),
 ]
+
+
+def _no_number(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"must be a local date-time like '2025-08-05T14:00' or relative like '+90m', got {value!r}")
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
+    return value
+
+
 At = Annotated[
     str | datetime,
+    BeforeValidator(_no_number),
     Field(
         description=(
             "When: a local date-time in the scenario's timezone ('2025-08-05T14:00'), "
@@ -147,38 +159,38 @@ class _TimedEvent(_EventBase):
 class Outage(_TimedEvent):
     """Supply lost: power, voltage and current 0, energy flat; the meter keeps reporting."""
 
-    action: Literal["outage"]
+    action: Literal["outage"] = Field(description="What happens.")
 
 
 class CommLoss(_TimedEvent):
     """Communication lost: no readings, status offline; the meter keeps integrating energy."""
 
-    action: Literal["comm_loss"]
+    action: Literal["comm_loss"] = Field(description="What happens.")
 
 
 class Brownout(_TimedEvent):
     """Voltage sag: voltage times `factor`; resistive loads draw less power, others more current."""
 
-    action: Literal["brownout"]
+    action: Literal["brownout"] = Field(description="What happens.")
     factor: float = Field(0.85, gt=0, lt=1, description="Voltage multiplier while it lasts.")
 
 
 class Stuck(_TimedEvent):
     """A stuck sensor: reported values frozen at the last reading; the meter keeps integrating."""
 
-    action: Literal["stuck"]
+    action: Literal["stuck"] = Field(description="What happens.")
 
 
 class Disable(_TimedEvent):
     """The load is switched off: near-zero standby power, readings go on."""
 
-    action: Literal["disable"]
+    action: Literal["disable"] = Field(description="What happens.")
 
 
 class Enable(_EventBase):
     """The load is switched back on."""
 
-    action: Literal["enable"]
+    action: Literal["enable"] = Field(description="What happens.")
 
 
 Event = Annotated[Outage | CommLoss | Brownout | Stuck | Disable | Enable, Field(discriminator="action")]
@@ -208,7 +220,7 @@ class Scenario(_Strict):
     @classmethod
     def _check_timezone(cls, name: str) -> str:
         try:
-            ZoneInfo(name)
+            site_zone(name)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("unknown timezone; use an IANA name such as 'Europe/Berlin'") from None
         return name

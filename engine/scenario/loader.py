@@ -36,17 +36,30 @@ class LoadedScenario:
     rendered: str
 
 
-def load_scenario(path: str | Path) -> LoadedScenario:
-    """Load and validate the scenario file at `path`; raises ScenarioError listing every problem."""
+def read_source(path: str | Path) -> bytes:
+    """The bytes of a scenario file, refusing files over MAX_FILE_BYTES before reading them."""
     source = str(path)
     try:
         size = Path(path).stat().st_size
         if size > MAX_FILE_BYTES:
             raise ScenarioError(source, [Issue(None, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")])
-        raw = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise ScenarioError(source, [Issue(None, "", f"cannot read: {exc.strerror or exc}")]) from exc
-    return parse_scenario(raw, source)
+
+
+def render_source(raw: bytes, source: str) -> str:
+    """The text of a scenario after its template (if any) is rendered; raises ScenarioError."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, [Issue(None, "", f"not UTF-8 text (byte {exc.start})")]) from exc
+    return render_template(text, source) if is_template(text) else text
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Load and validate the scenario file at `path`; raises ScenarioError listing every problem."""
+    return parse_scenario(read_source(path), str(path))
 
 
 def parse_scenario(raw: bytes | str, source: str = "<scenario>") -> LoadedScenario:
@@ -55,12 +68,8 @@ def parse_scenario(raw: bytes | str, source: str = "<scenario>") -> LoadedScenar
     if len(data) > MAX_FILE_BYTES:
         raise ScenarioError(source, [Issue(None, "", f"scenario is {len(data)} bytes; the limit is {MAX_FILE_BYTES}")])
     sha256 = hashlib.sha256(data).hexdigest()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(source, [Issue(None, "", f"not UTF-8 text (byte {exc.start})")]) from exc
-    rendered = render_template(text, source) if is_template(text) else text
-    where = source if rendered.count("\n") == text.count("\n") else f"{source} (rendered)"
+    rendered = render_source(data, source)
+    where = source if rendered.encode() == data else f"{source} (rendered)"
     parsed = parse_yaml(rendered)
     if parsed.issues and parsed.data is None:
         raise ScenarioError(where, parsed.issues)
@@ -96,20 +105,33 @@ def _validate(parsed: ParsedYaml) -> tuple[Scenario | None, list[Issue]]:
 
 def _validation_issues(exc: ValidationError, parsed: ParsedYaml) -> list[Issue]:
     """pydantic errors as located issues; union branches on one field are merged into one issue."""
-    merged: dict[FieldPath, Issue] = {}
+    found: list[tuple[FieldPath, str, str, object]] = []
     for error in exc.errors(include_url=False):
         kind = error["type"]
         path = _data_path(parsed.data, error["loc"], missing=kind == "missing")
         value = None if kind == "missing" else error.get("input")
-        msg = _message(kind, error["msg"], value, error.get("ctx") or {})
         if kind == "union_tag_invalid":
             path = (*path, "action")
+        found.append((path, kind, _message(kind, error["msg"], value, error.get("ctx") or {}), value))
+    # A union branch that merely had the wrong type says nothing when another branch got further.
+    specific = [path for path, kind, _, _ in found if not _is_type_error(kind)]
+    found = [
+        entry
+        for entry in found
+        if not (_is_type_error(entry[1]) and any(other[: len(entry[0])] == entry[0] for other in specific))
+    ]
+    merged: dict[FieldPath, Issue] = {}
+    for path, _, msg, value in found:
         if path in merged:
             previous = merged[path]
             merged[path] = Issue(previous.line, previous.loc, _union_message(path, value), previous.input)
             continue
         merged[path] = Issue(parsed.line_of(path), _dotted(path), msg, value)
     return list(merged.values())
+
+
+def _is_type_error(kind: str) -> bool:
+    return kind.endswith("_type") or kind in ("is_instance_of", "model_attributes_type")
 
 
 def _message(kind: str, msg: str, value: object, ctx: dict[str, Any]) -> str:

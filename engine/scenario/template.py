@@ -2,21 +2,28 @@
 
 Scenario files may come from anyone (uploaded to the API, shared in a repo), so templates run in
 Jinja's immutable sandbox with StrictUndefined, and rendering is stopped when the output grows
-past `max_output` characters or takes longer than `max_seconds`. String and list repetition and
-powers are capped too, since one `'x' * 10**10` would exhaust memory before any check could run.
+past `max_output` characters or takes longer than `max_seconds` (a trace hook checks the clock
+while template code runs, even when a loop outputs nothing). String and list repetition, powers
+and size arguments of string methods are capped too, since one `'x' * 10**10` would exhaust
+memory before any check could run. Not capped: `~` concatenation, bounded only by the time limit.
 """
 
 from __future__ import annotations
 
 import operator
+import sys
 import time
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.errors import TemplateError
+
+if TYPE_CHECKING:
+    from _typeshed import TraceFunction
 
 MAX_OUTPUT = 8 * 1024 * 1024
 MAX_SECONDS = 2.0
@@ -29,8 +36,20 @@ def is_template(text: str) -> bool:
     return any(marker in text for marker in _MARKERS)
 
 
+class _Overrun(BaseException):
+    """Raised inside template code when the render deadline passes (not catchable by Jinja)."""
+
+
 class _LimitedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
+
+    def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        # Methods like 'x'.ljust(10**10) allocate before any check could run: refuse big sizes.
+        if isinstance(getattr(__obj, "__self__", None), str | list | tuple | bytes):
+            for value in (*args, *kwargs.values()):
+                if isinstance(value, int) and value > _MAX_REPEAT:
+                    raise SecurityError(f"argument {value} above {_MAX_REPEAT}")
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: jinja2.runtime.Context, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name == "**":
@@ -53,6 +72,21 @@ def render_template(text: str, source: str, *, max_output: int = MAX_OUTPUT, max
     deadline = time.monotonic() + max_seconds
     parts: list[str] = []
     size = 0
+    ticks = 0
+
+    def in_template(frame: FrameType, event: str, arg: Any) -> TraceFunction | None:
+        # Template code checks the deadline every 1000 lines it runs, output or not.
+        nonlocal ticks
+        ticks += 1
+        if ticks % 1000 == 0 and time.monotonic() > deadline:
+            raise _Overrun
+        return in_template
+
+    def on_call(frame: FrameType, event: str, arg: Any) -> TraceFunction | None:
+        return in_template if frame.f_code.co_filename == "<template>" else None
+
+    previous = sys.gettrace()
+    sys.settrace(on_call)
     try:
         for chunk in template.generate():
             parts.append(chunk)
@@ -60,11 +94,15 @@ def render_template(text: str, source: str, *, max_output: int = MAX_OUTPUT, max
             if size > max_output:
                 raise TemplateError(source, f"template output exceeds {max_output} characters")
             if time.monotonic() > deadline:
-                raise TemplateError(source, f"template took longer than {max_seconds:g}s to render")
+                raise _Overrun
+    except _Overrun:
+        raise TemplateError(source, f"template took longer than {max_seconds:g}s to render") from None
     except TemplateError:
         raise
-    except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as exc:
+    except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, OverflowError, MemoryError) as exc:
         raise TemplateError(source, f"template: {exc}", line=_template_line(exc)) from exc
+    finally:
+        sys.settrace(previous)
     return "".join(parts)
 
 

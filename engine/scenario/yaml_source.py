@@ -114,7 +114,10 @@ def _scalar(loader: yaml.SafeLoader, node: yaml.Node) -> object:
         return text
     if node.tag in _NUMBERS and ":" in text:
         return text
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError:  # e.g. a timestamp like 2025-02-30: the text, for validation to report
+        return text
 
 
 def _dotted(path: Path) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from engine.model.encoding import Encoder
 from engine.model.readings import ReadingBatch
@@ -100,3 +102,18 @@ def test_small_values_keep_their_zero_padded_decimals() -> None:
         "a,1970-01-01T00:01:00Z,0.005,0.0,0.000,1.000,online,true,9",
         "a,1970-01-01T00:01:01Z,0.005,0.1,0.000,10.000,online,true,10",
     ]
+
+
+def test_one_encoder_follows_a_change_of_devices() -> None:
+    encoder = Encoder(0)
+    first = random_batch(10)
+    other = dataclasses.replace(first, device_ids=("zz",), device=np.zeros(10, dtype=np.int64))
+    encoder.jsonl(first)
+    assert {json.loads(line)["device_id"] for line in encoder.jsonl(other).splitlines()} == {"zz"}
+    assert encoder.jsonl(first) == Encoder(0).jsonl(first)
+
+
+def test_values_beyond_the_encodable_range_are_refused() -> None:
+    huge = dataclasses.replace(random_batch(4), power=np.full(4, 1e15))
+    with pytest.raises(ValueError, match="values must be below 1e"):
+        Encoder(0).jsonl(huge)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,54 @@ events:
     assert [e.at for e in plan.events] == [35 * 3600.0, 36 * 3600.0, 6 * 3600.0]
     assert plan.events[0].duration == 3600.0
     assert plan.events[0].targets == ("a",)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% set x = i %}{% endfor %}{% endfor %}",
+    ],
+)
+def test_silent_loops_hit_the_time_limit(body: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match=r"template took longer than 0.3s to render"):
+        render_template(body, "slow.yaml", max_seconds=0.3)
+    assert time.monotonic() - started < 2
+
+
+def test_size_arguments_of_string_methods_are_capped() -> None:
+    with pytest.raises(TemplateError, match="argument 100000000 above 1000000"):
+        render_template("{{ 'x'.ljust(100000000) }}", "big.yaml")
+
+
+def test_bad_yaml_dates_and_numeric_times_are_issues_not_crashes(tmp_path: Path) -> None:
+    text = """\
+version: 1
+name: x
+start: 2025-02-30T00:00:00
+holidays: [2025-13-01]
+devices: [{id: a, kind: hvac}]
+events:
+  - {at: 12, action: outage}
+"""
+    path = write(tmp_path, text)
+    assert messages(path) == [
+        f"{path}:3: start: input should be a valid datetime or date, day value is outside expected range, "
+        "got '2025-02-30T00:00:00'",
+        f"{path}:4: holidays[0]: input should be a valid date or datetime, month value is outside expected range "
+        "of 1-12, got '2025-13-01'",
+        f"{path}:7: events[0].at: must be a local date-time like '2025-08-05T14:00' or relative like '+90m', got 12",
+    ]
+
+
+def test_an_unquoted_date_before_the_start_is_caught(tmp_path: Path) -> None:
+    text = "version: 1\nname: x\nstart: 2025-08-04T00:00:00\ndevices: [{id: a, kind: hvac}]\n"
+    path = write(tmp_path, text + "events:\n  - {at: 2025-08-03, action: outage}\n")
+    assert messages(path) == [f"{path}:6: events[0].at: is before the scenario start, got '2025-08-03 00:00:00'"]
+
+
+def test_union_branches_do_not_leak_unrelated_errors(tmp_path: Path) -> None:
+    text = "version: 1\nname: x\ndevices: [{id: a, kind: hvac, profile: p}]\nprofiles:\n  p: {weekday: [0.5, 9]}\n"
+    path = write(tmp_path, text)
+    assert messages(path) == [f"{path}:5: profiles.p.weekday[1]: input should be less than or equal to 1.5, got 9"]

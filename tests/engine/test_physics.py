@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
@@ -65,3 +66,16 @@ def test_timestamps_and_sequence_numbers() -> None:
     assert [r.t for r in readings["a"][:3]] == [0.0, 0.5, 1.0]
     assert [r.seq for r in readings["b"]] == [0, 1]
     assert [r.seq for r in readings["a"]] == list(range(240))
+
+
+def test_timestamps_have_milliseconds_whenever_readings_fall_between_seconds() -> None:
+    from engine.model.encoding import Encoder
+
+    text = scenario_text("devices: [{id: a, kind: hvac, interval: 1500ms}, {id: b, kind: hvac, interval: 2s}]\n")
+    sim, sink = simulate(text, 4)
+    encoder = Encoder(sim.plan.start_epoch)
+    stamps = [json.loads(line)["timestamp"] for batch in sink.batches for line in encoder.jsonl(batch).splitlines()]
+    assert stamps == [
+        "2025-08-04T00:00:00.000Z", "2025-08-04T00:00:00Z", "2025-08-04T00:00:01.500Z",
+        "2025-08-04T00:00:02Z", "2025-08-04T00:00:03.000Z",
+    ]  # fmt: skip
