@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import simpy
 
 from engine.errors import CommandError
@@ -47,10 +48,15 @@ class Simulation:
         self.sink = sink
         self.env = simpy.Environment()
         self.calendar = SiteCalendar(plan.start_epoch, plan.timezone, plan.holidays)
-        self.meters = [Meter(spec, i, plan.site, self.calendar, self.seed) for i, spec in enumerate(plan.devices)]
+        self.meters = [
+            Meter(spec, i, plan.site, self.calendar, self.seed, stagger=plan.stagger)
+            for i, spec in enumerate(plan.devices)
+        ]
         self.device_ids = tuple(spec.id for spec in plan.devices)
         self.by_id = {meter.spec.id: meter for meter in self.meters}
         self.applied: list[AppliedEvent] = []
+        # When each meter's next reading is due: a real-time tick samples only the meters due.
+        self._next_due = np.array([meter.next_due for meter in self.meters])
         self.readings_emitted = 0
         self._outbox = Outbox()
         for meter in self.meters:
@@ -70,8 +76,10 @@ class Simulation:
         """Run to `until` and write every reading due before it to the sink; returns their count."""
         if until > self.env.now:
             self.env.run(until=until)
-        for meter in self.meters:
+        for index in np.flatnonzero(self._next_due < until).tolist():
+            meter = self.meters[index]
             chunk = meter.sample(until)
+            self._next_due[index] = meter.next_due
             if chunk is not None:
                 self._outbox.chunks.append(chunk)
         outbox, self._outbox = self._outbox, Outbox()
@@ -88,6 +96,7 @@ class Simulation:
         if chunk is not None:
             self._outbox.chunks.append(chunk)
         mutate(meter)
+        self._next_due[meter.index] = meter.next_due
         if (meter.status, meter.enabled) != before:
             self._outbox.statuses.append(StatusChange(self.now, meter.spec.id, meter.status, meter.enabled, reason))
 

@@ -7,6 +7,7 @@ the second around a change), then looked up in bulk for each batch of readings.
 
 from __future__ import annotations
 
+import bisect
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -58,6 +59,14 @@ class SiteCalendar:
             return t + (self.start_epoch + self._offsets[0])
         which = np.searchsorted(np.array(self._changes), t, side="right") - 1
         return t + (self.start_epoch + np.array(self._offsets)[which])
+
+    def local_at(self, t: float) -> float:
+        """`local` for one sim time, with the same arithmetic."""
+        if t >= self._scanned:
+            self._scan(t)
+        if len(self._changes) == 1:
+            return t + (self.start_epoch + self._offsets[0])
+        return t + (self.start_epoch + self._offsets[bisect.bisect_right(self._changes, t) - 1])
 
     def local_datetime(self, t: float) -> datetime:
         """The aware local date-time at sim time t, for messages and reports."""

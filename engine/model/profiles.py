@@ -9,6 +9,7 @@ Only +, -, * and / are used, so values are bit-identical on every machine.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -76,14 +77,29 @@ class ProfileCursor:
         self._first = self._last = 0
         self._xs: FloatArray | None = None
         self._ys: FloatArray | None = None
+        self._x_list: list[float] = []
+        self._y_list: list[float] = []
 
-    def levels(self, local: FloatArray) -> FloatArray:
-        start, end = int(local[0] // DAY), int(local[-1] // DAY)
+    def _cover(self, start: int, end: int) -> tuple[FloatArray, FloatArray]:
         if self._xs is None or self._ys is None or start <= self._first or end >= self._last:
             self._first, self._last = start - 1, max(end, start + 7) + 1
             days = range(self._first, self._last + 1)
             self._xs, self._ys = self.profile.points(self._first, [self.day_type(day) for day in days])
-        return interpolate(local, self._xs, self._ys)
+            self._x_list, self._y_list = self._xs.tolist(), self._ys.tolist()
+        return self._xs, self._ys
+
+    def levels(self, local: FloatArray) -> FloatArray:
+        xs, ys = self._cover(int(local[0] // DAY), int(local[-1] // DAY))
+        return interpolate(local, xs, ys)
+
+    def level_at(self, local: float) -> float:
+        """`levels` for one instant, with the same arithmetic in Python floats."""
+        day = int(local // DAY)
+        self._cover(day, day)
+        xs, ys = self._x_list, self._y_list
+        right = bisect.bisect_right(xs, local)
+        x0, x1, y0, y1 = xs[right - 1], xs[right], ys[right - 1], ys[right]
+        return y0 + (y1 - y0) * ((local - x0) / (x1 - x0))
 
 
 def interpolate(x: FloatArray, xp: FloatArray, fp: FloatArray) -> FloatArray:

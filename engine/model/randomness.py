@@ -12,9 +12,46 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import numpy.typing as npt
+
+_BLOCK = 256
 
 
 def stream(seed: int, device_id: str, purpose: str) -> np.random.Generator:
     """An independent PCG64 generator for one purpose of one device."""
     digest = hashlib.sha256(f"iot-mock/v1/{seed}/{device_id}/{purpose}".encode()).digest()
     return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "big")))
+
+
+class Uniforms:
+    """Uniform [0, 1) draws of one stream, handed out in order, drawn from numpy in blocks.
+
+    Drawing n values in one call gives the same values as n calls of one, so the sequence is
+    the same however it is taken; the blocks spare a numpy call per reading in real time.
+    """
+
+    def __init__(self, generator: np.random.Generator) -> None:
+        self._generator = generator
+        self._values: list[float] = []
+        self._array: npt.NDArray[np.float64] = np.empty(0)
+        self._next = 0
+
+    def _refill(self, n: int) -> None:
+        rest = self._array[self._next :]
+        self._array = np.concatenate((rest, self._generator.random(max(_BLOCK, n - len(rest)))))
+        self._values = self._array.tolist()
+        self._next = 0
+
+    def array(self, n: int) -> npt.NDArray[np.float64]:
+        if self._next + n > len(self._values):
+            self._refill(n)
+        out = self._array[self._next : self._next + n]
+        self._next += n
+        return out
+
+    def values(self, n: int) -> list[float]:
+        if self._next + n > len(self._values):
+            self._refill(n)
+        out = self._values[self._next : self._next + n]
+        self._next += n
+        return out

@@ -69,3 +69,4 @@ class Plan:
     events: tuple[TimelineEvent, ...] = ()
     holidays: frozenset[date] = frozenset()
     source_sha256: str = ""
+    stagger: bool = False

@@ -51,8 +51,9 @@ class Lag:
 class Outbox:
     """FIFO of messages for the broker; drops the oldest readings beyond `capacity`."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, *, low_water: int | None = None) -> None:
         self.capacity = capacity
+        self.low_water = min(capacity // 2, low_water) if low_water is not None else capacity // 2
         self._queue: deque[Message] = deque()
         self._inflight: list[Message] = []
         self._queued_readings = 0
@@ -114,7 +115,7 @@ class Outbox:
         await self._ready.wait()
 
     async def wait_room(self) -> None:
-        """Until at most half the capacity is used (back-pressure for virtual-time runs)."""
+        """Until at most `low_water` readings wait (back-pressure for virtual-time runs)."""
         await self._room.wait()
 
     def wake(self) -> None:
@@ -135,7 +136,7 @@ class Outbox:
         self._update_room()
 
     def _update_room(self) -> None:
-        if self._queued_readings <= self.capacity // 2:
+        if self._queued_readings <= self.low_water:
             self._room.set()
         else:
             self._room.clear()

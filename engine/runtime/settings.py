@@ -6,7 +6,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
@@ -56,7 +55,7 @@ class Settings(BaseSettings):
     mqtt_password: str | None = Field(None, description="Overrides the URL's password.")
     mqtt_client_id: str = Field(default_factory=lambda: f"iot-mock-{secrets.token_hex(4)}")
     mqtt_keepalive: int = Field(30, ge=5, le=3600)
-    mqtt_qos: Literal[0, 1, 2] = 1
+    mqtt_qos: int = Field(1, ge=0, le=2, description="QoS of readings and statuses (statuses at least 1).")
     mqtt_tls_ca: Path | None = Field(None, description="CA bundle to verify the broker (mqtts).")
     mqtt_tls_cert: Path | None = Field(None, description="Client certificate (mutual TLS).")
     mqtt_tls_key: Path | None = Field(None, description="Client key (mutual TLS).")

@@ -181,4 +181,5 @@ def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
         events=events,
         holidays=frozenset(scenario.holidays),
         source_sha256=sha256,
+        stagger=scenario.stagger,
     )

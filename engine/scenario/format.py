@@ -210,6 +210,13 @@ class Scenario(_Strict):
     timezone: str = Field("UTC", description="IANA timezone of the site, e.g. Europe/Berlin; DST-aware.")
     duration: Duration = Field(86400.0, description="How long a run lasts in simulated time.")
     seed: int = Field(0, ge=0, lt=2**63, description="Seed of every random stream of the run.")
+    stagger: bool = Field(
+        False,
+        description=(
+            "Spread each device's readings over its interval by a seeded offset (to the millisecond), "
+            "as unsynchronised real meters do; off, every device reads at the start and each interval after."
+        ),
+    )
     site: Site = Field(default_factory=Site, description="The site's supply.")
     holidays: list[date] = Field(default_factory=list, description="Local dates treated as sundays.")
     profiles: dict[str, Profile] = Field(default_factory=dict, description="Named daily load curves.")

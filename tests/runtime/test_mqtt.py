@@ -277,3 +277,25 @@ def test_embedded_broker_when_none_listens(tmp_path: Path) -> None:
     assert all(json.loads(line)["status"] == "online" for line in reader.stdout.splitlines())
     assert len(reader.stdout.splitlines()) == 3
     assert f"no MQTT broker at 127.0.0.1:{port}: started an embedded one (amqtt) there" in stderr
+
+
+def test_cli_run_to_mqtt_back_dated_with_a_report(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    prefix = f"test-{secrets.token_hex(4)}"
+    report = tmp_path / "report.json"
+
+    async def scenario() -> list[dict[str, object]]:
+        async with collect(mosquitto.port, f"{prefix}/devices/+/data") as got:
+            env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_EMBEDDED": "false"}
+            command = [sys.executable, "-m", "engine.cli", "run", "default", "--duration", "1h", "--mqtt",
+                       mosquitto.url, "--start", "2024-02-29T12:00", "--report", str(report)]  # fmt: skip
+            done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            await got.wait_for(lambda: len(got.messages) == 1800)
+            return [m.json() for m in got.messages]
+
+    readings = asyncio.run(scenario())
+    assert readings[0]["timestamp"] == "2024-02-29T11:00:00Z"  # noon in Berlin, winter time
+    data = json.loads(report.read_text())
+    assert data["clock"] == "virtual"
+    assert data["mqtt"]["generated"] == data["mqtt"]["delivered"] == data["readings"] == 1800
+    assert data["start"] == "2024-02-29T11:00:00Z" and data["end"] == "2024-02-29T12:00:00Z"
