@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -38,6 +39,7 @@ class Mosquitto:
     folder: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    extra: str = ""
 
     @property
     def url(self) -> str:
@@ -48,7 +50,9 @@ class Mosquitto:
         config = self.folder / "mosquitto.conf"
         config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {self.folder}/\nmax_queued_messages 0\nmax_inflight_messages 0\n"
+            f"persistence_location {self.folder}/\nmax_queued_messages 0\nmax_inflight_messages 0\n{self.extra}"
+            # As root, mosquitto would switch to its own user, which cannot read pytest's folders.
+            + ("user root\n" if os.geteuid() == 0 else "")
         )
         log = (self.folder / "mosquitto.log").open("ab")
         self.process = subprocess.Popen([executable, "-c", str(config)], stdout=log, stderr=log)

@@ -299,3 +299,43 @@ def test_cli_run_to_mqtt_back_dated_with_a_report(mosquitto: Mosquitto, tmp_path
     assert data["clock"] == "virtual"
     assert data["mqtt"]["generated"] == data["mqtt"]["delivered"] == data["readings"] == 1800
     assert data["start"] == "2024-02-29T11:00:00Z" and data["end"] == "2024-02-29T12:00:00Z"
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1, made with openssl."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder, timeout=60)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=iot-mock test CA",
+            "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
+    openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"
+    )
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+            "-extfile", "san.cnf", "-out", "server.crt")  # fmt: skip
+    return folder / "ca.crt", folder / "server.crt", folder / "server.key"
+
+
+def test_tls_connection_verified_against_a_ca(tmp_path: Path) -> None:
+    ca, cert, key = _certificates(tmp_path)
+    broker = Mosquitto(tmp_path)
+    broker.extra = f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
+    broker.start()
+    try:
+        settings, _ = settings_for(f"mqtts://127.0.0.1:{broker.port}", mqtt_tls_ca=ca)
+        live = asyncio.run(run_live(plan_of(TWO), settings, speed=None, until=600))
+        assert live.bridge.connections == 1
+        assert live.counters()["delivered"] == 120
+        untrusted, _ = settings_for(f"mqtts://127.0.0.1:{broker.port}", drain_seconds=0.5)
+        refused = asyncio.run(run_live(plan_of(TWO), untrusted, speed=None, until=10, stop=_stopped()))
+        assert refused.bridge.connections == 0  # the system CAs do not trust the test CA
+    finally:
+        broker.stop()
+
+
+def _stopped() -> asyncio.Event:
+    stop = asyncio.Event()
+    stop.set()
+    return stop
