@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -23,10 +23,11 @@ from engine.model.calendar import utc_epoch
 from engine.model.encoding import Encoder
 from engine.model.readings import Sink
 from engine.model.specs import Plan
+from engine.runtime.broker import is_loopback
 from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.progress import ProgressBar
 from engine.runtime.report import build_report, write_report
-from engine.runtime.service import LiveRun, run_live
+from engine.runtime.service import run_live
 from engine.runtime.settings import Settings
 from engine.runtime.sinks import FanOut, FileSink
 from engine.runtime.virtual import run_virtual
@@ -35,6 +36,8 @@ from engine.scenario.durations import parse_duration
 from engine.scenario.format import Scenario
 from engine.scenario.loader import read_source, render_source
 from engine.simulation import Simulation
+
+T = TypeVar("T")
 
 
 def _duration(text: str) -> float:
@@ -93,12 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")  # fmt: skip
 
-    serve = commands.add_parser("serve", help="run a scenario live in real time from now, publishing to MQTT")
+    serve = commands.add_parser(
+        "serve", help="run a scenario live from now, publishing to MQTT, with the REST API on 127.0.0.1:8090"
+    )
     serve.add_argument("scenario", nargs="?", default="default", help="a file, or the name of one in scenarios/")
     serve.add_argument("--mqtt", metavar="URL", help="broker URL (default: IOT_MOCK_MQTT_URL or mqtt://127.0.0.1:1883)")
     serve.add_argument("--speed", type=_speed, default=1.0, help="N for N times real time (default 1)")
     serve.add_argument("--seed", type=int, help="seed of every random stream (default: the scenario's)")
     serve.add_argument("--no-embedded-broker", action="store_true", help="never start the embedded broker")
+    serve.add_argument("--host", help="API address (default: IOT_MOCK_API_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="API port (default: IOT_MOCK_API_PORT or 8090)")
 
     validate = commands.add_parser("validate", help="check scenario files; exit 1 listing every issue")
     validate.add_argument("files", nargs="+", metavar="FILE", help="files, or names of scenarios in scenarios/")
@@ -184,19 +191,33 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # The one place the engine reaches the API: the command that serves it (imported lazily).
+    from api.app import create_app
+    from api.server import serve
+
     loaded = load_named(args.scenario)
     now = datetime.now(UTC).replace(microsecond=0)
     plan = dataclasses.replace(loaded.plan, start_epoch=now.timestamp())
-    settings = _settings(args.mqtt, embedded=not args.no_embedded_broker)
-    _run_async(lambda stop: run_live(plan, settings, speed=args.speed, seed=args.seed, stop=stop))
+    settings = _settings(args.mqtt, embedded=not args.no_embedded_broker, host=args.host, port=args.port)
+    if not is_loopback(settings.api_host) and not settings.api_token:
+        raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
+    app = create_app(plan, settings, speed=args.speed, seed=args.seed)
+    logging.getLogger("iot_mock").info("API and demo page on http://%s:%d/", settings.api_host, settings.api_port)
+    _run_async(lambda stop: serve(app, settings, stop))
     return 0
 
 
-def _settings(mqtt_url: str | None, *, embedded: bool = True) -> Settings:
+def _settings(
+    mqtt_url: str | None, *, embedded: bool = True, host: str | None = None, port: int | None = None
+) -> Settings:
+    overrides: dict[str, object] = {"mqtt_url": mqtt_url} if mqtt_url else {}
+    if not embedded:
+        overrides["mqtt_embedded"] = False
+    if host is not None:
+        overrides["api_host"] = host
+    if port is not None:
+        overrides["api_port"] = port
     try:
-        overrides: dict[str, object] = {"mqtt_url": mqtt_url} if mqtt_url else {}
-        if not embedded:
-            overrides["mqtt_embedded"] = False
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
@@ -211,11 +232,11 @@ def _moved(plan: Plan, start: datetime | None) -> Plan:
     return dataclasses.replace(plan, start_epoch=epoch)
 
 
-def _run_async(main: Callable[[asyncio.Event], Coroutine[Any, Any, LiveRun]]) -> LiveRun:
+def _run_async(main: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
     """Run a live coroutine; SIGINT/SIGTERM set its stop event (drain, `offline`, counters)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    async def guarded() -> LiveRun:
+    async def guarded() -> T:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

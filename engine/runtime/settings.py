@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     outbox_size: int = Field(100_000, ge=100, description="Readings buffered while the broker is away.")
     drain_seconds: float = Field(5.0, ge=0, description="How long shutdown waits to deliver the outbox.")
     command_max_bytes: int = Field(4096, ge=64, le=1_048_576)
+    api_host: str = Field("127.0.0.1", description="Address the REST API and demo page listen on.")
+    api_port: int = Field(8090, ge=0, le=65535)
+    api_token: str | None = Field(None, min_length=16, description="Bearer token for /api; required off loopback.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API from a browser.")
+    max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted (413 above).")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, origins: list[str]) -> list[str]:
+        if "*" in origins:
+            raise ValueError("'*' is refused: list the origins that may call the API")
+        return origins
 
     @field_validator("mqtt_url")
     @classmethod

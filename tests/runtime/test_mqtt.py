@@ -222,7 +222,7 @@ def test_outbox_overflow_drops_the_oldest_and_counts_exactly() -> None:
 
 def _serve(url: str, prefix: str, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_URL": url}
-    command = [sys.executable, "-m", "engine.cli", "serve", "--speed", "50", *extra]
+    command = [sys.executable, "-m", "engine.cli", "serve", "--speed", "50", "--port", str(free_port()), *extra]
     return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
 
 

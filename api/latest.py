@@ -1,0 +1,35 @@
+"""The last reading of every device, kept by a sink so the API can answer without the broker."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.model.readings import Reading, ReadingBatch, StatusChange
+
+
+class LatestReadings:
+    """Sink that remembers each device's most recent reading and status."""
+
+    def __init__(self) -> None:
+        self.readings: dict[str, Reading] = {}
+        self.statuses: dict[str, StatusChange] = {}
+
+    def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
+        for change in statuses:
+            self.statuses[change.device_id] = change
+        if not len(batch):
+            return
+        # The last row of each device: first occurrence in the reversed batch.
+        devices, first_from_end = np.unique(batch.device[::-1], return_index=True)
+        rows = len(batch) - 1 - first_from_end
+        for device, row in zip(devices.tolist(), rows.tolist(), strict=True):
+            self.readings[batch.device_ids[device]] = Reading(
+                batch.device_ids[device],
+                float(batch.t[row]),
+                float(batch.power[row]),
+                float(batch.voltage[row]),
+                float(batch.current[row]),
+                float(batch.energy[row]),
+                bool(batch.enabled[row]),
+                int(batch.seq[row]),
+            )

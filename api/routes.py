@@ -1,0 +1,238 @@
+"""The REST routes under /api/v1, /health and /metrics (DESIGN section 5).
+
+Handlers read the live run from the app's lifespan state; commands go through the same path as
+MQTT commands (`Simulation.command`), applied at the current simulated instant.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.latest import LatestReadings
+from engine.model.encoding import Encoder
+from engine.runtime.service import LiveRun
+from engine.scenario.catalog import load_named, scenario_names
+
+
+def _live(request: Request) -> LiveRun:
+    live: LiveRun = request.state.live
+    return live
+
+
+def _device(request: Request) -> dict[str, Any]:
+    return _describe(_live(request), request.path_params["device_id"])
+
+
+def _describe(live: LiveRun, device_id: str) -> dict[str, Any]:
+    meter = live.sim.by_id.get(device_id)
+    if meter is None:
+        raise HTTPException(404, f"unknown device {device_id!r}")
+    spec = meter.spec
+    return {
+        "id": spec.id,
+        "kind": spec.kind,
+        "name": spec.name,
+        "location": spec.location,
+        "rated_kw": spec.rated_kw,
+        "profile": spec.profile.name,
+        "interval": meter.interval,
+        "power_factor": spec.power_factor,
+        "phases": spec.phases,
+        "status": meter.status,
+        "enabled": meter.enabled,
+        "override_kw": meter.override_kw,
+        "faults": {
+            "outage": meter.outages > 0,
+            "comm_loss": meter.comm_losses > 0,
+            "brownout": bool(meter.brownouts),
+            "stuck": meter.stuck > 0,
+        },
+    }
+
+
+async def list_devices(request: Request) -> Response:
+    """List every device with its current state."""
+    live = _live(request)
+    return JSONResponse([_describe(live, device_id) for device_id in live.sim.device_ids])
+
+
+async def get_device(request: Request) -> Response:
+    """One device and its current state."""
+    return JSONResponse(_device(request))
+
+
+async def get_readings(request: Request) -> Response:
+    """The device's latest reading, in the MQTT payload format."""
+    device = _device(request)
+    latest: LatestReadings = request.state.latest
+    reading = latest.readings.get(device["id"])
+    if reading is None:
+        raise HTTPException(404, f"no reading from {device['id']!r} yet")
+    encoder = Encoder(_live(request).sim.plan.start_epoch)
+    return JSONResponse(
+        {
+            "device_id": reading.device_id,
+            "timestamp": encoder.timestamp(reading.t, millis=reading.t % 1 != 0),
+            "power": round(reading.power, 3),
+            "voltage": round(reading.voltage, 1),
+            "current": round(reading.current, 3),
+            "energy": round(reading.energy, 3),
+            "status": device["status"],
+            "enabled": reading.enabled,
+            "seq": reading.seq,
+        }
+    )
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}", parse_constant=_no_constant)
+    except ValueError as exc:
+        raise HTTPException(400, f"body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "body must be a JSON object")
+    return body
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
+async def command(request: Request) -> Response:
+    """Send a command to a device: {"command": str, "params": {...}?}; answered like over MQTT."""
+    device = _device(request)
+    body = await _json_object(request)
+    name = body.get("command")
+    if not isinstance(name, str):
+        raise HTTPException(422, "command must be a string")
+    unknown = sorted(set(body) - {"command", "params", "id"})
+    if unknown:
+        raise HTTPException(422, f"unknown field {unknown[0]!r}; a command has command, params and id")
+    live = _live(request)
+    live.sim.command(device["id"], name, body.get("params"))
+    encoder = Encoder(live.sim.plan.start_epoch)
+    return JSONResponse(
+        {"id": body.get("id"), "command": name, "ok": True, "timestamp": encoder.timestamp(live.sim.now)}
+    )
+
+
+async def simulation_status(request: Request) -> Response:
+    """Running state, clock, simulated time, lag, device counts and outbox counters."""
+    live = _live(request)
+    sim, clock = live.sim, live.clock
+    meters = sim.meters
+    return JSONResponse(
+        {
+            "running": not live.stop.is_set(),
+            "paused": clock.paused,
+            "scenario": {"name": sim.plan.name, "revision": sim.plan.revision},
+            "clock": clock.mode,
+            "speed": clock.speed,
+            "sim_time": sim.now,
+            "timestamp": Encoder(sim.plan.start_epoch).timestamp(sim.now),
+            "devices": {
+                "total": len(meters),
+                "online": sum(1 for m in meters if m.status == "online"),
+                "enabled": sum(1 for m in meters if m.enabled),
+            },
+            "mqtt": {"connected": live.bridge.connected, "broker": str(live.bridge.broker)},
+            **live.counters(),
+        }
+    )
+
+
+async def pause(request: Request) -> Response:
+    """Pause simulated time (readings stop; commands still apply)."""
+    live = _live(request)
+    live.clock.pause(live.sim.now)
+    return await simulation_status(request)
+
+
+async def resume(request: Request) -> Response:
+    """Resume simulated time from where it paused."""
+    _live(request).clock.resume()
+    return await simulation_status(request)
+
+
+async def set_speed(request: Request) -> Response:
+    """Change the clock speed: {"speed": N} (N times real time)."""
+    body = await _json_object(request)
+    speed = body.get("speed")
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= 1e6 or math.isnan(speed):
+        raise HTTPException(422, f"speed must be a number above 0 and at most 1000000, got {speed!r}")
+    live = _live(request)
+    live.clock.set_speed(float(speed), at=live.sim.now)
+    return await simulation_status(request)
+
+
+async def stop(request: Request) -> Response:
+    """Stop the simulation: the outbox is drained and `offline` published."""
+    _live(request).stop.set()
+    return await simulation_status(request)
+
+
+async def scenarios(request: Request) -> Response:
+    """The named scenarios: name, revision, description, device count."""
+    out = []
+    for name in scenario_names():
+        plan = load_named(name).plan
+        out.append({"name": plan.name, "revision": plan.revision, "description": plan.description,
+                    "devices": len(plan.devices)})  # fmt: skip
+    return JSONResponse(out)
+
+
+async def health(request: Request) -> Response:
+    """Liveness, with the MQTT connection state (no authentication)."""
+    live = _live(request)
+    return JSONResponse(
+        {
+            "status": "ok" if not live.stop.is_set() else "stopping",
+            "mqtt": {"connected": live.bridge.connected, "broker": str(live.bridge.broker)},
+            "sim_time": live.sim.now,
+        }
+    )
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: readings generated/delivered/buffered/dropped, commands, lag, devices."""
+    live = _live(request)
+    counters = live.counters()
+    registry = CollectorRegistry()
+    readings = Gauge("iot_mock_readings", "Readings by outcome", ["state"], registry=registry)
+    for state in ("generated", "delivered", "buffered", "dropped"):
+        readings.labels(state).set(counters[state])
+    commands = Gauge("iot_mock_commands", "MQTT commands by outcome", ["outcome"], registry=registry)
+    for outcome, count in counters["commands"].items():
+        commands.labels(outcome).set(count)
+    lag = Gauge("iot_mock_lag_seconds", "Publish lag of recent readings", ["quantile"], registry=registry)
+    for name, value in counters["lag_ms"].items():
+        if value is not None:
+            lag.labels(name).set(value / 1000)
+    Gauge("iot_mock_devices", "Simulated devices", registry=registry).set(len(live.sim.meters))
+    Gauge("iot_mock_sim_time_seconds", "Simulated time", registry=registry).set(live.sim.now)
+    Gauge("iot_mock_mqtt_connected", "1 when connected", registry=registry).set(1 if live.bridge.connected else 0)
+    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+
+
+ROUTES = [
+    Route("/health", health, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/api/v1/devices", list_devices, methods=["GET"]),
+    Route("/api/v1/devices/{device_id}", get_device, methods=["GET"]),
+    Route("/api/v1/devices/{device_id}/readings", get_readings, methods=["GET"]),
+    Route("/api/v1/devices/{device_id}/command", command, methods=["POST"]),
+    Route("/api/v1/simulation/status", simulation_status, methods=["GET"]),
+    Route("/api/v1/simulation/pause", pause, methods=["POST"]),
+    Route("/api/v1/simulation/resume", resume, methods=["POST"]),
+    Route("/api/v1/simulation/speed", set_speed, methods=["POST"]),
+    Route("/api/v1/simulation/stop", stop, methods=["POST"]),
+    Route("/api/v1/scenarios", scenarios, methods=["GET"]),
+]

@@ -1,0 +1,60 @@
+"""Request guards: the optional bearer token and the body size limit."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+OPEN_PATHS = ("/health", "/openapi.json", "/docs")
+
+
+class Guard:
+    """Refuses /api requests without the bearer token (when one is set) and bodies over the limit."""
+
+    def __init__(self, app: ASGIApp, *, token: str | None, max_body_bytes: int) -> None:
+        self.app = app
+        self.token = token
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if self.token and scope["path"].startswith("/api/") and not self._authorised(headers):
+            response = JSONResponse(
+                {"detail": "missing or wrong bearer token"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+            await response(scope, receive, send)
+            return
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            response = JSONResponse({"detail": f"body larger than {self.max_body_bytes} bytes"}, status_code=413)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, self._limited(receive), send)
+
+    def _authorised(self, headers: dict[bytes, bytes]) -> bool:
+        given = headers.get(b"authorization", b"").decode("latin-1")
+        return hmac.compare_digest(given, f"Bearer {self.token}")
+
+    def _limited(self, receive: Receive) -> Receive:
+        """Counts streamed body bytes too (no content-length), refusing past the limit."""
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        return limited
+
+
+class BodyTooLarge(Exception):
+    """A streamed body went over the limit."""

@@ -1,0 +1,137 @@
+"""The REST control plane through the real Starlette app (lifespan included) and a real broker."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from engine import load_named
+from engine.runtime.settings import Settings
+from tests.runtime.conftest import Mosquitto
+
+TOKEN = "t" * 24
+
+
+def make_client(mosquitto: Mosquitto, **overrides: object) -> TestClient:
+    values: dict[str, object] = {
+        "mqtt_url": mosquitto.url, "topic_prefix": f"api-{secrets.token_hex(3)}", "mqtt_embedded": False,
+        "max_body_bytes": 2048,
+    }  # fmt: skip
+    values.update(overrides)
+    app = create_app(load_named("default").plan, Settings(**values), speed=100)  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+@pytest.fixture
+def client(mosquitto: Mosquitto) -> Iterator[TestClient]:
+    with make_client(mosquitto) as client:
+        yield client
+
+
+def wait_until(condition: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_devices_status_and_health(client: TestClient) -> None:
+    devices = client.get("/api/v1/devices").json()
+    assert [d["id"] for d in devices] == [
+        "mock-hvac-001", "mock-lighting-001", "mock-server-001", "mock-industrial-001", "mock-kitchen-001"
+    ]  # fmt: skip
+    assert devices[0] | {"faults": None} == devices[0] | {
+        "kind": "hvac", "rated_kw": 25.0, "status": "online", "enabled": True, "faults": None,
+    }  # fmt: skip
+    assert client.get("/api/v1/devices/mock-server-001").json()["name"] == "Server Rack"
+    missing = client.get("/api/v1/devices/nope")
+    assert (missing.status_code, missing.json()) == (404, {"detail": "unknown device 'nope'"})
+    wait_until(lambda: client.get("/health").json()["mqtt"]["connected"])
+    status = client.get("/api/v1/simulation/status").json()
+    assert status["clock"] == "accelerated" and status["speed"] == 100 and status["devices"]["total"] == 5
+    assert status["generated"] == status["delivered"] + status["buffered"] + status["dropped"]
+
+
+def test_readings_and_commands_act_on_the_running_simulation(client: TestClient) -> None:
+    wait_until(lambda: client.get("/api/v1/devices/mock-hvac-001/readings").status_code == 200)
+    reading = client.get("/api/v1/devices/mock-hvac-001/readings").json()
+    assert list(reading) == [
+        "device_id",
+        "timestamp",
+        "power",
+        "voltage",
+        "current",
+        "energy",
+        "status",
+        "enabled",
+        "seq",
+    ]
+    answer = client.post("/api/v1/devices/mock-hvac-001/command", json={"command": "disable", "id": "a1"})
+    assert answer.status_code == 200 and answer.json()["ok"] is True and answer.json()["id"] == "a1"
+    assert client.get("/api/v1/devices/mock-hvac-001").json()["enabled"] is False
+    wait_until(lambda: client.get("/api/v1/devices/mock-hvac-001/readings").json()["enabled"] is False)
+    power = client.post("/api/v1/devices/mock-server-001/command", json={"command": "set_power", "params": {"kw": 5}})
+    assert power.status_code == 200
+    assert client.get("/api/v1/devices/mock-server-001").json()["override_kw"] == 5
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "detail"),
+    [
+        ("/api/v1/devices/mock-hvac-001/command", b'{"command": "explode"}', 422, "mock-hvac-001: unknown command"),
+        ("/api/v1/devices/mock-hvac-001/command", b'{"command": "set_power"}', 422, "mock-hvac-001: set_power: give"),
+        ("/api/v1/devices/nope/command", b'{"command": "disable"}', 404, "unknown device 'nope'"),
+        ("/api/v1/devices/mock-hvac-001/command", b"{not json", 400, "body is not JSON"),
+        ("/api/v1/devices/mock-hvac-001/command", b"[1]", 400, "body must be a JSON object"),
+        ("/api/v1/devices/mock-hvac-001/command", b'{"command": 1}', 422, "command must be a string"),
+        ("/api/v1/devices/mock-hvac-001/command", b'{"command": "x", "bogus": 1}', 422, "unknown field 'bogus'"),
+        (
+            "/api/v1/devices/mock-hvac-001/command",
+            b'{"command": "disable", "pad": "' + b"x" * 3000 + b'"}',
+            413,
+            "body",
+        ),
+        ("/api/v1/simulation/speed", b'{"speed": 0}', 422, "speed must be a number above 0"),
+        ("/api/v1/simulation/speed", b'{"speed": NaN}', 400, "body is not JSON"),
+    ],
+)
+def test_bad_requests_get_a_precise_4xx(client: TestClient, path: str, body: bytes, status: int, detail: str) -> None:
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert response.json()["detail"].startswith(detail)
+
+
+def test_pause_resume_speed_and_stop(client: TestClient) -> None:
+    paused = client.post("/api/v1/simulation/pause").json()
+    assert paused["paused"] is True
+    frozen = paused["sim_time"]
+    time.sleep(0.2)  # paused: sim time must not move however long we wait
+    assert client.get("/api/v1/simulation/status").json()["sim_time"] == frozen
+    assert client.post("/api/v1/simulation/resume").json()["paused"] is False
+    assert client.post("/api/v1/simulation/speed", json={"speed": 500}).json()["speed"] == 500
+    assert client.post("/api/v1/simulation/stop").json()["running"] is False
+
+
+def test_metrics_and_scenarios(client: TestClient) -> None:
+    text = client.get("/metrics").text
+    assert 'iot_mock_readings{state="generated"}' in text and "iot_mock_devices 5.0" in text
+    names = [s["name"] for s in client.get("/api/v1/scenarios").json()]
+    assert names == ["datacenter-day", "default", "office-week"]
+
+
+def test_bearer_token_guards_the_api_but_not_health(mosquitto: Mosquitto) -> None:
+    with make_client(mosquitto, api_token=TOKEN) as client:
+        assert client.get("/api/v1/devices").status_code == 401
+        assert client.get("/api/v1/devices", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/api/v1/devices", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        assert client.get("/health").status_code == 200
+
+
+def test_cors_wildcard_is_refused() -> None:
+    with pytest.raises(ValueError, match="'\\*' is refused"):
+        Settings(cors_origins=["*"])
