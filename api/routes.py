@@ -92,6 +92,13 @@ async def get_readings(request: Request) -> Response:
     )
 
 
+async def simulate(request: Request) -> Response:
+    """Produce and publish one reading of the device now; returns it (404 while it is offline)."""
+    device = _device(request)
+    _live(request).sim.read_now(device["id"])
+    return await get_readings(request)
+
+
 async def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body() or b"{}", parse_constant=_no_constant)
@@ -229,6 +236,7 @@ ROUTES = [
     Route("/api/v1/devices/{device_id}", get_device, methods=["GET"]),
     Route("/api/v1/devices/{device_id}/readings", get_readings, methods=["GET"]),
     Route("/api/v1/devices/{device_id}/command", command, methods=["POST"]),
+    Route("/api/v1/devices/{device_id}/simulate", simulate, methods=["POST"]),
     Route("/api/v1/simulation/status", simulation_status, methods=["GET"]),
     Route("/api/v1/simulation/pause", pause, methods=["POST"]),
     Route("/api/v1/simulation/resume", resume, methods=["POST"]),

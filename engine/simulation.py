@@ -82,6 +82,10 @@ class Simulation:
             self._next_due[index] = meter.next_due
             if chunk is not None:
                 self._outbox.chunks.append(chunk)
+        return self.flush()
+
+    def flush(self) -> int:
+        """Hand the sink what the outbox holds now, in (time, device) order; returns the reading count."""
         outbox, self._outbox = self._outbox, Outbox()
         batch = ReadingBatch.merge(self.device_ids, outbox.chunks)
         if len(batch) or outbox.statuses:
@@ -119,6 +123,20 @@ class Simulation:
         detail = parsed.model_dump_json(exclude_none=True) if type(parsed).model_fields else ""
         if not isinstance(parsed, InjectFault):
             self.applied.append(AppliedEvent(self.now, command, "start", (device_id,), "command", detail))
+
+    def read_now(self, device_id: str) -> None:
+        """An extra reading of one device now, published with the next batch, and recorded."""
+        meter = self.by_id.get(device_id)
+        if meter is None:
+            raise CommandError(device_id, "unknown device")
+        chunk = meter.sample(self.now)
+        if chunk is not None:
+            self._outbox.chunks.append(chunk)
+        chunk = meter.read_now(self.now)
+        if chunk is not None:
+            self._outbox.chunks.append(chunk)
+        self.applied.append(AppliedEvent(self.now, "simulate", "start", (device_id,), "command"))
+        self.flush()
 
     def _timeline(self, event: TimelineEvent) -> Generator[simpy.Event, Any, None]:
         """One scenario event: start at `at`, end after `duration` if it has one."""

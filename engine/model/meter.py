@@ -184,9 +184,18 @@ class Meter:
         Every value goes through the same operations in the same order as the numpy path, which
         IEEE 754 makes exact; the determinism tests cut runs into odd steps to hold both to it.
         """
-        spec = self.spec
         times = [k * self.interval + self._anchor for k in range(self._next_k, self._next_k + n)]
         self._next_k += n
+        return self._read(times)
+
+    def read_now(self, now: float) -> Chunk | None:
+        """One extra reading at `now`, outside the schedule (the API's `simulate`)."""
+        return self._read([now])
+
+    def _read(self, times: list[float]) -> Chunk | None:
+        """Readings at `times` (ascending, after the last one), with Python floats."""
+        spec = self.spec
+        n = len(times)
         u = self._power_rng.values(2 * n)
         w = self._voltage_rng.values(2 * n)
         sag = math.prod(self.brownouts)

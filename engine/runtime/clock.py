@@ -96,11 +96,12 @@ async def drive(
     deadline: float | None = None
     while sim.now < until and not (stop is not None and stop.is_set()):
         if clock.paused:
-            await clock.wait_resumed()
+            if not await _wait_unless_stopped(clock.wait_resumed, stop):
+                return
             deadline = None
             continue
         if clock.speed is None:
-            if room is not None and not await _wait_room(room, stop):
+            if room is not None and not await _wait_unless_stopped(room, stop):
                 return
             sim.advance(min(until, sim.now + span))
             await asyncio.sleep(0)
@@ -114,12 +115,12 @@ async def drive(
             sim.advance(target)
 
 
-async def _wait_room(room: Callable[[], Awaitable[None]], stop: asyncio.Event | None) -> bool:
-    """Wait for room in the outbox; False if `stop` was set meanwhile."""
+async def _wait_unless_stopped(wait: Callable[[], Awaitable[None]], stop: asyncio.Event | None) -> bool:
+    """Await `wait()` (room in the outbox, a resume); False if `stop` was set meanwhile."""
     while not (stop is not None and stop.is_set()):
         try:
             async with asyncio.timeout(0.2):
-                await room()
+                await wait()
             return True
         except TimeoutError:
             continue

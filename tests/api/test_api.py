@@ -80,6 +80,17 @@ def test_readings_and_commands_act_on_the_running_simulation(client: TestClient)
     assert client.get("/api/v1/devices/mock-server-001").json()["override_kw"] == 5
 
 
+def test_simulate_publishes_an_extra_reading_now(client: TestClient) -> None:
+    client.post("/api/v1/simulation/pause")
+    before = client.get("/api/v1/devices/mock-lighting-001/readings")
+    seq = before.json()["seq"] if before.status_code == 200 else -1
+    extra = client.post("/api/v1/devices/mock-lighting-001/simulate")
+    assert extra.status_code == 200
+    assert extra.json()["seq"] == seq + 1
+    assert extra.json()["timestamp"] == client.get("/api/v1/simulation/status").json()["timestamp"]
+    assert client.post("/api/v1/devices/nope/simulate").status_code == 404
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status", "detail"),
     [

@@ -74,3 +74,19 @@ def test_drive_in_real_time_stops_when_asked() -> None:
     asyncio.run(scenario())
     assert 20 <= sim.now <= 40  # 0.3 s at x100
     assert [r.seq for r in sink.readings()] == list(range(len(sink.readings())))
+
+
+def test_a_paused_run_still_stops() -> None:
+    text = scenario_text("devices: [{id: a, kind: hvac, interval: 1s}]\n")
+    sim = Simulation(parse_scenario(text).plan, MemorySink())
+    clock = Clock(100)
+    clock.pause(0.0)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.3, stop.set)
+        async with asyncio.timeout(5):
+            await drive(sim, clock, float("inf"), stop=stop)
+
+    asyncio.run(scenario())
+    assert sim.now == 0.0
