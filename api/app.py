@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from api.demo import DEMO_ROUTES
 from api.errors import EXCEPTION_HANDLERS
 from api.latest import LatestReadings
 from api.routes import ROUTES
@@ -52,4 +53,6 @@ def create_app(plan: Plan, settings: Settings, *, speed: float | None = 1.0, see
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
-    return Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, middleware=middleware, lifespan=lifespan)
+    return Starlette(
+        routes=[*ROUTES, *DEMO_ROUTES], exception_handlers=EXCEPTION_HANDLERS, middleware=middleware, lifespan=lifespan
+    )

@@ -22,16 +22,16 @@ from engine.runtime.service import LiveRun
 from engine.scenario.catalog import load_named, scenario_names
 
 
-def _live(request: Request) -> LiveRun:
+def live_run(request: Request) -> LiveRun:
     live: LiveRun = request.state.live
     return live
 
 
 def _device(request: Request) -> dict[str, Any]:
-    return _describe(_live(request), request.path_params["device_id"])
+    return describe(live_run(request), request.path_params["device_id"])
 
 
-def _describe(live: LiveRun, device_id: str) -> dict[str, Any]:
+def describe(live: LiveRun, device_id: str) -> dict[str, Any]:
     meter = live.sim.by_id.get(device_id)
     if meter is None:
         raise HTTPException(404, f"unknown device {device_id!r}")
@@ -60,8 +60,8 @@ def _describe(live: LiveRun, device_id: str) -> dict[str, Any]:
 
 async def list_devices(request: Request) -> Response:
     """List every device with its current state."""
-    live = _live(request)
-    return JSONResponse([_describe(live, device_id) for device_id in live.sim.device_ids])
+    live = live_run(request)
+    return JSONResponse([describe(live, device_id) for device_id in live.sim.device_ids])
 
 
 async def get_device(request: Request) -> Response:
@@ -76,7 +76,7 @@ async def get_readings(request: Request) -> Response:
     reading = latest.readings.get(device["id"])
     if reading is None:
         raise HTTPException(404, f"no reading from {device['id']!r} yet")
-    encoder = Encoder(_live(request).sim.plan.start_epoch)
+    encoder = Encoder(live_run(request).sim.plan.start_epoch)
     return JSONResponse(
         {
             "device_id": reading.device_id,
@@ -95,14 +95,14 @@ async def get_readings(request: Request) -> Response:
 async def simulate(request: Request) -> Response:
     """Produce and publish one reading of the device now; returns it (404 while it is offline)."""
     device = _device(request)
-    _live(request).sim.read_now(device["id"])
+    live_run(request).sim.read_now(device["id"])
     return await get_readings(request)
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body() or b"{}", parse_constant=_no_constant)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise HTTPException(400, f"body is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise HTTPException(400, "body must be a JSON object")
@@ -123,7 +123,7 @@ async def command(request: Request) -> Response:
     unknown = sorted(set(body) - {"command", "params", "id"})
     if unknown:
         raise HTTPException(422, f"unknown field {unknown[0]!r}; a command has command, params and id")
-    live = _live(request)
+    live = live_run(request)
     live.sim.command(device["id"], name, body.get("params"))
     encoder = Encoder(live.sim.plan.start_epoch)
     return JSONResponse(
@@ -133,39 +133,40 @@ async def command(request: Request) -> Response:
 
 async def simulation_status(request: Request) -> Response:
     """Running state, clock, simulated time, lag, device counts and outbox counters."""
-    live = _live(request)
+    return JSONResponse(status_of(live_run(request)))
+
+
+def status_of(live: LiveRun) -> dict[str, Any]:
     sim, clock = live.sim, live.clock
     meters = sim.meters
-    return JSONResponse(
-        {
-            "running": not live.stop.is_set(),
-            "paused": clock.paused,
-            "scenario": {"name": sim.plan.name, "revision": sim.plan.revision},
-            "clock": clock.mode,
-            "speed": clock.speed,
-            "sim_time": sim.now,
-            "timestamp": Encoder(sim.plan.start_epoch).timestamp(sim.now),
-            "devices": {
-                "total": len(meters),
-                "online": sum(1 for m in meters if m.status == "online"),
-                "enabled": sum(1 for m in meters if m.enabled),
-            },
-            "mqtt": {"connected": live.bridge.connected, "broker": str(live.bridge.broker)},
-            **live.counters(),
-        }
-    )
+    return {
+        "running": not live.stop.is_set(),
+        "paused": clock.paused,
+        "scenario": {"name": sim.plan.name, "revision": sim.plan.revision},
+        "clock": clock.mode,
+        "speed": clock.speed,
+        "sim_time": sim.now,
+        "timestamp": Encoder(sim.plan.start_epoch).timestamp(sim.now),
+        "devices": {
+            "total": len(meters),
+            "online": sum(1 for m in meters if m.status == "online"),
+            "enabled": sum(1 for m in meters if m.enabled),
+        },
+        "mqtt": {"connected": live.bridge.connected, "broker": str(live.bridge.broker)},
+        **live.counters(),
+    }
 
 
 async def pause(request: Request) -> Response:
     """Pause simulated time (readings stop; commands still apply)."""
-    live = _live(request)
+    live = live_run(request)
     live.clock.pause(live.sim.now)
     return await simulation_status(request)
 
 
 async def resume(request: Request) -> Response:
     """Resume simulated time from where it paused."""
-    _live(request).clock.resume()
+    live_run(request).clock.resume()
     return await simulation_status(request)
 
 
@@ -175,14 +176,14 @@ async def set_speed(request: Request) -> Response:
     speed = body.get("speed")
     if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= 1e6 or math.isnan(speed):
         raise HTTPException(422, f"speed must be a number above 0 and at most 1000000, got {speed!r}")
-    live = _live(request)
+    live = live_run(request)
     live.clock.set_speed(float(speed), at=live.sim.now)
     return await simulation_status(request)
 
 
 async def stop(request: Request) -> Response:
     """Stop the simulation: the outbox is drained and `offline` published."""
-    _live(request).stop.set()
+    live_run(request).stop.set()
     return await simulation_status(request)
 
 
@@ -198,7 +199,7 @@ async def scenarios(request: Request) -> Response:
 
 async def health(request: Request) -> Response:
     """Liveness, with the MQTT connection state (no authentication)."""
-    live = _live(request)
+    live = live_run(request)
     return JSONResponse(
         {
             "status": "ok" if not live.stop.is_set() else "stopping",
@@ -210,7 +211,7 @@ async def health(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     """Prometheus metrics: readings generated/delivered/buffered/dropped, commands, lag, devices."""
-    live = _live(request)
+    live = live_run(request)
     counters = live.counters()
     registry = CollectorRegistry()
     readings = Gauge("iot_mock_readings", "Readings by outcome", ["state"], registry=registry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from urllib.parse import parse_qs
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,22 +24,29 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if self.token and scope["path"].startswith("/api/") and not self._authorised(headers):
+        guarded = scope["path"].startswith("/api/") or scope["path"] == "/metrics"
+        if self.token and guarded and not self._authorised(scope, headers):
             response = JSONResponse(
                 {"detail": "missing or wrong bearer token"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
             await response(scope, receive, send)
             return
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        if length is not None and not length.isdigit():
+            await JSONResponse({"detail": "Content-Length is not a number"}, status_code=400)(scope, receive, send)
+            return
+        if length is not None and int(length) > self.max_body_bytes:
             response = JSONResponse({"detail": f"body larger than {self.max_body_bytes} bytes"}, status_code=413)
             await response(scope, receive, send)
             return
         await self.app(scope, self._limited(receive), send)
 
-    def _authorised(self, headers: dict[bytes, bytes]) -> bool:
+    def _authorised(self, scope: Scope, headers: dict[bytes, bytes]) -> bool:
         given = headers.get(b"authorization", b"").decode("latin-1")
-        return hmac.compare_digest(given, f"Bearer {self.token}")
+        if scope["path"] == "/api/v1/stream":  # EventSource cannot send headers: a query token
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            given = given or f"Bearer {query.get('access_token', [''])[0]}"
+        return hmac.compare_digest(given.encode("latin-1"), f"Bearer {self.token}".encode())
 
     def _limited(self, receive: Receive) -> Receive:
         """Counts streamed body bytes too (no content-length), refusing past the limit."""

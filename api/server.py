@@ -22,7 +22,14 @@ class _Server(uvicorn.Server):
 
 async def serve(app: Starlette, settings: Settings, stop: asyncio.Event) -> None:
     """Serve `app` on the configured host and port until `stop` is set, then shut down cleanly."""
-    config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, lifespan="on", log_level="info")
+    config = uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        lifespan="on",
+        log_level="info",
+        timeout_graceful_shutdown=2,  # open event streams would otherwise hold shutdown forever
+    )
     server = _Server(config)
     async with asyncio.TaskGroup() as tasks:
         serving = tasks.create_task(server.serve(), name="http")

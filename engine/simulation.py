@@ -123,6 +123,7 @@ class Simulation:
         detail = parsed.model_dump_json(exclude_none=True) if type(parsed).model_fields else ""
         if not isinstance(parsed, InjectFault):
             self.applied.append(AppliedEvent(self.now, command, "start", (device_id,), "command", detail))
+        self.flush()  # statuses go out now, even while the clock is paused
 
     def read_now(self, device_id: str) -> None:
         """An extra reading of one device now, published with the next batch, and recorded."""

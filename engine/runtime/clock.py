@@ -90,9 +90,16 @@ async def drive(
     *,
     room: Callable[[], Awaitable[None]] | None = None,
     stop: asyncio.Event | None = None,
+    max_readings: int | None = None,
 ) -> None:
-    """Advance `sim` to `until` along `clock`; `room()` is awaited between virtual batches."""
+    """Advance `sim` to `until` along `clock`; `room()` is awaited between virtual batches.
+
+    `max_readings` caps a virtual batch, so one batch never overflows the outbox it waits on.
+    """
     span = batch_span(sim) / 10  # smaller batches than a file run: the broker is the bottleneck
+    if max_readings is not None:
+        rate = sum(1.0 / meter.interval for meter in sim.meters)
+        span = max(0.001, min(span, max_readings / rate))
     deadline: float | None = None
     while sim.now < until and not (stop is not None and stop.is_set()):
         if clock.paused:

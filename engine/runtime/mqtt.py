@@ -10,6 +10,7 @@ acknowledged together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -109,6 +110,7 @@ class MqttBridge:
         self._drain_deadline = float("inf")
         self._stopped = asyncio.Event()
         self._subscribed = asyncio.Event()
+        self._closed = asyncio.Event()
 
     @property
     def simulator_topic(self) -> str:
@@ -195,10 +197,18 @@ class MqttBridge:
                 else:
                     log.warning("cannot reach MQTT broker %s: %s; retrying in %.1fs", self.broker, exc, backoff)
                 self.connected = False
-                if self._closing and time.monotonic() > self._drain_deadline:
+                if self._closing and time.monotonic() >= self._drain_deadline:
                     break
-                await asyncio.sleep(backoff * (0.5 + jitter.random()))
+                # Wait out the backoff, but no longer than the shutdown deadline once closing.
+                pause = backoff * (0.5 + jitter.random())
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self._closed.wait()
+                        await asyncio.sleep(max(0.0, min(pause, self._drain_deadline - time.monotonic())))
                 backoff = min(backoff * 2, 30.0)
+            except BaseException:
+                self.connected = False
+                raise
         self.connected = False
 
     async def _session(self) -> None:
@@ -225,7 +235,9 @@ class MqttBridge:
                 if errors is None:
                     raise
                 raise errors.exceptions[0] from group
-            await self._published(paho, [paho.publish(self.simulator_topic, b"offline", 1, True)])
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(max(1.0, self._drain_deadline - time.monotonic())):
+                    await self._published(paho, [paho.publish(self.simulator_topic, b"offline", 1, True)])
 
     async def _send(self, client: aiomqtt.Client) -> None:
         """Publish the outbox in order, a window at a time, until closing and drained.
@@ -245,9 +257,20 @@ class MqttBridge:
                 await outbox.wait_ready()
                 continue
             infos = [paho.publish(m.topic, m.payload, m.qos, m.retain) for m in batch]
-            if any(info.rc != mqtt.MQTT_ERR_SUCCESS for info in infos):
-                raise aiomqtt.MqttError("the connection was lost while publishing")
-            await self._published(paho, infos)
+            try:
+                if any(info.rc != mqtt.MQTT_ERR_SUCCESS for info in infos):
+                    raise aiomqtt.MqttError("the connection was lost while publishing")
+                if self._closing:  # bounded by the drain deadline
+                    async with asyncio.timeout(max(0.0, self._drain_deadline - time.monotonic())):
+                        await self._published(paho, infos)
+                else:
+                    await self._published(paho, infos)
+            except (aiomqtt.MqttError, TimeoutError):
+                # What the broker did acknowledge is delivered: only the rest goes back to the queue.
+                outbox.ack([m for m, info in zip(batch, infos, strict=True) if info.is_published()], time.monotonic())
+                if self._closing and time.monotonic() >= self._drain_deadline:
+                    return
+                raise
             outbox.ack(batch, time.monotonic())
 
     @staticmethod
@@ -269,6 +292,7 @@ class MqttBridge:
         """Deliver what is buffered within `drain_seconds`, publish `offline`, disconnect."""
         self._closing = True
         self._drain_deadline = time.monotonic() + drain_seconds
+        self._closed.set()
         self.outbox.wake()
 
     # Commands ----------------------------------------------------------------------------
@@ -292,9 +316,11 @@ class MqttBridge:
             if self.on_command is None:
                 raise CommandError(device_id, "commands are not accepted by this run")
             self.on_command(device_id, command, params)
-        except (_BadCommand, CommandError) as exc:
+        except Exception as exc:
             self.commands["rejected"] += 1
-            reason = exc.reason if isinstance(exc, CommandError) else str(exc)
+            reason = exc.reason if isinstance(exc, CommandError) else str(exc) or type(exc).__name__
+            if not isinstance(exc, _BadCommand | CommandError):
+                log.exception("command %r for %s failed unexpectedly", command, device_id)
             log.info("command %r for %s rejected: %s", command, device_id, reason)
             self._respond(device_id, request_id, command, reason)
             return

@@ -94,8 +94,9 @@ async def run_live(
             tasks.create_task(bridge.run(), name="mqtt-bridge")
             if started is not None:
                 started.set_result(live)
-            room = bridge.outbox.wait_room if speed is None else None
-            await drive(sim, clock, until, room=room, stop=stop)
+            outbox = bridge.outbox
+            room = outbox.wait_room if speed is None else None
+            await drive(sim, clock, until, room=room, stop=stop, max_readings=outbox.capacity - outbox.low_water)
             await bridge.close(settings.drain_seconds)
         counters = live.counters()
         log.info(

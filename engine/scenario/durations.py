@@ -12,6 +12,7 @@ _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|d|h|m|s))+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
 _RELATIVE = re.compile(r"^\+(?:(\d+)d)?(?:(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
+MAX_SECONDS = 100 * 365 * 86400.0
 DURATION_PATTERN = r"^(\d+(\.\d+)?(ms|d|h|m|s))+$"
 
 
@@ -20,7 +21,10 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"must be a duration like '30s' or '1h30m', got {value!r}")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError(f"must be a duration of at most {MAX_SECONDS:g}s, got a larger number") from None
     elif isinstance(value, str):
         text = value.strip().lower()
         if not _DURATION.match(text):
@@ -28,8 +32,10 @@ def parse_duration(value: object) -> float:
         seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _PART.findall(text))
     else:
         raise ValueError(f"must be a duration like '30s' or '1h30m', got {value!r}")
-    if not seconds >= 0 or seconds == float("inf"):
+    if not seconds >= 0:
         raise ValueError(f"must be a non-negative duration, got {value!r}")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"must be a duration of at most {MAX_SECONDS:g}s (100 years), got {str(value)[:40]!r}")
     return seconds
 
 

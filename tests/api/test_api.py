@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -109,6 +110,13 @@ def test_simulate_publishes_an_extra_reading_now(client: TestClient) -> None:
         ),
         ("/api/v1/simulation/speed", b'{"speed": 0}', 422, "speed must be a number above 0"),
         ("/api/v1/simulation/speed", b'{"speed": NaN}', 400, "body is not JSON"),
+        ("/api/v1/simulation/speed", b"[" * 1020 + b"]" * 1020, 400, "body is not JSON"),
+        (
+            "/api/v1/devices/mock-hvac-001/command",
+            b'{"command": "set_interval", "params": {"interval": 1' + b"0" * 400 + b"}}",
+            422,
+            "mock-hvac-001: set_interval: interval: must be a duration of at most",
+        ),
     ],
 )
 def test_bad_requests_get_a_precise_4xx(client: TestClient, path: str, body: bytes, status: int, detail: str) -> None:
@@ -141,8 +149,23 @@ def test_bearer_token_guards_the_api_but_not_health(mosquitto: Mosquitto) -> Non
         assert client.get("/api/v1/devices", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/api/v1/devices", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
         assert client.get("/health").status_code == 200
+        assert client.get("/metrics").status_code == 401
+        latin = client.get("/api/v1/devices", headers={b"Authorization": "Bearer \xe9\xe9".encode("latin-1")})
+        assert latin.status_code == 401
 
 
 def test_cors_wildcard_is_refused() -> None:
     with pytest.raises(ValueError, match="'\\*' is refused"):
         Settings(cors_origins=["*"])
+
+
+def test_demo_page_and_its_event_stream(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and 'new EventSource("/api/v1/stream"' in page.text
+    with client.stream("GET", "/api/v1/stream") as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        lines = events.iter_lines()
+        assert next(lines) == "event: snapshot"
+        snapshot = json.loads(next(lines).removeprefix("data: "))
+    assert [d["id"] for d in snapshot["devices"]][:2] == ["mock-hvac-001", "mock-lighting-001"]
+    assert snapshot["simulation"]["scenario"]["name"] == "default"

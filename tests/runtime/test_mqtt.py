@@ -127,6 +127,16 @@ def test_every_command_is_applied_and_answered(mosquitto: Mosquitto) -> None:
         ),
         ("rack", b"[1, 2]", "must be a JSON object"),
         ("rack", b'{"command": "disable", "id": 7}', "id must be a string"),
+        (
+            "rack",
+            b'{"command": "set_interval", "params": {"interval": 1' + b"0" * 400 + b"}}",
+            "set_interval: interval:",
+        ),
+        (
+            "rack",
+            b'{"command": "inject_fault", "params": {"fault": "stuck", "duration": 1e400}}',
+            "inject_fault: duration:",
+        ),
     ],
 )
 def test_bad_commands_get_an_error_response_and_the_run_goes_on(
