@@ -17,6 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from api.demo import DEMO_ROUTES
 from api.errors import EXCEPTION_HANDLERS
 from api.latest import LatestReadings
+from api.openapi import OPENAPI_ROUTES
 from api.routes import ROUTES
 from api.security import Guard
 from engine.model.specs import Plan
@@ -54,5 +55,8 @@ def create_app(plan: Plan, settings: Settings, *, speed: float | None = 1.0, see
             )
         )
     return Starlette(
-        routes=[*ROUTES, *DEMO_ROUTES], exception_handlers=EXCEPTION_HANDLERS, middleware=middleware, lifespan=lifespan
+        routes=[*ROUTES, *DEMO_ROUTES, *OPENAPI_ROUTES],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=middleware,
+        lifespan=lifespan,
     )

@@ -169,3 +169,17 @@ def test_demo_page_and_its_event_stream(client: TestClient) -> None:
         snapshot = json.loads(next(lines).removeprefix("data: "))
     assert [d["id"] for d in snapshot["devices"]][:2] == ["mock-hvac-001", "mock-lighting-001"]
     assert snapshot["simulation"]["scenario"]["name"] == "default"
+
+
+def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    operations = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    assert ("/api/v1/devices/{device_id}/command", "post") in operations
+    assert ("/api/v1/simulation/status", "get") in operations and ("/health", "get") in operations
+    assert len(operations) == 14  # 13 API and ops routes and the event stream
+    command = document["paths"]["/api/v1/devices/{device_id}/command"]["post"]
+    assert command["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Command"}
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    docs = client.get("/docs").text
+    assert 'fetch("/openapi.json")' in docs and "http" not in docs.split("<script>")[1].split("fetch")[0]
