@@ -41,7 +41,7 @@ def create_app(plan: Plan, settings: Settings, *, speed: float | None = 1.0, see
             await asyncio.wait({runner, started}, return_when=asyncio.FIRST_COMPLETED)
             if not started.done():  # the run failed before it started: the task group raises why
                 return
-            yield {"live": started.result(), "latest": latest}
+            yield {"live": started.result(), "latest": latest, "cache": {}}
             stop.set()
 
     middleware = [Middleware(Guard, token=settings.api_token, max_body_bytes=settings.max_body_bytes)]

@@ -61,7 +61,13 @@ def describe(live: LiveRun, device_id: str) -> dict[str, Any]:
 async def list_devices(request: Request) -> Response:
     """List every device with its current state."""
     live = live_run(request)
-    return JSONResponse([describe(live, device_id) for device_id in live.sim.device_ids])
+    cache: dict[str, tuple[int, bytes]] = request.state.cache
+    revision = live.sim.revision
+    cached = cache.get("devices")
+    if cached is None or cached[0] != revision:  # device state only changes with events and commands
+        body = json.dumps([describe(live, device_id) for device_id in live.sim.device_ids], separators=(",", ":"))
+        cached = cache["devices"] = (revision, body.encode())
+    return Response(cached[1], media_type="application/json")
 
 
 async def get_device(request: Request) -> Response:

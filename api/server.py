@@ -28,6 +28,7 @@ async def serve(app: Starlette, settings: Settings, stop: asyncio.Event) -> None
         port=settings.api_port,
         lifespan="on",
         log_level="info",
+        access_log=False,  # one log line per request would cost more than most requests
         timeout_graceful_shutdown=2,  # open event streams would otherwise hold shutdown forever
     )
     server = _Server(config)

@@ -58,6 +58,8 @@ class Simulation:
         # When each meter's next reading is due: a real-time tick samples only the meters due.
         self._next_due = np.array([meter.next_due for meter in self.meters])
         self.readings_emitted = 0
+        self.revision = 0
+        """Counts changes of device state (events, commands), so views of it can be cached."""
         self._outbox = Outbox()
         for meter in self.meters:
             if meter.spec.behaviour:
@@ -100,6 +102,7 @@ class Simulation:
         if chunk is not None:
             self._outbox.chunks.append(chunk)
         mutate(meter)
+        self.revision += 1
         self._next_due[meter.index] = meter.next_due
         if (meter.status, meter.enabled) != before:
             self._outbox.statuses.append(StatusChange(self.now, meter.spec.id, meter.status, meter.enabled, reason))
