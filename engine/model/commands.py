@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.errors import CommandError
-from engine.scenario.format import Duration
+from engine.scenario.format import Duration, Interval
 
 CommandName = Literal[
     "enable", "disable", "set_online", "set_offline", "set_power", "clear_override",
@@ -44,14 +44,7 @@ class SetPower(Params):
 class SetInterval(Params):
     """Readings every `interval` from the next one on."""
 
-    interval: Duration = Field(description="Time between readings, 100ms to 1d.")
-
-    @field_validator("interval")
-    @classmethod
-    def _range(cls, interval: float) -> float:
-        if not 0.1 <= interval <= 86400:
-            raise ValueError(f"must be between 100ms and 1d, got {interval:g}s")
-        return interval
+    interval: Interval = Field(description="Time between readings, 100ms to 1d.")
 
 
 class InjectFault(Params):

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from engine.model.zones import site_zone
 from engine.scenario.durations import DURATION_PATTERN, parse_duration
@@ -33,6 +33,16 @@ Duration = Annotated[
     ),
 ]
 Fraction = Annotated[float, Field(ge=0, le=1.5)]
+
+
+def _reading_interval(interval: float) -> float:
+    if not 0.1 <= interval <= 86400:
+        raise ValueError(f"must be between 100ms and 1d, got {interval:g}s")
+    return interval
+
+
+Interval = Annotated[Duration, AfterValidator(_reading_interval)]
+"""Time between two readings of a device: 100 ms to 1 day."""
 DEFAULT_START = datetime(2025, 1, 6)
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -94,7 +104,7 @@ class Device(_Strict):
     profile: str | None = Field(
         None, description="Name of a profile in `profiles`, or a built-in one; the kind's default if omitted."
     )
-    interval: Duration = Field(10.0, description="Time between two readings.")
+    interval: Interval = Field(10.0, description="Time between two readings.")
     noise: float = Field(0.10, ge=0, le=1, description="Power noise, a fraction: 0.1 means +-10 %.")
     voltage_noise: float = Field(0.02, ge=0, le=0.2, description="Voltage noise, a fraction of nominal.")
     power_factor: float | None = Field(None, gt=0, le=1, description="Power factor; the kind's default if omitted.")
@@ -106,13 +116,6 @@ class Device(_Strict):
             "(lighting), batch jobs (server), micro-stoppages (industrial), thermostat cycling (appliance)."
         ),
     )
-
-    @field_validator("interval")
-    @classmethod
-    def _check_interval(cls, interval: float) -> float:
-        if not 0.1 <= interval <= 86400:
-            raise ValueError(f"must be between 100ms and 1d, got {interval:g}s")
-        return interval
 
 
 class KindTarget(_Strict):
