@@ -32,26 +32,28 @@ class Uniforms:
 
     def __init__(self, generator: np.random.Generator) -> None:
         self._generator = generator
-        self._values: list[float] = []
+        self._values: list[float] | None = None  # the array as Python floats, made when first asked
         self._array: npt.NDArray[np.float64] = np.empty(0)
         self._next = 0
 
     def _refill(self, n: int) -> None:
         rest = self._array[self._next :]
         self._array = np.concatenate((rest, self._generator.random(max(_BLOCK, n - len(rest)))))
-        self._values = self._array.tolist()
+        self._values = None
         self._next = 0
 
     def array(self, n: int) -> npt.NDArray[np.float64]:
-        if self._next + n > len(self._values):
+        if self._next + n > len(self._array):
             self._refill(n)
         out = self._array[self._next : self._next + n]
         self._next += n
         return out
 
     def values(self, n: int) -> list[float]:
-        if self._next + n > len(self._values):
+        if self._next + n > len(self._array):
             self._refill(n)
+        if self._values is None:
+            self._values = self._array.tolist()
         out = self._values[self._next : self._next + n]
         self._next += n
         return out
