@@ -202,6 +202,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not is_loopback(settings.api_host) and not settings.api_token:
         raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
     app = create_app(plan, settings, speed=args.speed, seed=args.seed)
+    _configure_logging()
     logging.getLogger("iot_mock").info("API and demo page on http://%s:%d/", settings.api_host, settings.api_port)
     _run_async(lambda stop: serve(app, settings, stop))
     return 0
@@ -232,9 +233,13 @@ def _moved(plan: Plan, start: datetime | None) -> Plan:
     return dataclasses.replace(plan, start_epoch=epoch)
 
 
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def _run_async(main: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
     """Run a live coroutine; SIGINT/SIGTERM set its stop event (drain, `offline`, counters)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging()
 
     async def guarded() -> T:
         stop = asyncio.Event()

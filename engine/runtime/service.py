@@ -81,12 +81,12 @@ async def run_live(
         sim = Simulation(plan, FanOut([bridge, *sinks]), seed=seed)
         bridge.on_command = sim.command
         live = LiveRun(sim, clock, bridge, stop)
+        pace = {"virtual": "in virtual time", "realtime": "in real time"}.get(clock.mode) or f"at x{clock.speed:g}"
         log.info(
-            "running %s (%d devices) in %s time%s, publishing to %s under %r",
+            "running %s (%d devices) %s, publishing to %s under %r",
             plan.name,
             len(plan.devices),
-            clock.mode,
-            f" x{speed:g}" if speed and speed != 1 else "",
+            pace,
             broker,
             settings.topic_prefix,
         )
