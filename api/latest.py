@@ -12,6 +12,7 @@ class LatestReadings:
 
     def __init__(self) -> None:
         self.readings: dict[str, Reading] = {}
+        self.millis: dict[str, bool] = {}  # whether the device's timestamps carry milliseconds
         self.statuses: dict[str, StatusChange] = {}
 
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
@@ -23,6 +24,7 @@ class LatestReadings:
         devices, first_from_end = np.unique(batch.device[::-1], return_index=True)
         rows = len(batch) - 1 - first_from_end
         for device, row in zip(devices.tolist(), rows.tolist(), strict=True):
+            self.millis[batch.device_ids[device]] = bool(batch.millis[row])
             self.readings[batch.device_ids[device]] = Reading(
                 batch.device_ids[device],
                 float(batch.t[row]),

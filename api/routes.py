@@ -86,7 +86,7 @@ async def get_readings(request: Request) -> Response:
     return JSONResponse(
         {
             "device_id": reading.device_id,
-            "timestamp": encoder.timestamp(reading.t, millis=reading.t % 1 != 0),
+            "timestamp": encoder.timestamp(reading.t, millis=latest.millis.get(reading.device_id, False)),
             "power": round(reading.power, 3),
             "voltage": round(reading.voltage, 1),
             "current": round(reading.current, 3),
@@ -152,7 +152,7 @@ def status_of(live: LiveRun) -> dict[str, Any]:
         "clock": clock.mode,
         "speed": clock.speed,
         "sim_time": sim.now,
-        "timestamp": Encoder(sim.plan.start_epoch).timestamp(sim.now),
+        "timestamp": Encoder(sim.plan.start_epoch).timestamp(sim.now, millis=sim.now % 1 != 0),
         "devices": {
             "total": len(meters),
             "online": sum(1 for m in meters if m.status == "online"),

@@ -235,7 +235,7 @@ class Meter:
         self.power_sum += sum(powers)
         self.power_min = min(self.power_min, *powers)
         self.power_max = max(self.power_max, *powers)
-        millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0
+        millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0 or times[0] % 1.0 != 0.0
         return Chunk(
             self.index,
             np.array(times),

@@ -16,6 +16,8 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 @dataclass(slots=True)
 class Message:
@@ -35,17 +37,26 @@ class Lag:
 
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
     maximum: float = 0.0
+    _added: int = 0
+    _cached: tuple[int, dict[float, float]] = (-1, {})
 
     def add(self, values: list[float]) -> None:
         if values:
             self.recent.extend(values)
             self.maximum = max(self.maximum, max(values))
+            self._added += len(values)
 
     def percentile(self, q: float) -> float | None:
+        """The q-th percentile of recent lags; computed once per batch of deliveries, not per call."""
         if not self.recent:
             return None
-        ordered = sorted(self.recent)
-        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+        if self._cached[0] != self._added:
+            values = np.fromiter(self.recent, dtype=np.float64, count=len(self.recent))
+            self._cached = (self._added, dict(zip((50.0, 99.0), np.percentile(values, [50, 99]).tolist(), strict=True)))
+        cached = self._cached[1]
+        if q in cached:
+            return cached[q]
+        return float(np.percentile(np.fromiter(self.recent, dtype=np.float64), q))
 
 
 class Outbox:
