@@ -10,6 +10,9 @@ from engine.runtime.sinks import MemorySink
 from engine.runtime.virtual import run_virtual
 from engine.simulation import Simulation
 
+READING_FIELDS = ["device_id", "timestamp", "power", "voltage", "current", "energy", "status", "enabled", "seq"]
+"""The fields of a reading payload, in the contract's order."""
+
 
 def scenario_text(body: str, **fields: object) -> str:
     """A minimal valid scenario with `body` appended (dedented)."""

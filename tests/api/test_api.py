@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from engine import load_named
 from engine.runtime.settings import Settings
+from tests.helpers import READING_FIELDS
 from tests.runtime.conftest import Mosquitto
 
 TOKEN = "t" * 24
@@ -61,17 +62,7 @@ def test_devices_status_and_health(client: TestClient) -> None:
 def test_readings_and_commands_act_on_the_running_simulation(client: TestClient) -> None:
     wait_until(lambda: client.get("/api/v1/devices/mock-hvac-001/readings").status_code == 200)
     reading = client.get("/api/v1/devices/mock-hvac-001/readings").json()
-    assert list(reading) == [
-        "device_id",
-        "timestamp",
-        "power",
-        "voltage",
-        "current",
-        "energy",
-        "status",
-        "enabled",
-        "seq",
-    ]
+    assert list(reading) == READING_FIELDS
     answer = client.post("/api/v1/devices/mock-hvac-001/command", json={"command": "disable", "id": "a1"})
     assert answer.status_code == 200 and answer.json()["ok"] is True and answer.json()["id"] == "a1"
     assert client.get("/api/v1/devices/mock-hvac-001").json()["enabled"] is False

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.model.kinds import KINDS
+from tests.helpers import READING_FIELDS
 
 
 def iot_mock(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -25,17 +26,7 @@ def test_run_default_prints_json_lines_in_the_contract_order() -> None:
     lines = done.stdout.splitlines()
     assert len(lines) == 5 * 6
     first = json.loads(lines[0])
-    assert list(first) == [
-        "device_id",
-        "timestamp",
-        "power",
-        "voltage",
-        "current",
-        "energy",
-        "status",
-        "enabled",
-        "seq",
-    ]
+    assert list(first) == READING_FIELDS
     assert first["device_id"] == "mock-hvac-001"
     assert first["timestamp"] == "2025-08-03T22:00:00Z"  # 00:00 in Berlin (summer time)
     assert {json.loads(line)["device_id"] for line in lines} == {

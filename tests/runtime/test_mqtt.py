@@ -18,11 +18,9 @@ from engine import parse_scenario
 from engine.model.specs import Plan
 from engine.runtime.service import LiveRun, run_live
 from engine.runtime.settings import Settings
-from tests.helpers import scenario_text
+from tests.helpers import READING_FIELDS, scenario_text
 from tests.runtime.conftest import Mosquitto, free_port, wait_listening
 from tests.runtime.mqtt_helpers import collect, publish
-
-FIELDS = ["device_id", "timestamp", "power", "voltage", "current", "energy", "status", "enabled", "seq"]
 
 
 def plan_of(devices: str, **fields: object) -> Plan:
@@ -47,7 +45,7 @@ def test_virtual_run_publishes_every_reading_and_retained_statuses(mosquitto: Mo
             live = await run_live(plan_of(TWO), settings, speed=None, until=3600)
             await got.wait_for(lambda: len(got.on("/data")) == 720)
             data = [m.json() for m in got.on("/data")]
-            assert [list(d) for d in data[:2]] == [FIELDS, FIELDS]
+            assert [list(d) for d in data[:2]] == [READING_FIELDS, READING_FIELDS]
             assert {m.topic for m in got.on("/data")} == {f"{prefix}/devices/ac/data", f"{prefix}/devices/rack/data"}
             assert [d["seq"] for d in data if d["device_id"] == "ac"] == list(range(360))
             assert data[0]["timestamp"] == "2025-08-04T00:00:00Z" and data[-1]["timestamp"] == "2025-08-04T00:59:50Z"
