@@ -8,8 +8,6 @@ from urllib.parse import parse_qs
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-OPEN_PATHS = ("/health", "/openapi.json", "/docs")
-
 
 class Guard:
     """Refuses /api requests without the bearer token (when one is set) and bodies over the limit."""

@@ -113,18 +113,15 @@ class Simulation:
         if meter is None:
             raise CommandError(device_id, "unknown device")
         parsed = parse_params(device_id, command, params)
-        mutate: Callable[[Meter], None]
+        detail = parsed.model_dump_json(exclude_none=True) if type(parsed).model_fields else ""
         if isinstance(parsed, InjectFault):
             event = TimelineEvent(self.now, parsed.fault, (device_id,), parsed.duration, parsed.factor)
             start, end = EFFECTS[event.action]
-            self._apply(event, "start", start, "command")
+            self._apply(event, "start", start, "command", detail)
             if event.duration is not None and end is not None:
                 self.env.process(self._end_later(event, end))
         else:
-            mutate = _COMMAND_EFFECTS[command](parsed)
-            self.change(meter, mutate, command)
-        detail = parsed.model_dump_json(exclude_none=True) if type(parsed).model_fields else ""
-        if not isinstance(parsed, InjectFault):
+            self.change(meter, _COMMAND_EFFECTS[command](parsed), command)
             self.applied.append(AppliedEvent(self.now, command, "start", (device_id,), "command", detail))
         self.flush()  # statuses go out now, even while the clock is paused
 
@@ -165,13 +162,13 @@ class Simulation:
         phase: Literal["start", "end"],
         effect: Callable[[Meter, TimelineEvent], None],
         source: Literal["scenario", "command"],
+        detail: str | None = None,
     ) -> None:
         targets = tuple(device_id for device_id in event.targets if device_id in self.by_id)
         for device_id in targets:
             self.change(self.by_id[device_id], lambda meter: effect(meter, event), event.action)
-        detail = f"factor={event.factor:g}" if event.action == "brownout" and event.factor is not None else ""
-        if event.duration is not None and phase == "start" and source == "command":
-            detail = f"{detail} duration={event.duration:g}s".strip()
+        if detail is None:
+            detail = f"factor={event.factor:g}" if event.action == "brownout" and event.factor is not None else ""
         self.applied.append(AppliedEvent(self.now, event.action, phase, targets, source, detail))
 
 

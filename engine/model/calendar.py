@@ -28,6 +28,7 @@ class SiteCalendar:
         self._holidays = {day.toordinal() - _EPOCH_DAY for day in holidays}
         self._changes: list[float] = [-np.inf]  # sim times where the UTC offset changes
         self._offsets: list[float] = [self._offset_at(0.0)]
+        self._change_array, self._offset_array = np.array(self._changes), np.array(self._offsets)
         self._scanned = 0.0
 
     def _offset_at(self, t: float) -> float:
@@ -48,6 +49,7 @@ class SiteCalendar:
                     low, high = (low, mid) if self._offset_at(mid) != self._offsets[-1] else (mid, high)
                 self._changes.append(high)
                 self._offsets.append(self._offset_at(high))
+                self._change_array, self._offset_array = np.array(self._changes), np.array(self._offsets)
             t = later
         self._scanned = t
 
@@ -57,8 +59,8 @@ class SiteCalendar:
             self._scan(float(t[-1]))
         if len(self._changes) == 1:
             return t + (self.start_epoch + self._offsets[0])
-        which = np.searchsorted(np.array(self._changes), t, side="right") - 1
-        return t + (self.start_epoch + np.array(self._offsets)[which])
+        which = np.searchsorted(self._change_array, t, side="right") - 1
+        return t + (self.start_epoch + self._offset_array[which])
 
     def local_at(self, t: float) -> float:
         """`local` for one sim time, with the same arithmetic."""

@@ -151,10 +151,6 @@ class MqttBridge:
         payload = json.dumps(body, separators=(",", ":")).encode()
         return Message(self.device_topic(change.device_id, "status"), payload, max(1, self.qos), True)
 
-    def clear_status(self, device_id: str) -> None:
-        """Remove a device's retained status (an empty retained message clears it)."""
-        self.outbox.put([Message(self.device_topic(device_id, "status"), b"", 1, True)])
-
     # The connection ----------------------------------------------------------------------
     def _client(self) -> aiomqtt.Client:
         settings, broker = self.settings, self.broker

@@ -20,7 +20,6 @@ from engine.scenario.durations import DURATION_PATTERN, parse_duration
 SUPPORTED_VERSIONS = (1,)
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 DeviceKind = Literal["hvac", "lighting", "server", "industrial", "appliance"]
-DEVICE_KINDS: tuple[DeviceKind, ...] = ("hvac", "lighting", "server", "industrial", "appliance")
 
 Duration = Annotated[
     float,
