@@ -78,18 +78,17 @@ class Simulation:
         """Run to `until` and write every reading due before it to the sink; returns their count."""
         if until > self.env.now:
             self.env.run(until=until)
-        for index in np.flatnonzero(self._next_due < until).tolist():
-            meter = self.meters[index]
-            chunk = meter.sample(until)
-            self._next_due[index] = meter.next_due
-            if chunk is not None:
-                self._outbox.chunks.append(chunk)
+        meters, next_due, outbox = self.meters, self._next_due, self._outbox
+        for index in np.flatnonzero(next_due < until).tolist():
+            meter = meters[index]
+            meter.sample(until, outbox)
+            next_due[index] = meter.next_due
         return self.flush()
 
     def flush(self) -> int:
         """Hand the sink what the outbox holds now, in (time, device) order; returns the reading count."""
         outbox, self._outbox = self._outbox, Outbox()
-        batch = ReadingBatch.merge(self.device_ids, outbox.chunks)
+        batch = ReadingBatch.merge(self.device_ids, outbox.chunks, outbox.rows)
         if len(batch) or outbox.statuses:
             self.sink.write(batch, outbox.statuses)
         self.readings_emitted += len(batch)
@@ -98,9 +97,7 @@ class Simulation:
     def change(self, meter: Meter, mutate: Callable[[Meter], None], reason: str) -> None:
         """Apply `mutate` to a meter now: readings before now keep the old state."""
         before = (meter.status, meter.enabled)
-        chunk = meter.sample(self.now)
-        if chunk is not None:
-            self._outbox.chunks.append(chunk)
+        meter.sample(self.now, self._outbox)
         mutate(meter)
         self.revision += 1
         self._next_due[meter.index] = meter.next_due
@@ -130,12 +127,8 @@ class Simulation:
         meter = self.by_id.get(device_id)
         if meter is None:
             raise CommandError(device_id, "unknown device")
-        chunk = meter.sample(self.now)
-        if chunk is not None:
-            self._outbox.chunks.append(chunk)
-        chunk = meter.read_now(self.now)
-        if chunk is not None:
-            self._outbox.chunks.append(chunk)
+        meter.sample(self.now, self._outbox)
+        meter.read_now(self.now, self._outbox)
         self.applied.append(AppliedEvent(self.now, "simulate", "start", (device_id,), "command"))
         self.flush()
 

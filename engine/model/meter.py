@@ -21,7 +21,7 @@ from engine.model.calendar import SiteCalendar
 from engine.model.kinds import KINDS, STANDBY_FRACTION
 from engine.model.profiles import ProfileCursor
 from engine.model.randomness import Uniforms, stream
-from engine.model.readings import Chunk, FloatArray, Status
+from engine.model.readings import Chunk, FloatArray, Outbox, Status
 from engine.model.specs import DeviceSpec, SiteSpec
 
 _FEW = 4
@@ -126,13 +126,14 @@ class Meter:
             end += 1
         return end - self._next_k
 
-    def sample(self, until: float) -> Chunk | None:
-        """Readings due before `until` under the current state; a chunk if any are published."""
+    def sample(self, until: float, out: Outbox) -> None:
+        """Readings due before `until` under the current state, into `out` if published."""
         n = self._slot_count(until)
         if n <= 0:
-            return None
+            return
         if n <= _FEW:
-            return self._sample_few(n)
+            self._sample_few(n, out)
+            return
         spec = self.spec
         k = np.arange(self._next_k, self._next_k + n, dtype=np.float64)
         t: FloatArray = k * self.interval + self._anchor
@@ -168,7 +169,7 @@ class Meter:
             power, voltage, current, reported = (np.full(n, value) for value in (p, v, c, e))
         self._last_values = (float(power[-1]), float(voltage[-1]), float(current[-1]), float(reported[-1]))
         if self.status == "offline":
-            return None
+            return
         seq = np.arange(self.seq, self.seq + n, dtype=np.int64)
         self.seq += n
         self.published += n
@@ -176,9 +177,9 @@ class Meter:
         self.power_min = min(self.power_min, float(power.min()))
         self.power_max = max(self.power_max, float(power.max()))
         millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0
-        return Chunk(self.index, t, power, voltage, current, reported, seq, self.enabled, millis)
+        out.chunks.append(Chunk(self.index, t, power, voltage, current, reported, seq, self.enabled, millis))
 
-    def _sample_few(self, n: int) -> Chunk | None:
+    def _sample_few(self, n: int, out: Outbox) -> None:
         """`sample` for a few readings (real time) with Python floats, bit for bit the same.
 
         Every value goes through the same operations in the same order as the numpy path, which
@@ -186,67 +187,57 @@ class Meter:
         """
         times = [k * self.interval + self._anchor for k in range(self._next_k, self._next_k + n)]
         self._next_k += n
-        return self._read(times)
+        self._read(times, out)
 
-    def read_now(self, now: float) -> Chunk | None:
+    def read_now(self, now: float, out: Outbox) -> None:
         """One extra reading at `now`, outside the schedule (the API's `simulate`)."""
-        return self._read([now])
+        self._read([now], out)
 
-    def _read(self, times: list[float]) -> Chunk | None:
-        """Readings at `times` (ascending, after the last one), with Python floats."""
+    def _read(self, times: list[float], out: Outbox) -> None:
+        """Readings at `times` (ascending, after the last one), with Python floats, as rows."""
         spec = self.spec
         n = len(times)
         u = self._power_rng.values(2 * n)
         w = self._voltage_rng.values(2 * n)
-        sag = math.prod(self.brownouts)
-        powers: list[float] = []
-        voltages: list[float] = []
-        currents: list[float] = []
-        energies: list[float] = []
+        sag = math.prod(self.brownouts) if self.brownouts else 1.0
+        exponent = self.voltage_exponent if sag != 1.0 else 0
+        power_factor = spec.power_factor
         energy = self.energy
         previous = self._last_t if self._last_t is not None else times[0]
+        values: list[tuple[float, float, float, float]] = []
         for i, t in enumerate(times):
             power = self._power_kw_at(t) * (1.0 + spec.noise * (u[2 * i] + u[2 * i + 1] - 1.0))
             voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * (w[2 * i] + w[2 * i + 1] - 1.0)) * sag
-            for _ in range(self.voltage_exponent if sag != 1.0 else 0):
+            for _ in range(exponent):
                 power = power * sag
             if self.outages:
                 power = voltage = 0.0
-            currents.append(power * 1000.0 / (spec.phases * max(voltage, 1e-9) * spec.power_factor))
             energy = energy + power * (t - previous) / 3600.0
             previous = t
-            powers.append(power)
-            voltages.append(voltage)
-            energies.append(energy - self.energy_offset)
+            current = power * 1000.0 / (spec.phases * max(voltage, 1e-9) * power_factor)
+            values.append((power, voltage, current, energy - self.energy_offset))
         self.energy = energy
         self._last_t = times[-1]
-        self._trim_factors(self._last_t)
+        if len(self._factor_t) > 1:
+            self._trim_factors(self._last_t)
         if self.stuck:
             if self._frozen is None:
-                self._frozen = (powers[0], voltages[0], currents[0], energies[0])
-            p, v, c, e = self._frozen
-            powers, voltages, currents, energies = [p] * n, [v] * n, [c] * n, [e] * n
-        self._last_values = (powers[-1], voltages[-1], currents[-1], energies[-1])
+                self._frozen = values[0]
+            values = [self._frozen] * n
+        self._last_values = values[-1]
         if self.status == "offline":
-            return None
-        seq = np.arange(self.seq, self.seq + n, dtype=np.int64)
+            return
+        enabled, index, seq = self.enabled, self.index, self.seq
+        millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0 or times[0] % 1.0 != 0.0
         self.seq += n
         self.published += n
+        for t, (power, voltage, current, energy) in zip(times, values, strict=True):
+            out.rows.append((t, index, power, voltage, current, energy, seq, enabled, millis))
+            seq += 1
+        powers = [row[0] for row in values]
         self.power_sum += sum(powers)
         self.power_min = min(self.power_min, *powers)
         self.power_max = max(self.power_max, *powers)
-        millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0 or times[0] % 1.0 != 0.0
-        return Chunk(
-            self.index,
-            np.array(times),
-            np.array(powers),
-            np.array(voltages),
-            np.array(currents),
-            np.array(energies),
-            seq,
-            self.enabled,
-            millis,
-        )
 
     def _power_kw_at(self, t: float) -> float:
         """`_power_kw` for one instant."""

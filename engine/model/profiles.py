@@ -10,6 +10,7 @@ Only +, -, * and / are used, so values are bit-identical on every machine.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -83,9 +84,8 @@ class ProfileCursor:
     def _cover(self, start: int, end: int) -> tuple[FloatArray, FloatArray]:
         if self._xs is None or self._ys is None or start <= self._first or end >= self._last:
             self._first, self._last = start - 1, max(end, start + 7) + 1
-            days = range(self._first, self._last + 1)
-            self._xs, self._ys = self.profile.points(self._first, [self.day_type(day) for day in days])
-            self._x_list, self._y_list = self._xs.tolist(), self._ys.tolist()
+            days = tuple(self.day_type(day) for day in range(self._first, self._last + 1))
+            self._xs, self._ys, self._x_list, self._y_list = _shared_points(self.profile, self._first, days)
         return self._xs, self._ys
 
     def levels(self, local: FloatArray) -> FloatArray:
@@ -100,6 +100,15 @@ class ProfileCursor:
         right = bisect.bisect_right(xs, local)
         x0, x1, y0, y1 = xs[right - 1], xs[right], ys[right - 1], ys[right]
         return y0 + (y1 - y0) * ((local - x0) / (x1 - x0))
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_points(
+    profile: DailyProfile, first: int, day_types: tuple[int, ...]
+) -> tuple[FloatArray, FloatArray, list[float], list[float]]:
+    """The points of a span of days, shared by every cursor of the same profile (read only)."""
+    xs, ys = profile.points(first, day_types)
+    return xs, ys, xs.tolist(), ys.tolist()
 
 
 def interpolate(x: FloatArray, xp: FloatArray, fp: FloatArray) -> FloatArray:

@@ -47,6 +47,11 @@ class Chunk:
     millis: bool
 
 
+Row = tuple[float, int, float, float, float, float, int, bool, bool]
+"""One reading as plain values (t, device, power, voltage, current, energy, seq, enabled, millis):
+real time produces one or two readings per device per tick, too few to be worth numpy arrays."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReadingBatch:
     """Readings of many devices in columns, sorted by time then device order."""
@@ -66,39 +71,23 @@ class ReadingBatch:
         return len(self.t)
 
     @classmethod
-    def merge(cls, device_ids: tuple[str, ...], chunks: list[Chunk]) -> ReadingBatch:
-        """One batch in (time, device order) from chunks in any order."""
-        if not chunks:
-            empty = np.empty(0)
-            none = np.empty(0, dtype=np.int64)
-            return cls(
-                device_ids,
-                none,
-                empty,
-                empty,
-                empty,
-                empty,
-                empty,
-                none,
-                none.astype(bool),
-                none.astype(bool),
-            )
-        sizes = [len(c.t) for c in chunks]
-        device = np.repeat(np.array([c.device for c in chunks], dtype=np.int64), sizes)
-        t = np.concatenate([c.t for c in chunks])
-        order = np.lexsort((device, t))
-        return cls(
-            device_ids,
-            device[order],
-            t[order],
-            np.concatenate([c.power for c in chunks])[order],
-            np.concatenate([c.voltage for c in chunks])[order],
-            np.concatenate([c.current for c in chunks])[order],
-            np.concatenate([c.energy for c in chunks])[order],
-            np.concatenate([c.seq for c in chunks])[order],
-            np.repeat(np.array([c.enabled for c in chunks]), sizes)[order],
-            np.repeat(np.array([c.millis for c in chunks]), sizes)[order],
-        )
+    def merge(cls, device_ids: tuple[str, ...], chunks: list[Chunk], rows: list[Row] | None = None) -> ReadingBatch:
+        """One batch in (time, device order) from chunks and rows in any order."""
+        columns: list[list[np.ndarray]] = [[] for _ in range(9)]
+        for c in chunks:
+            n = len(c.t)
+            for column, array in zip(columns, _chunk_columns(c, n), strict=True):
+                column.append(array)
+        if rows:
+            for column, values, dtype in zip(columns, zip(*rows, strict=True), _ROW_TYPES, strict=True):
+                column.append(np.array(values, dtype=dtype))
+        if not columns[0]:
+            empty, none = np.empty(0), np.empty(0, dtype=np.int64)
+            return cls(device_ids, none, empty, empty, empty, empty, empty, none, none.astype(bool), none.astype(bool))
+        merged = [np.concatenate(column) if len(column) > 1 else column[0] for column in columns]
+        order = np.lexsort((merged[1], merged[0]))
+        t, device, power, voltage, current, energy, seq, enabled, millis = (column[order] for column in merged)
+        return cls(device_ids, device, t, power, voltage, current, energy, seq, enabled, millis)
 
     def readings(self) -> list[Reading]:
         """Row view; convenient, not fast."""
@@ -118,6 +107,15 @@ class ReadingBatch:
         ]
 
 
+_ROW_TYPES = (np.float64, np.int64, np.float64, np.float64, np.float64, np.float64, np.int64, np.bool_, np.bool_)
+
+
+def _chunk_columns(c: Chunk, n: int) -> tuple[np.ndarray, ...]:
+    """A chunk's arrays in the order of a Row."""
+    device = np.full(n, c.device, dtype=np.int64)
+    return (c.t, device, c.power, c.voltage, c.current, c.energy, c.seq, np.full(n, c.enabled), np.full(n, c.millis))
+
+
 @dataclass(frozen=True, slots=True)
 class StatusChange:
     """A device's communication status or load switch changed (published retained over MQTT)."""
@@ -131,9 +129,10 @@ class StatusChange:
 
 @dataclass(slots=True)
 class Outbox:
-    """What the simulation produced since the last drain: reading chunks and status changes."""
+    """What the simulation produced since the last drain: readings (chunks, rows) and status changes."""
 
     chunks: list[Chunk] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     statuses: list[StatusChange] = field(default_factory=list)
 
 

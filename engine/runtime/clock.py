@@ -61,6 +61,10 @@ class Clock:
         self.t0 = t
         self.wall_start = self._now()
 
+    def restart(self, at: float) -> None:
+        """Sim time `at` is due now: for a run whose setup (devices, connection) took a while."""
+        self._anchor(at)
+
     def set_speed(self, speed: float | None, at: float) -> None:
         """Change speed from sim time `at` (the simulation's now) on."""
         if speed is not None and speed <= 0:

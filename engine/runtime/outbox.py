@@ -75,6 +75,7 @@ class Outbox:
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
+        self._acked = asyncio.Event()
 
     @property
     def buffered(self) -> int:
@@ -111,6 +112,7 @@ class Outbox:
         self._inflight = [m for m in self._inflight if id(m) not in done]
         self.delivered += sum(1 for m in batch if m.reading)
         self.lag.add([now - m.due for m in batch if m.due is not None])
+        self._acked.set()
 
     def requeue(self) -> None:
         """The connection dropped: unacknowledged messages go back to the front, in order."""
@@ -128,6 +130,12 @@ class Outbox:
     async def wait_room(self) -> None:
         """Until at most `low_water` readings wait (back-pressure for virtual-time runs)."""
         await self._room.wait()
+
+    async def wait_empty(self) -> None:
+        """Until everything put so far is acknowledged."""
+        while self.pending:
+            self._acked.clear()
+            await self._acked.wait()
 
     def wake(self) -> None:
         """Wake a waiting sender (to notice shutdown)."""
