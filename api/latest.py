@@ -16,8 +16,15 @@ class LatestReadings:
         self.statuses: dict[str, StatusChange] = {}
 
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
+        self._remember(batch)
         for change in statuses:
-            self.statuses[change.device_id] = change
+            if change.removed:
+                for table in (self.readings, self.millis, self.statuses):
+                    table.pop(change.device_id, None)
+            else:
+                self.statuses[change.device_id] = change
+
+    def _remember(self, batch: ReadingBatch) -> None:
         if not len(batch):
             return
         # The last row of each device: first occurrence in the reversed batch.

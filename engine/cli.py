@@ -22,7 +22,7 @@ from engine.errors import IotMockError, ScenarioError
 from engine.model.calendar import utc_epoch
 from engine.model.encoding import Encoder
 from engine.model.readings import Sink
-from engine.model.specs import Plan
+from engine.model.specs import Plan, shard
 from engine.runtime.broker import is_loopback
 from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.progress import ProgressBar
@@ -75,6 +75,16 @@ def _start(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"must be an ISO date-time like 2025-08-04T00:00, got {text!r}") from None
 
 
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise argparse.ArgumentTypeError(f"must be K/N with 1 <= K <= N, like 2/4, got {text!r}")
+    return int(index), int(count)
+
+
+SHARD_HELP = "run only shard K of N: a stable subset of the devices; N shards together give the whole run"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iot-mock", description="Simulate the energy meters of a site from a scenario file."
@@ -93,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mqtt", metavar="URL", help="also publish to this broker, e.g. mqtt://user:pass@host:1883")
     run.add_argument("--speed", type=_speed, default=None, help="with --mqtt: 'max' (default, virtual time) or N (xN)")
     run.add_argument("--start", type=_start, help="move the scenario (events included) to start at this local time")
+    run.add_argument("--shard", type=_shard, metavar="K/N", help=SHARD_HELP)
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")  # fmt: skip
 
@@ -103,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--mqtt", metavar="URL", help="broker URL (default: IOT_MOCK_MQTT_URL or mqtt://127.0.0.1:1883)")
     serve.add_argument("--speed", type=_speed, default=1.0, help="N for N times real time (default 1)")
     serve.add_argument("--seed", type=int, help="seed of every random stream (default: the scenario's)")
+    serve.add_argument("--shard", type=_shard, metavar="K/N", help=SHARD_HELP)
+    serve.add_argument("--start", type=_start, help="sim time zero (default: now); shards of one run should share it")
     serve.add_argument("--no-embedded-broker", action="store_true", help="never start the embedded broker")
     serve.add_argument("--host", help="API address (default: IOT_MOCK_API_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="API port (default: IOT_MOCK_API_PORT or 8090)")
@@ -150,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     loaded = load_named(args.scenario)
-    plan = _moved(loaded.plan, args.start)
+    plan = _sharded(_moved(loaded.plan, args.start), args.shard)
     until = args.duration if args.duration is not None else plan.duration
     outputs: list[str] = args.out or ([] if args.mqtt else ["-"])
     encoder = Encoder(plan.start_epoch)
@@ -197,7 +210,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     loaded = load_named(args.scenario)
     now = datetime.now(UTC).replace(microsecond=0)
-    plan = dataclasses.replace(loaded.plan, start_epoch=now.timestamp())
+    plan = _sharded(_moved(dataclasses.replace(loaded.plan, start_epoch=now.timestamp()), args.start), args.shard)
     settings = _settings(args.mqtt, embedded=not args.no_embedded_broker, host=args.host, port=args.port)
     if not is_loopback(settings.api_host) and not settings.api_token:
         raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
@@ -231,6 +244,14 @@ def _moved(plan: Plan, start: datetime | None) -> Plan:
         return plan
     epoch = start.timestamp() if start.tzinfo else utc_epoch(start, plan.timezone)
     return dataclasses.replace(plan, start_epoch=epoch)
+
+
+def _sharded(plan: Plan, part: tuple[int, int] | None) -> Plan:
+    if part is None:
+        return plan
+    sharded = shard(plan, *part)
+    print(f"shard {part[0]}/{part[1]}: {len(sharded.devices)} of {len(plan.devices)} devices", file=sys.stderr)
+    return sharded
 
 
 def _configure_logging() -> None:

@@ -59,6 +59,24 @@ class CommandError(IotMockError):
         super().__init__(f"{device_id}: {reason}")
 
 
+class DeviceError(CommandError):
+    """A device cannot be created, changed or removed as asked."""
+
+
+class UnknownDevice(DeviceError):
+    """No device has this id."""
+
+    def __init__(self, device_id: str) -> None:
+        super().__init__(device_id, "unknown device")
+
+
+class DuplicateDevice(DeviceError):
+    """A device with this id exists already."""
+
+    def __init__(self, device_id: str) -> None:
+        super().__init__(device_id, "a device with this id exists")
+
+
 class SimulationError(IotMockError):
     """A device failed while simulating; names the device and the simulated instant."""
 

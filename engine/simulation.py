@@ -9,6 +9,7 @@ small ones, and both produce the same readings. The core never reads the wall cl
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,14 +17,14 @@ from typing import Any, Literal
 import numpy as np
 import simpy
 
-from engine.errors import CommandError
+from engine.errors import DeviceError, DuplicateDevice, UnknownDevice
 from engine.model.behaviours import BEHAVIOURS
 from engine.model.calendar import SiteCalendar
 from engine.model.commands import ClearFault, InjectFault, Params, SetInterval, SetPower, parse_params
 from engine.model.meter import Meter
 from engine.model.randomness import stream
 from engine.model.readings import Outbox, ReadingBatch, Sink, StatusChange
-from engine.model.specs import Plan, TimelineEvent
+from engine.model.specs import DeviceSpec, Plan, TimelineEvent
 from engine.model.timeline import EFFECTS
 
 
@@ -48,12 +49,16 @@ class Simulation:
         self.sink = sink
         self.env = simpy.Environment()
         self.calendar = SiteCalendar(plan.start_epoch, plan.timezone, plan.holidays)
-        self.meters = [
+        self._slots = [
             Meter(spec, i, plan.site, self.calendar, self.seed, stagger=plan.stagger)
             for i, spec in enumerate(plan.devices)
         ]
+        """Every meter by index, removed ones included: batches refer to devices by index."""
+        self.meters = list(self._slots)
+        """The meters of the devices that exist now."""
         self.device_ids = tuple(spec.id for spec in plan.devices)
         self.by_id = {meter.spec.id: meter for meter in self.meters}
+        self._behaviours: dict[int, simpy.Process] = {}
         self.applied: list[AppliedEvent] = []
         # When each meter's next reading is due: a real-time tick samples only the meters due.
         self._next_due = np.array([meter.next_due for meter in self.meters])
@@ -62,9 +67,7 @@ class Simulation:
         """Counts changes of device state (events, commands), so views of it can be cached."""
         self._outbox = Outbox()
         for meter in self.meters:
-            if meter.spec.behaviour:
-                behaviour = BEHAVIOURS[meter.spec.kind]
-                self.env.process(behaviour(self.env, meter, stream(self.seed, meter.spec.id, "behaviour")))
+            self._start_behaviour(meter)
             self._outbox.statuses.append(StatusChange(0.0, meter.spec.id, meter.status, meter.enabled, "start"))
         for event in plan.events:
             self.env.process(self._timeline(event))
@@ -78,7 +81,7 @@ class Simulation:
         """Run to `until` and write every reading due before it to the sink; returns their count."""
         if until > self.env.now:
             self.env.run(until=until)
-        meters, next_due, outbox = self.meters, self._next_due, self._outbox
+        meters, next_due, outbox = self._slots, self._next_due, self._outbox
         for index in np.flatnonzero(next_due < until).tolist():
             meter = meters[index]
             meter.sample(until, outbox)
@@ -104,11 +107,69 @@ class Simulation:
         if (meter.status, meter.enabled) != before:
             self._outbox.statuses.append(StatusChange(self.now, meter.spec.id, meter.status, meter.enabled, reason))
 
-    def command(self, device_id: str, command: str, params: object = None) -> None:
-        """Apply a command to a device now and record it; raises CommandError if it cannot be."""
+    def add_device(self, spec: DeviceSpec) -> Meter:
+        """A new device from now on: its first reading is the first slot after now."""
+        if spec.id in self.by_id:
+            raise DuplicateDevice(spec.id)
+        meter = Meter(spec, len(self._slots), self.plan.site, self.calendar, self.seed, stagger=self.plan.stagger)
+        meter.start_at(self.now)
+        self._slots.append(meter)
+        self.meters.append(meter)
+        self.by_id[spec.id] = meter
+        self.device_ids = (*self.device_ids, spec.id)
+        self._next_due = np.append(self._next_due, meter.next_due)
+        self._start_behaviour(meter)
+        self.revision += 1
+        self._outbox.statuses.append(StatusChange(self.now, spec.id, meter.status, meter.enabled, "created"))
+        self.applied.append(AppliedEvent(self.now, "create_device", "start", (spec.id,), "command"))
+        self.flush()
+        return meter
+
+    def update_device(self, spec: DeviceSpec) -> None:
+        """Replace a device's spec (name, rating, profile, interval, noise...) from now on."""
+        meter = self._existing(spec.id)
+        if spec.kind != meter.spec.kind:
+            raise DeviceError(spec.id, f"the kind of a device cannot change (it is {meter.spec.kind!r})")
+        self.change(meter, lambda m: m.respec(spec), "updated")
+        self.applied.append(AppliedEvent(self.now, "update_device", "start", (spec.id,), "command"))
+        self.flush()
+
+    def remove_device(self, device_id: str) -> None:
+        """The device stops now: readings due before now go out, then nothing more."""
+        meter = self._existing(device_id)
+        meter.sample(self.now, self._outbox)
+        self._next_due[meter.index] = np.inf
+        process = self._behaviours.pop(meter.index, None)
+        if process is not None and process.is_alive:
+            process.interrupt()
+        del self.by_id[device_id]
+        self.meters.remove(meter)
+        self.revision += 1
+        self._outbox.statuses.append(
+            StatusChange(self.now, device_id, meter.status, meter.enabled, "deleted", removed=True)
+        )
+        self.applied.append(AppliedEvent(self.now, "delete_device", "start", (device_id,), "command"))
+        self.flush()
+
+    def _existing(self, device_id: str) -> Meter:
         meter = self.by_id.get(device_id)
         if meter is None:
-            raise CommandError(device_id, "unknown device")
+            raise UnknownDevice(device_id)
+        return meter
+
+    def _start_behaviour(self, meter: Meter) -> None:
+        if meter.spec.behaviour:
+            self._behaviours[meter.index] = self.env.process(self._behave(meter))
+
+    def _behave(self, meter: Meter) -> Generator[simpy.Event, Any, None]:
+        """The kind's behaviour process, until the device is removed."""
+        behaviour = BEHAVIOURS[meter.spec.kind]
+        with contextlib.suppress(simpy.Interrupt):
+            yield from behaviour(self.env, meter, stream(self.seed, meter.spec.id, "behaviour"))
+
+    def command(self, device_id: str, command: str, params: object = None) -> None:
+        """Apply a command to a device now and record it; raises CommandError if it cannot be."""
+        meter = self._existing(device_id)
         parsed = parse_params(device_id, command, params)
         detail = parsed.model_dump_json(exclude_none=True) if type(parsed).model_fields else ""
         if isinstance(parsed, InjectFault):
@@ -124,9 +185,7 @@ class Simulation:
 
     def read_now(self, device_id: str) -> None:
         """An extra reading of one device now, published with the next batch, and recorded."""
-        meter = self.by_id.get(device_id)
-        if meter is None:
-            raise CommandError(device_id, "unknown device")
+        meter = self._existing(device_id)
         meter.sample(self.now, self._outbox)
         meter.read_now(self.now, self._outbox)
         self.applied.append(AppliedEvent(self.now, "simulate", "start", (device_id,), "command"))

@@ -84,6 +84,20 @@ class Meter:
         self._factor_t.append(now)
         self._factor.append(factor)
 
+    def start_at(self, t: float) -> None:
+        """A meter created at sim time `t`: no readings before it, energy counted from it."""
+        self._next_k = max(0, math.ceil((t - self._anchor) / self.interval))
+        self._last_t = t
+
+    def respec(self, spec: DeviceSpec) -> None:
+        """Another spec of the same device (same id and kind) from now on."""
+        if spec.profile != self.spec.profile:
+            self._profile = ProfileCursor(spec.profile, self.calendar.day_type)
+        interval_changed = spec.interval != self.spec.interval
+        self.spec = spec
+        if interval_changed:
+            self.set_interval(spec.interval)
+
     def set_interval(self, interval: float) -> None:
         """The next reading stays where it was due; the ones after it come every `interval`."""
         self._anchor = self._anchor + self._next_k * self.interval

@@ -125,6 +125,8 @@ class StatusChange:
     status: Status
     enabled: bool
     reason: str | None = None
+    removed: bool = False
+    """The device was deleted: its retained status is cleared."""
 
 
 @dataclass(slots=True)

@@ -5,6 +5,8 @@ pydantic stays at the boundary (the scenario file); everything inside the engine
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -70,3 +72,26 @@ class Plan:
     holidays: frozenset[date] = frozenset()
     source_sha256: str = ""
     stagger: bool = False
+    profiles: Mapping[str, DailyProfile] = dataclasses.field(default_factory=dict)
+    """Every profile a device may name: the built-in ones and the scenario's."""
+
+
+def shard(plan: Plan, index: int, count: int) -> Plan:
+    """The part of `plan` that shard `index` of `count` runs: its devices and the events that touch them.
+
+    Devices are dealt round-robin in file order, so shards differ by one device at most.
+    Readings depend only on the seed and a device's own id, so the shards of a plan together
+    produce exactly the readings of the whole plan.
+    """
+    if not 1 <= index <= count:
+        raise ValueError(f"shard {index}/{count}: the shard must be between 1 and {count}")
+    if count == 1:
+        return plan
+    devices = plan.devices[index - 1 :: count]
+    kept = {device.id for device in devices}
+    events = tuple(
+        dataclasses.replace(event, targets=targets)
+        for event in plan.events
+        if (targets := tuple(target for target in event.targets if target in kept))
+    )
+    return dataclasses.replace(plan, devices=devices, events=events)

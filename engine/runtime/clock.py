@@ -103,7 +103,7 @@ async def drive(
     span = batch_span(sim) / 10  # smaller batches than a file run: the broker is the bottleneck
     if max_readings is not None:
         rate = sum(1.0 / meter.interval for meter in sim.meters)
-        span = max(0.001, min(span, max_readings / rate))
+        span = max(0.001, min(span, max_readings / rate)) if rate else span
     deadline: float | None = None
     while sim.now < until and not (stop is not None and stop.is_set()):
         if clock.paused:

@@ -17,6 +17,7 @@ import random
 import re
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -28,13 +29,15 @@ from engine.model.encoding import Encoder
 from engine.model.readings import ReadingBatch, StatusChange
 from engine.runtime.clock import Clock
 from engine.runtime.outbox import Message, Outbox
-from engine.runtime.packets import buffered_reads, fast_acks, windows
+from engine.runtime.packets import PahoWindow, Window, buffered_reads, fast_acks, windows
 from engine.runtime.settings import Settings
 
 log = logging.getLogger("iot_mock.mqtt")
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_COMMAND_DEPTH = 8
 WINDOW = 1000
+PIPELINE = 4
+"""Windows in flight at once."""
 # 0 = paho's in-flight limit off: paho rescans its in-flight messages on every acknowledgement when
 # a limit is set (quadratic in the window); the WINDOW already bounds what is in flight.
 INFLIGHT = 0
@@ -126,6 +129,8 @@ class MqttBridge:
         messages = [self._status_message(change) for change in statuses]
         if len(batch):
             topics = self._data_topics
+            if len(topics) < len(batch.device_ids):  # devices added at runtime
+                topics += [f"{self.prefix}/devices/{i}/data" for i in batch.device_ids[len(topics) :]]
             due = [self.clock.wall_time(t) for t in batch.t.tolist()] if self.clock.speed else None
             payloads = self.encoder.payloads(batch)
             qos = self.qos
@@ -142,6 +147,9 @@ class MqttBridge:
         self.outbox.put(messages)
 
     def _status_message(self, change: StatusChange) -> Message:
+        topic = self.device_topic(change.device_id, "status")
+        if change.removed:  # an empty retained message deletes the retained status
+            return Message(topic, b"", max(1, self.qos), True)
         body: dict[str, Any] = {
             "device_id": change.device_id,
             "timestamp": self.encoder.timestamp(change.t),
@@ -151,7 +159,7 @@ class MqttBridge:
         if change.reason:
             body["reason"] = change.reason
         payload = json.dumps(body, separators=(",", ":")).encode()
-        return Message(self.device_topic(change.device_id, "status"), payload, max(1, self.qos), True)
+        return Message(topic, payload, max(1, self.qos), True)
 
     # The connection ----------------------------------------------------------------------
     def _client(self) -> aiomqtt.Client:
@@ -235,48 +243,88 @@ class MqttBridge:
                 if errors is None:
                     raise
                 raise errors.exceptions[0] from group
+            finally:
+                # Commands the client received (and acknowledged) but the listener had not read
+                # yet: applied now, their responses wait in the outbox for the next connection.
+                while not client._queue.empty():
+                    self._handle_message(client._queue.get_nowait())
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(max(1.0, self._drain_deadline - time.monotonic())):
                     await self._published(paho, [paho.publish(self.simulator_topic, b"offline", 1, True)])
 
     async def _send(self, client: aiomqtt.Client) -> None:
-        """Publish the outbox in order, a window at a time, until closing and drained.
+        """Publish the outbox in order, windows of it in flight at once, until closing and drained.
 
         Windows of packets go straight into aiomqtt's paho client (see `packets`): aiomqtt's
         `publish()` keeps a future per message and rescans every pending call on each publish,
         which caps throughput near 2,000 msg/s here, and paho's own costs a system call per message.
+        Up to PIPELINE windows are in flight, so the wait for one window's last acknowledgement
+        (40 ms when the broker's socket has Nagle's algorithm on, Mosquitto's default) does not
+        hold up the next; they are acknowledged to the outbox in order.
         """
-        outbox = self.outbox
-        paho = client._client
-        while True:
-            if self._closing and (outbox.pending == 0 or time.monotonic() > self._drain_deadline):
-                return
-            batch = outbox.take(WINDOW)
-            if not batch:
-                await outbox.wait_ready()
-                continue
-            parts = windows(paho, batch, self._topic_headers)
-            try:
-                if not all(part.send() for part in parts):
-                    raise aiomqtt.MqttError("the connection was lost while publishing")
-                deadline = self._drain_deadline - time.monotonic() if self._closing else None
-                async with asyncio.timeout(deadline):  # bounded by the drain deadline once closing
-                    for part in parts:
-                        await part.wait()
-            except (ConnectionError, aiomqtt.MqttError, TimeoutError) as exc:
-                # What the broker did acknowledge is delivered: only the rest goes back to the queue.
-                sent = 0
-                for part in parts:
-                    done = part.sent()
-                    part.forget()
-                    sent += done
-                    if done < part.count:
-                        break
-                outbox.ack(batch[:sent], time.monotonic())
-                if self._closing and time.monotonic() >= self._drain_deadline:
+        outbox, paho = self.outbox, client._client
+        flights: deque[tuple[list[Message], list[Window | PahoWindow]]] = deque()
+        ready: asyncio.Future[None] | None = None
+        try:
+            while True:
+                while flights and all(part.done() for part in flights[0][1]):
+                    outbox.ack(flights.popleft()[0], time.monotonic())
+                if self._closing and (outbox.pending == 0 or time.monotonic() > self._drain_deadline):
                     return
-                raise aiomqtt.MqttError(str(exc) or "timed out") from exc
-            outbox.ack(batch, time.monotonic())
+                while len(flights) < PIPELINE and (batch := outbox.take(WINDOW)):
+                    parts = windows(paho, batch, self._topic_headers)
+                    flights.append((batch, parts))
+                    if not all(part.send() for part in parts):
+                        raise ConnectionError("the connection was lost while publishing")
+                if flights and not paho.is_connected():
+                    raise ConnectionError("the connection was lost before the broker acknowledged")
+                waiters: list[asyncio.Future[Any]] = []
+                poll = 0.05
+                if flights:
+                    head = next(part for part in flights[0][1] if not part.done())
+                    if isinstance(head, Window):
+                        waiters.append(head.future)
+                    else:
+                        poll = 0.002  # paho's own messages (QoS 2) have no future to wait on
+                if len(flights) < PIPELINE:
+                    if ready is None or ready.done():
+                        ready = asyncio.ensure_future(outbox.wait_ready())
+                    waiters.append(ready)
+                if self._closing:
+                    poll = max(0.0, min(poll, self._drain_deadline - time.monotonic()))
+                await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+        except (ConnectionError, aiomqtt.MqttError) as exc:
+            self._settle(flights)
+            if self._closing and time.monotonic() >= self._drain_deadline:
+                return
+            raise aiomqtt.MqttError(str(exc)) from exc
+        finally:
+            if ready is not None:
+                ready.cancel()
+            if self._closing:
+                self._settle(flights)
+
+    def _settle(self, flights: deque[tuple[list[Message], list[Window | PahoWindow]]]) -> None:
+        """After a failure or at the drain deadline: what the broker did acknowledge is delivered.
+
+        Acknowledgements come in publishing order, so that is a prefix of the windows in flight;
+        the rest stays in the outbox, to be sent again in order.
+        """
+        now = time.monotonic()
+        while flights:
+            batch, parts = flights.popleft()
+            sent = 0
+            for part in parts:
+                done = part.sent()
+                part.forget()
+                sent += done
+                if done < part.count:
+                    break
+            outbox_ack = batch[:sent]
+            if outbox_ack:
+                self.outbox.ack(outbox_ack, now)
+            if sent < len(batch):
+                flights.clear()
 
     @staticmethod
     async def _published(paho: mqtt.Client, infos: list[mqtt.MQTTMessageInfo]) -> None:
@@ -300,8 +348,11 @@ class MqttBridge:
     # Commands ----------------------------------------------------------------------------
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
-            self.handle_command(message.topic.value, payload)
+            self._handle_message(message)
+
+    def _handle_message(self, message: aiomqtt.Message) -> None:
+        payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+        self.handle_command(message.topic.value, payload)
 
     def handle_command(self, topic: str, payload: bytes) -> None:
         """Apply one command message and queue its response; never raises."""

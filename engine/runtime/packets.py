@@ -106,6 +106,14 @@ class Window:
         self._queued = True
         return True
 
+    @property
+    def future(self) -> asyncio.Future[None]:
+        """Resolves when every message of the window is sent."""
+        return self._done
+
+    def done(self) -> bool:
+        return self._done.done()
+
     def _set_as_published(self) -> None:
         self.pending -= 1
         if self.pending == 0 and not self._done.done():
@@ -151,6 +159,9 @@ class PahoWindow:
     def send(self) -> bool:
         self._infos = [self._paho.publish(m.topic, m.payload, m.qos, m.retain) for m in self._messages]
         return all(info.rc == mqtt.MQTT_ERR_SUCCESS for info in self._infos)
+
+    def done(self) -> bool:
+        return bool(self._infos) and all(info.is_published() for info in self._infos)
 
     async def wait(self, poll: float = 0.002) -> None:
         while not all(info.is_published() for info in self._infos):

@@ -7,7 +7,7 @@ with their lines; `to_plan` then resolves defaults, profiles, targets and event 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
@@ -18,7 +18,7 @@ from engine.model.profiles import BUILTIN_PROFILES, DailyProfile, profile_from_c
 from engine.model.specs import DeviceSpec, Plan, SiteSpec, TimelineEvent
 from engine.model.zones import site_zone
 from engine.scenario.durations import parse_relative
-from engine.scenario.format import DEFAULT_START, Event, KindTarget, Scenario
+from engine.scenario.format import DEFAULT_START, Device, Event, KindTarget, Scenario
 
 Problem = tuple[tuple[str | int, ...], str, object]
 RESERVED_IDS = frozenset({"all"})
@@ -135,29 +135,31 @@ def _start(data: dict[str, Any]) -> tuple[datetime | None, str | None]:
     return start, timezone
 
 
+def device_spec(device: Device, profiles: Mapping[str, DailyProfile], site: SiteSpec) -> DeviceSpec:
+    """A device with the defaults of its kind and site filled in; its profile must be in `profiles`."""
+    return DeviceSpec(
+        id=device.id,
+        kind=device.kind,
+        name=device.name or device.id,
+        location=device.location,
+        rated_kw=device.rated_kw if device.rated_kw is not None else KINDS[device.kind].rated_kw,
+        profile=profiles[device.profile or KINDS[device.kind].profile],
+        interval=device.interval,
+        noise=device.noise,
+        voltage_noise=device.voltage_noise,
+        power_factor=device.power_factor or KINDS[device.kind].power_factor,
+        phases=device.phases or site.phases,
+        behaviour=device.behaviour,
+    )
+
+
 def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
     """The engine's resolved plan; call after `check` found nothing."""
     profiles: dict[str, DailyProfile] = dict(BUILTIN_PROFILES)
     for name, profile in scenario.profiles.items():
         profiles[name] = profile_from_curves(name, profile.weekday, profile.saturday, profile.sunday)
     site = SiteSpec(scenario.site.voltage, scenario.site.phases, scenario.site.frequency)
-    devices = tuple(
-        DeviceSpec(
-            id=device.id,
-            kind=device.kind,
-            name=device.name or device.id,
-            location=device.location,
-            rated_kw=device.rated_kw if device.rated_kw is not None else KINDS[device.kind].rated_kw,
-            profile=profiles[device.profile or KINDS[device.kind].profile],
-            interval=device.interval,
-            noise=device.noise,
-            voltage_noise=device.voltage_noise,
-            power_factor=device.power_factor or KINDS[device.kind].power_factor,
-            phases=device.phases or site.phases,
-            behaviour=device.behaviour,
-        )
-        for device in scenario.devices
-    )
+    devices = tuple(device_spec(device, profiles, site) for device in scenario.devices)
     events = tuple(
         TimelineEvent(
             at=event_offset(event.at, scenario.start, scenario.timezone),
@@ -182,4 +184,5 @@ def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
         holidays=frozenset(scenario.holidays),
         source_sha256=sha256,
         stagger=scenario.stagger,
+        profiles=profiles,
     )
