@@ -11,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from api.latest import LatestReadings
-from api.routes import describe, live_run, status_of
+from api.routes import conductor, describe, status_of
 from engine.model.encoding import Encoder
 
 PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
@@ -26,11 +25,15 @@ async def page(request: Request) -> Response:
 
 
 def snapshot(request: Request) -> dict[str, object]:
-    live = live_run(request)
-    latest: LatestReadings = request.state.latest
+    """The simulation and every device with its latest reading; `running: false` between runs."""
+    live = conductor(request).live
+    if live is None or live.stop.is_set():
+        return {"simulation": {"running": False}, "devices": []}
+    latest = conductor(request).latest
     encoder = Encoder(live.sim.plan.start_epoch)
     devices = []
-    for device_id in live.sim.device_ids:
+    for meter in live.sim.meters:
+        device_id = meter.spec.id
         device = describe(live, device_id)
         reading = latest.readings.get(device_id)
         device["reading"] = None if reading is None else {
@@ -44,10 +47,10 @@ def snapshot(request: Request) -> dict[str, object]:
 
 async def stream(request: Request) -> Response:
     """Server-sent events: a `snapshot` of the simulation and every device twice a second."""
+    conductor(request)
 
     async def events() -> AsyncIterator[str]:
-        live = live_run(request)
-        while not live.stop.is_set():
+        while True:  # until the browser goes away; a run stopped or replaced shows in the snapshots
             yield f"event: snapshot\ndata: {json.dumps(snapshot(request), separators=(',', ':'))}\n\n"
             await asyncio.sleep(PERIOD)
 

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.security import BodyTooLarge
-from engine.errors import CommandError, ScenarioError
+from engine.errors import CommandError, DuplicateDevice, ScenarioError, UnknownDevice
+
+
+class InvalidBody(Exception):
+    """A request body that does not fit its model: 422 with every issue."""
+
+    def __init__(self, issues: list[dict[str, Any]]) -> None:
+        self.issues = issues
+        super().__init__(
+            f"invalid body: {issues[0]['loc'] or 'body'}: {issues[0]['msg']}" if issues else "invalid body"
+        )
+
+    @classmethod
+    def of(cls, exc: ValidationError) -> InvalidBody:
+        return cls([
+            {"loc": ".".join(str(part) for part in error["loc"]), "msg": error["msg"]} for error in exc.errors()
+        ])  # fmt: skip
+
+
+async def invalid_body(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidBody)
+    return JSONResponse({"detail": str(exc), "issues": exc.issues}, status_code=422)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -17,7 +41,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def command_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CommandError)
-    status = 404 if exc.reason == "unknown device" else 422
+    status = 404 if isinstance(exc, UnknownDevice) else 409 if isinstance(exc, DuplicateDevice) else 422
     return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
@@ -36,4 +60,5 @@ EXCEPTION_HANDLERS = {
     CommandError: command_error,
     ScenarioError: scenario_error,
     BodyTooLarge: body_too_large,
+    InvalidBody: invalid_body,
 }

@@ -16,14 +16,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.latest import LatestReadings
+from api.conductor import Conductor
 from engine.model.encoding import Encoder
 from engine.runtime.service import LiveRun
-from engine.scenario.catalog import load_named, scenario_names
+
+
+def conductor(request: Request) -> Conductor:
+    found: Conductor = request.state.conductor
+    return found
 
 
 def live_run(request: Request) -> LiveRun:
-    live: LiveRun = request.state.live
+    """The running simulation; 409 when none runs (stopped through the API)."""
+    live = conductor(request).live
+    if live is None or live.stop.is_set():
+        raise HTTPException(409, "no simulation is running; start one with POST /api/v1/simulation/start")
     return live
 
 
@@ -61,11 +68,11 @@ def describe(live: LiveRun, device_id: str) -> dict[str, Any]:
 async def list_devices(request: Request) -> Response:
     """List every device with its current state."""
     live = live_run(request)
-    cache: dict[str, tuple[int, bytes]] = request.state.cache
+    cache = conductor(request).cache
     revision = live.sim.revision
     cached = cache.get("devices")
     if cached is None or cached[0] != revision:  # device state only changes with events and commands
-        body = json.dumps([describe(live, device_id) for device_id in live.sim.device_ids], separators=(",", ":"))
+        body = json.dumps([describe(live, meter.spec.id) for meter in live.sim.meters], separators=(",", ":"))
         cached = cache["devices"] = (revision, body.encode())
     return Response(cached[1], media_type="application/json")
 
@@ -78,7 +85,7 @@ async def get_device(request: Request) -> Response:
 async def get_readings(request: Request) -> Response:
     """The device's latest reading, in the MQTT payload format."""
     device = _device(request)
-    latest: LatestReadings = request.state.latest
+    latest = conductor(request).latest
     reading = latest.readings.get(device["id"])
     if reading is None:
         raise HTTPException(404, f"no reading from {device['id']!r} yet")
@@ -105,7 +112,7 @@ async def simulate(request: Request) -> Response:
     return await get_readings(request)
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
+async def json_object(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body() or b"{}", parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
@@ -122,7 +129,7 @@ def _no_constant(name: str) -> None:
 async def command(request: Request) -> Response:
     """Send a command to a device: {"command": str, "params": {...}?}; answered like over MQTT."""
     device = _device(request)
-    body = await _json_object(request)
+    body = await json_object(request)
     name = body.get("command")
     if not isinstance(name, str):
         raise HTTPException(422, "command must be a string")
@@ -139,7 +146,8 @@ async def command(request: Request) -> Response:
 
 async def simulation_status(request: Request) -> Response:
     """Running state, clock, simulated time, lag, device counts and outbox counters."""
-    return JSONResponse(status_of(live_run(request)))
+    live = conductor(request).live
+    return JSONResponse(status_of(live) if live is not None else {"running": False})
 
 
 def status_of(live: LiveRun) -> dict[str, Any]:
@@ -158,7 +166,11 @@ def status_of(live: LiveRun) -> dict[str, Any]:
             "online": sum(1 for m in meters if m.status == "online"),
             "enabled": sum(1 for m in meters if m.enabled),
         },
-        "mqtt": {"connected": live.bridge.connected, "broker": str(live.bridge.broker)},
+        "mqtt": {
+            "connected": live.bridge.connected,
+            "broker": str(live.bridge.broker),
+            "topic_prefix": live.bridge.prefix,
+        },
         **live.counters(),
     }
 
@@ -178,7 +190,7 @@ async def resume(request: Request) -> Response:
 
 async def set_speed(request: Request) -> Response:
     """Change the clock speed: {"speed": N} (N times real time)."""
-    body = await _json_object(request)
+    body = await json_object(request)
     speed = body.get("speed")
     if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= 1e6 or math.isnan(speed):
         raise HTTPException(422, f"speed must be a number above 0 and at most 1000000, got {speed!r}")
@@ -189,23 +201,16 @@ async def set_speed(request: Request) -> Response:
 
 async def stop(request: Request) -> Response:
     """Stop the simulation: the outbox is drained and `offline` published."""
-    live_run(request).stop.set()
+    live_run(request)
+    await conductor(request).stop()
     return await simulation_status(request)
-
-
-async def scenarios(request: Request) -> Response:
-    """The named scenarios: name, revision, description, device count."""
-    out = []
-    for name in scenario_names():
-        plan = load_named(name).plan
-        out.append({"name": plan.name, "revision": plan.revision, "description": plan.description,
-                    "devices": len(plan.devices)})  # fmt: skip
-    return JSONResponse(out)
 
 
 async def health(request: Request) -> Response:
     """Liveness, with the MQTT connection state (no authentication)."""
-    live = live_run(request)
+    live = conductor(request).live
+    if live is None or live.stop.is_set():
+        return JSONResponse({"status": "stopped", "mqtt": {"connected": False}, "sim_time": None})
     return JSONResponse(
         {
             "status": "ok" if not live.stop.is_set() else "stopping",
@@ -249,5 +254,4 @@ ROUTES = [
     Route("/api/v1/simulation/resume", resume, methods=["POST"]),
     Route("/api/v1/simulation/speed", set_speed, methods=["POST"]),
     Route("/api/v1/simulation/stop", stop, methods=["POST"]),
-    Route("/api/v1/scenarios", scenarios, methods=["GET"]),
 ]

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.runtime.conftest import mosquitto, own_mosquitto  # noqa: F401  (the broker, for every test folder)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

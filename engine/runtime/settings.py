@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     api_token: str | None = Field(None, min_length=16, description="Bearer token for /api; required off loopback.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API from a browser.")
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted (413 above).")
+    state_db: Path | None = Field(
+        Path("~/.local/state/iot-mock/devices.sqlite3").expanduser(),
+        description="SQLite file keeping devices created, changed or deleted through the API.",
+    )
 
     @field_validator("cors_origins")
     @classmethod

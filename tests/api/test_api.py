@@ -3,43 +3,18 @@
 from __future__ import annotations
 
 import json
-import secrets
 import time
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from engine import load_named
 from engine.runtime.settings import Settings
+from tests.api.conftest import make_client, wait_until
 from tests.helpers import READING_FIELDS
 from tests.runtime.conftest import Mosquitto
 
 TOKEN = "t" * 24
-
-
-def make_client(mosquitto: Mosquitto, **overrides: object) -> TestClient:
-    values: dict[str, object] = {
-        "mqtt_url": mosquitto.url, "topic_prefix": f"api-{secrets.token_hex(3)}", "mqtt_embedded": False,
-        "max_body_bytes": 2048,
-    }  # fmt: skip
-    values.update(overrides)
-    app = create_app(load_named("default").plan, Settings(**values), speed=100)  # type: ignore[arg-type]
-    return TestClient(app)
-
-
-@pytest.fixture
-def client(mosquitto: Mosquitto) -> Iterator[TestClient]:
-    with make_client(mosquitto) as client:
-        yield client
-
-
-def wait_until(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def test_devices_status_and_health(client: TestClient) -> None:
@@ -134,8 +109,8 @@ def test_metrics_and_scenarios(client: TestClient) -> None:
     assert names == ["datacenter-day", "default", "office-week"]
 
 
-def test_bearer_token_guards_the_api_but_not_health(mosquitto: Mosquitto) -> None:
-    with make_client(mosquitto, api_token=TOKEN) as client:
+def test_bearer_token_guards_the_api_but_not_health(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    with make_client(mosquitto, tmp_path / "devices.sqlite3", api_token=TOKEN) as client:
         assert client.get("/api/v1/devices").status_code == 401
         assert client.get("/api/v1/devices", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/api/v1/devices", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
@@ -168,7 +143,11 @@ def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient)
     operations = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert ("/api/v1/devices/{device_id}/command", "post") in operations
     assert ("/api/v1/simulation/status", "get") in operations and ("/health", "get") in operations
-    assert len(operations) == 14  # 13 API and ops routes and the event stream
+    assert len(operations) == 21  # 20 API and ops routes and the event stream
+    for path, method in operations:  # every operation says what it answers
+        responses = document["paths"][path][method]["responses"]
+        success = [code for code in responses if code.startswith("2")]
+        assert len(success) == 1 and "422" in responses, (path, method)
     command = document["paths"]["/api/v1/devices/{device_id}/command"]["post"]
     assert command["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Command"}
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"

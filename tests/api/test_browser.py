@@ -19,9 +19,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
-def service(mosquitto: Mosquitto) -> Iterator[str]:
+def service(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": f"browser-{port}", "IOT_MOCK_MQTT_URL": mosquitto.url}
+    env = {
+        **os.environ,
+        "IOT_MOCK_TOPIC_PREFIX": f"browser-{port}",
+        "IOT_MOCK_MQTT_URL": mosquitto.url,
+        "IOT_MOCK_STATE_DB": str(tmp_path / "devices.sqlite3"),
+    }
     command = [
         sys.executable,
         "-m",

@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -229,7 +230,8 @@ def test_outbox_overflow_drops_the_oldest_and_counts_exactly() -> None:
 
 
 def _serve(url: str, prefix: str, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_URL": url}
+    env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_URL": url,
+           "IOT_MOCK_STATE_DB": os.path.join(tempfile.mkdtemp(), "devices.sqlite3")}  # fmt: skip
     command = [sys.executable, "-m", "engine.cli", "serve", "--speed", "50", "--port", str(free_port()), *extra]
     return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
 

@@ -1,0 +1,76 @@
+"""The one live run the API steers: started with the app, stopped, replaced by another scenario.
+
+The run is a task of the app's lifespan task group; starting another stops the current one
+first (drain, `offline`), so one broker connection and one simulation exist at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from api.latest import LatestReadings
+from api.store import DeviceStore
+from engine.model.specs import Plan
+from engine.runtime.service import LiveRun, run_live
+from engine.runtime.settings import Settings
+
+
+@dataclass
+class RunOptions:
+    """How the current run was started, so a restart can keep it."""
+
+    speed: float | None = 1.0
+    seed: int | None = None
+
+
+@dataclass
+class Conductor:
+    settings: Settings
+    tasks: asyncio.TaskGroup
+    store: DeviceStore
+    live: LiveRun | None = None
+    latest: LatestReadings = field(default_factory=LatestReadings)
+    options: RunOptions = field(default_factory=RunOptions)
+    cache: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    _task: asyncio.Task[LiveRun] | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def start(self, plan: Plan, *, speed: float | None, seed: int | None) -> LiveRun:
+        """Stop the current run (if any) and start `plan`, with the API's stored device changes."""
+        async with self._lock:
+            await self._stop()
+            latest = LatestReadings()
+            started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+            task = self.tasks.create_task(
+                run_live(
+                    self.store.apply(plan),
+                    self.settings,
+                    speed=speed,
+                    seed=seed,
+                    sinks=(latest,),
+                    stop=asyncio.Event(),
+                    started=started,
+                ),
+                name=f"live-run-{plan.name}",
+            )
+            await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+            if not started.done():
+                await task  # it failed before starting: raise why
+            self._task, self.latest, self.live = task, latest, started.result()
+            self.options = RunOptions(speed, seed)
+            self.cache.clear()
+            return self.live
+
+    async def stop(self) -> None:
+        """Stop the current run: drain the outbox, publish `offline`, disconnect."""
+        async with self._lock:
+            await self._stop()
+
+    async def _stop(self) -> None:
+        task, live = self._task, self.live
+        if task is None or live is None:
+            return
+        live.stop.set()
+        await asyncio.wait({task})
+        self._task = None

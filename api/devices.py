@@ -1,0 +1,102 @@
+"""Device routes that change the running simulation: create, update, delete (DESIGN section 5).
+
+A created device publishes from the next slot, a deleted one stops and its retained status is
+cleared, an update applies from now. Every change is stored (SQLite) and laid over the scenario
+when it starts again, so it survives a restart of the service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.errors import InvalidBody
+from api.routes import conductor, describe, json_object, live_run
+from engine.model.specs import DeviceSpec, Plan
+from engine.scenario.compile import device_spec
+from engine.scenario.format import Device, Interval
+
+
+class DeviceUpdate(BaseModel):
+    """The fields of a device that an update may change; the others stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=200)
+    location: str | None = Field(None, max_length=200)
+    rated_kw: float | None = Field(None, gt=0, le=100_000)
+    profile: str | None = None
+    interval: Interval | None = None
+    noise: float | None = Field(None, ge=0, le=1)
+    voltage_noise: float | None = Field(None, ge=0, le=0.2)
+    power_factor: float | None = Field(None, gt=0, le=1)
+
+
+def device_body(spec: DeviceSpec) -> dict[str, Any]:
+    """A device spec as the scenario format writes it (what the store keeps)."""
+    return {
+        "id": spec.id, "kind": spec.kind, "name": spec.name, "location": spec.location, "rated_kw": spec.rated_kw,
+        "profile": spec.profile.name, "interval": spec.interval, "noise": spec.noise,
+        "voltage_noise": spec.voltage_noise, "power_factor": spec.power_factor, "phases": spec.phases,
+        "behaviour": spec.behaviour,
+    }  # fmt: skip
+
+
+def _spec(plan: Plan, body: dict[str, Any]) -> tuple[Device, DeviceSpec]:
+    try:
+        device = Device.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidBody.of(exc) from None
+    if device.profile is not None and device.profile not in plan.profiles:
+        known = ", ".join(sorted(plan.profiles))
+        raise HTTPException(422, f"unknown profile {device.profile!r}; this scenario has {known}")
+    return device, device_spec(device, plan.profiles, plan.site)
+
+
+async def create_device(request: Request) -> Response:
+    """Create a device (scenario format: id, kind, and optional name, rated_kw, profile, interval...).
+
+    It publishes from its first reading slot on; 409 if the id exists.
+    """
+    live = live_run(request)
+    device, spec = _spec(live.sim.plan, await json_object(request))
+    live.sim.add_device(spec)
+    conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
+    return JSONResponse(describe(live, spec.id), status_code=201)
+
+
+async def update_device(request: Request) -> Response:
+    """Change a device from now on: name, location, rated_kw, profile, interval, noise, power_factor."""
+    live = live_run(request)
+    device_id = request.path_params["device_id"]
+    current = describe(live, device_id)  # 404 first
+    try:
+        changes = DeviceUpdate.model_validate(await json_object(request))
+    except ValidationError as exc:
+        raise InvalidBody.of(exc) from None
+    body = device_body(live.sim.by_id[current["id"]].spec) | changes.model_dump(exclude_unset=True)
+    device, spec = _spec(live.sim.plan, body)
+    live.sim.update_device(spec)
+    conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
+    return JSONResponse(describe(live, spec.id))
+
+
+async def delete_device(request: Request) -> Response:
+    """Delete a device: it stops publishing and its retained status is cleared."""
+    live = live_run(request)
+    device_id = describe(live, request.path_params["device_id"])["id"]
+    live.sim.remove_device(device_id)
+    conductor(request).store.save(live.sim.plan.name, device_id, None)
+    return Response(status_code=204)
+
+
+DEVICE_ROUTES = [
+    Route("/api/v1/devices", create_device, methods=["POST"]),
+    Route("/api/v1/devices/{device_id}", update_device, methods=["PUT"]),
+    Route("/api/v1/devices/{device_id}", delete_device, methods=["DELETE"]),
+]

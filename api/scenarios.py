@@ -1,0 +1,151 @@
+"""Scenario routes: list, show and validate scenarios; start one; inject an event now.
+
+Named scenarios are looked up by name among `scenarios/` only (never a path), so a name cannot
+reach outside it. An uploaded scenario is YAML in the body, checked like a file on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.errors import InvalidBody
+from api.routes import conductor, json_object, live_run, simulation_status
+from engine.model.calendar import utc_epoch
+from engine.model.specs import Plan
+from engine.scenario.catalog import load_named, scenario_names
+from engine.scenario.format import Duration
+from engine.scenario.loader import parse_scenario
+
+TARGET_KINDS = ("hvac", "lighting", "server", "industrial", "appliance")
+
+
+def _summary(plan: Plan) -> dict[str, Any]:
+    return {"name": plan.name, "revision": plan.revision, "description": plan.description,
+            "devices": len(plan.devices)}  # fmt: skip
+
+
+def _named(name: str) -> Plan:
+    if name not in scenario_names():
+        raise HTTPException(404, f"no named scenario {name!r}; see GET /api/v1/scenarios")
+    return load_named(name).plan
+
+
+async def list_scenarios(request: Request) -> Response:
+    """The named scenarios: name, revision, description, device count."""
+    return JSONResponse([_summary(_named(name)) for name in scenario_names()])
+
+
+async def show_scenario(request: Request) -> Response:
+    """One named scenario: its summary, timezone, duration, devices and events."""
+    plan = _named(request.path_params["name"])
+    return JSONResponse(
+        _summary(plan)
+        | {
+            "timezone": plan.timezone,
+            "duration": plan.duration,
+            "seed": plan.seed,
+            "devices": [{"id": d.id, "kind": d.kind, "name": d.name, "rated_kw": d.rated_kw} for d in plan.devices],
+            "events": [
+                {"at": e.at, "action": e.action, "targets": list(e.targets), "duration": e.duration}
+                for e in plan.events
+            ],
+        }
+    )
+
+
+async def validate_scenario(request: Request) -> Response:
+    """Check a scenario sent as YAML in the body: 200 with its summary, or 422 with every issue."""
+    loaded = parse_scenario(await request.body(), "upload.yaml")
+    return JSONResponse({"valid": True, **_summary(loaded.plan)})
+
+
+class StartRequest(BaseModel):
+    """What to run: a named scenario or one in YAML, with optional seed, speed and start time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A named scenario.")
+    yaml: str | None = Field(None, max_length=60_000, description="A scenario file's text, instead of a name.")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    speed: float = Field(1.0, gt=0, le=1_000_000, description="N times real time.")
+    start: datetime | None = Field(None, description="Sim time zero, local to the scenario (default: now).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StartRequest:
+        if (self.scenario is None) == (self.yaml is None):
+            raise ValueError("give exactly one of scenario (a name) or yaml (a scenario's text)")
+        return self
+
+
+async def start(request: Request) -> Response:
+    """Start a scenario now (stopping the current run): by name or from YAML; seed, speed, start."""
+    try:
+        body = StartRequest.model_validate(await json_object(request))
+    except ValidationError as exc:
+        raise InvalidBody.of(exc) from None
+    plan = _named(body.scenario) if body.scenario is not None else parse_scenario(body.yaml or "", "body.yaml").plan
+    if body.start is None:
+        epoch = datetime.now(UTC).replace(microsecond=0).timestamp()
+    else:
+        epoch = body.start.timestamp() if body.start.tzinfo else utc_epoch(body.start, plan.timezone)
+    plan = dataclasses.replace(plan, start_epoch=epoch)
+    await conductor(request).start(plan, speed=body.speed, seed=body.seed)
+    return await simulation_status(request)
+
+
+class KindTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["hvac", "lighting", "server", "industrial", "appliance"]
+
+
+class EventRequest(BaseModel):
+    """A fault to start now on some devices, for a while (until cleared when no duration)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["outage", "brownout", "comm_loss", "stuck"]
+    target: str | list[str] | KindTarget = Field(description="A device id, a list of ids, {kind: K}, or 'all'.")
+    duration: Duration | None = None
+    factor: float = Field(0.85, gt=0, lt=1, description="Voltage multiplier of a brownout.")
+
+
+async def inject_event(request: Request) -> Response:
+    """Inject an event now: outage, brownout, comm_loss or stuck, on a device, a list, a kind or all."""
+    live = live_run(request)
+    try:
+        event = EventRequest.model_validate(await json_object(request))
+    except ValidationError as exc:
+        raise InvalidBody.of(exc) from None
+    meters = live.sim.meters
+    if isinstance(event.target, KindTarget):
+        targets = [m.spec.id for m in meters if m.spec.kind == event.target.kind]
+    elif event.target == "all":
+        targets = [m.spec.id for m in meters]
+    else:
+        targets = [event.target] if isinstance(event.target, str) else list(event.target)
+        missing = [t for t in targets if t not in live.sim.by_id]
+        if missing:
+            raise HTTPException(404, f"unknown device {missing[0]!r}")
+    params: dict[str, Any] = {"fault": event.action, "duration": event.duration}
+    if event.action == "brownout":
+        params["factor"] = event.factor
+    for device_id in targets:
+        live.sim.command(device_id, "inject_fault", {k: v for k, v in params.items() if v is not None})
+    return JSONResponse({"action": event.action, "targets": targets, "at": live.sim.now, "duration": event.duration})
+
+
+SCENARIO_ROUTES = [
+    Route("/api/v1/scenarios", list_scenarios, methods=["GET"]),
+    Route("/api/v1/scenarios/validate", validate_scenario, methods=["POST"]),
+    Route("/api/v1/scenarios/{name}", show_scenario, methods=["GET"]),
+    Route("/api/v1/simulation/start", start, methods=["POST"]),
+    Route("/api/v1/simulation/events", inject_event, methods=["POST"]),
+]
