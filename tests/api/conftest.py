@@ -1,8 +1,12 @@
-"""The real app (lifespan included) with a real broker, and a wait helper, for the API tests."""
+"""The real app (lifespan included) with a real broker, a real `iot-mock serve`, and a wait helper."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +17,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from engine import load_named
 from engine.runtime.settings import Settings
-from tests.runtime.conftest import Mosquitto
+from tests.runtime.conftest import Mosquitto, free_port, wait_listening
 
 
 def make_client(mosquitto: Mosquitto, state_db: Path, **overrides: object) -> TestClient:
@@ -37,3 +41,33 @@ def wait_until(condition: object, timeout: float = 10.0) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+@pytest.fixture
+def service(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[str]:
+    """`iot-mock serve` at x20 in a subprocess; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "IOT_MOCK_TOPIC_PREFIX": f"browser-{port}",
+        "IOT_MOCK_MQTT_URL": mosquitto.url,
+        "IOT_MOCK_STATE_DB": str(tmp_path / "devices.sqlite3"),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "engine.cli",
+        "serve",
+        "--speed",
+        "20",
+        "--port",
+        str(port),
+        "--no-embedded-broker",
+    ]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL, cwd=Path(__file__).parents[2])
+    try:
+        wait_listening(port, timeout=20)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)

@@ -2,49 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.runtime.conftest import Mosquitto, free_port, wait_listening
-
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture
-def service(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "IOT_MOCK_TOPIC_PREFIX": f"browser-{port}",
-        "IOT_MOCK_MQTT_URL": mosquitto.url,
-        "IOT_MOCK_STATE_DB": str(tmp_path / "devices.sqlite3"),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "engine.cli",
-        "serve",
-        "--speed",
-        "20",
-        "--port",
-        str(port),
-        "--no-embedded-broker",
-    ]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL, cwd=Path(__file__).parents[2])
-    try:
-        wait_listening(port, timeout=20)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (./dev test installs it)")
@@ -67,5 +31,10 @@ def test_page_shows_the_devices_and_disabling_one_updates_it_within_two_seconds(
             playwright.expect(server.locator("td").nth(3)).not_to_have_text("", timeout=5_000)
             server.get_by_role("button", name="disable").click()
             playwright.expect(server.locator("td").nth(2)).to_have_text("off", timeout=2_000)
+            # The scenario picker replaces the run: office-week has six devices.
+            page.select_option("#scenarios", "office-week")
+            page.click("#start")
+            playwright.expect(rows).to_have_count(6, timeout=10_000)
+            playwright.expect(page.locator("#scenario")).to_contain_text("office-week", timeout=5_000)
         finally:
             browser.close()
