@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from api.latest import LatestReadings
 from api.store import DeviceStore
+from engine.model.meter import Meter
 from engine.model.specs import Plan
 from engine.runtime.service import LiveRun, run_live
 from engine.runtime.settings import Settings
@@ -33,6 +34,8 @@ class Conductor:
     latest: LatestReadings = field(default_factory=LatestReadings)
     options: RunOptions = field(default_factory=RunOptions)
     cache: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    device_json: dict[str, tuple[Meter, int, bytes]] = field(default_factory=dict)
+    """Each device's JSON in the device list, with the meter and revision it describes."""
     _task: asyncio.Task[LiveRun] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -60,6 +63,7 @@ class Conductor:
             self._task, self.latest, self.live = task, latest, started.result()
             self.options = RunOptions(speed, seed)
             self.cache.clear()
+            self.device_json.clear()
             return self.live
 
     async def stop(self) -> None:

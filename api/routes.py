@@ -68,12 +68,18 @@ def describe(live: LiveRun, device_id: str) -> dict[str, Any]:
 async def list_devices(request: Request) -> Response:
     """List every device with its current state."""
     live = live_run(request)
-    cache = conductor(request).cache
+    keeper = conductor(request)
     revision = live.sim.revision
-    cached = cache.get("devices")
+    cached = keeper.cache.get("devices")
     if cached is None or cached[0] != revision:  # device state only changes with events and commands
-        body = json.dumps([describe(live, meter.spec.id) for meter in live.sim.meters], separators=(",", ":"))
-        cached = cache["devices"] = (revision, body.encode())
+        parts = keeper.device_json
+        for meter in live.sim.meters:  # only the devices that changed are described again
+            part = parts.get(meter.spec.id)
+            if part is None or part[0] is not meter or part[1] != meter.revision:
+                body = json.dumps(describe(live, meter.spec.id), separators=(",", ":")).encode()
+                parts[meter.spec.id] = part = (meter, meter.revision, body)
+        listed = b"[" + b",".join(parts[meter.spec.id][2] for meter in live.sim.meters) + b"]"
+        cached = keeper.cache["devices"] = (revision, listed)
     return Response(cached[1], media_type="application/json")
 
 

@@ -103,6 +103,7 @@ class Simulation:
         meter.sample(self.now, self._outbox)
         mutate(meter)
         self.revision += 1
+        meter.revision += 1
         self._next_due[meter.index] = meter.next_due
         if (meter.status, meter.enabled) != before:
             self._outbox.statuses.append(StatusChange(self.now, meter.spec.id, meter.status, meter.enabled, reason))

@@ -66,6 +66,8 @@ class Meter:
         self.energy_offset = 0.0
         self.seq = 0
         self.published = 0
+        self.revision = 0
+        """Counts changes of this meter's state (events, commands), so views of it can be cached."""
         self.power_sum = 0.0
         self.power_min = math.inf
         self.power_max = -math.inf
