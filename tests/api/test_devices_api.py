@@ -10,18 +10,24 @@ from starlette.testclient import TestClient
 
 from tests.api.conftest import make_client, wait_until
 from tests.runtime.conftest import Mosquitto
-from tests.runtime.mqtt_helpers import collect
+from tests.runtime.mqtt_helpers import collect, publish
 
 NEW = {"id": "pump-001", "kind": "industrial", "name": "Pump", "rated_kw": 7.5, "interval": "1s"}
 
 
 def _retained(port: int, topic: str) -> list[bytes]:
-    """The retained messages a fresh subscriber gets on `topic` (within half a second)."""
+    """The retained messages a fresh subscriber gets on `topic`.
+
+    A marker published after subscribing arrives after any retained message (the broker sends
+    those on subscribing), so waiting for it decides "none" without sleeping.
+    """
+    marker = topic.rsplit("/", 1)[0] + "/marker"
 
     async def scenario() -> list[bytes]:
-        async with collect(port, topic) as got:
-            await asyncio.sleep(0.5)  # a retained message arrives right after subscribing, or never
-            return [m.payload for m in got.messages if m.retain]
+        async with collect(port, topic.rsplit("/", 1)[0] + "/#") as got:
+            await publish(port, marker, b"end")
+            await got.wait_for(lambda: any(m.topic == marker for m in got.messages))
+            return [m.payload for m in got.messages if m.retain and m.topic == topic]
 
     return asyncio.run(scenario())
 
