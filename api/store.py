@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from engine.model.specs import Plan
 from engine.scenario.compile import device_spec
 from engine.scenario.format import Device
 
+log = logging.getLogger("iot_mock.store")
 SCHEMA = """CREATE TABLE IF NOT EXISTS devices (
     scenario TEXT NOT NULL,
     device_id TEXT NOT NULL,
@@ -61,8 +63,10 @@ class DeviceStore:
             try:
                 device = Device.model_validate(body)
                 devices[device_id] = device_spec(device, plan.profiles, plan.site)
-            except (ValueError, KeyError):
-                continue  # e.g. a profile the scenario file no longer has
+            except (ValueError, KeyError) as exc:  # e.g. a profile the scenario file no longer has
+                log.warning(
+                    "stored device %s of %s skipped: it no longer fits the scenario (%s)", device_id, plan.name, exc
+                )
         events = tuple(
             dataclasses.replace(event, targets=tuple(t for t in event.targets if t in devices)) for event in plan.events
         )
