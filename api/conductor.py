@@ -39,6 +39,12 @@ class Conductor:
     _task: asyncio.Task[LiveRun] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    @property
+    def current(self) -> LiveRun | None:
+        """The run in progress; None before the first and after a stop."""
+        live = self.live
+        return None if live is None or live.stop.is_set() else live
+
     async def start(self, plan: Plan, *, speed: float | None, seed: int | None) -> LiveRun:
         """Stop the current run (if any) and start `plan`, with the API's stored device changes."""
         async with self._lock:

@@ -26,8 +26,8 @@ async def page(request: Request) -> Response:
 
 def snapshot(request: Request) -> dict[str, object]:
     """The simulation and every device with its latest reading; `running: false` between runs."""
-    live = conductor(request).live
-    if live is None or live.stop.is_set():
+    live = conductor(request).current
+    if live is None:
         return {"simulation": {"running": False}, "devices": []}
     latest = conductor(request).latest
     encoder = Encoder(live.sim.plan.start_epoch)

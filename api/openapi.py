@@ -220,7 +220,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["status", "mqtt"],
         "properties": {
-            "status": {"type": "string", "enum": ["ok", "stopping", "stopped"]},
+            "status": {"type": "string", "enum": ["ok", "stopped"]},
             "mqtt": {"type": "object"},
             "sim_time": _NUMBER_OR_NULL,
         },

@@ -28,8 +28,8 @@ def conductor(request: Request) -> Conductor:
 
 def live_run(request: Request) -> LiveRun:
     """The running simulation; 409 when none runs (stopped through the API)."""
-    live = conductor(request).live
-    if live is None or live.stop.is_set():
+    live = conductor(request).current
+    if live is None:
         raise HTTPException(409, "no simulation is running; start one with POST /api/v1/simulation/start")
     return live
 
@@ -214,12 +214,12 @@ async def stop(request: Request) -> Response:
 
 async def health(request: Request) -> Response:
     """Liveness, with the MQTT connection state (no authentication)."""
-    live = conductor(request).live
-    if live is None or live.stop.is_set():
+    live = conductor(request).current
+    if live is None:
         return JSONResponse({"status": "stopped", "mqtt": {"connected": False}, "sim_time": None})
     return JSONResponse(
         {
-            "status": "ok" if not live.stop.is_set() else "stopping",
+            "status": "ok",
             "mqtt": {"connected": live.bridge.connected, "broker": str(live.bridge.broker)},
             "sim_time": live.sim.now,
         }

@@ -21,10 +21,8 @@ from api.routes import conductor, json_object, live_run, simulation_status
 from engine.model.calendar import utc_epoch
 from engine.model.specs import Plan
 from engine.scenario.catalog import load_named, scenario_names
-from engine.scenario.format import Duration
+from engine.scenario.format import Duration, KindTarget, Target
 from engine.scenario.loader import parse_scenario
-
-TARGET_KINDS = ("hvac", "lighting", "server", "industrial", "appliance")
 
 
 def _summary(plan: Plan) -> dict[str, Any]:
@@ -101,18 +99,13 @@ async def start(request: Request) -> Response:
     return await simulation_status(request)
 
 
-class KindTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["hvac", "lighting", "server", "industrial", "appliance"]
-
-
 class EventRequest(BaseModel):
     """A fault to start now on some devices, for a while (until cleared when no duration)."""
 
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["outage", "brownout", "comm_loss", "stuck"]
-    target: str | list[str] | KindTarget = Field(description="A device id, a list of ids, {kind: K}, or 'all'.")
+    target: Target
     duration: Duration | None = None
     factor: float = Field(0.85, gt=0, lt=1, description="Voltage multiplier of a brownout.")
 

@@ -49,12 +49,12 @@ class Simulation:
         self.sink = sink
         self.env = simpy.Environment()
         self.calendar = SiteCalendar(plan.start_epoch, plan.timezone, plan.holidays)
-        self._slots = [
+        self.all_meters = [
             Meter(spec, i, plan.site, self.calendar, self.seed, stagger=plan.stagger)
             for i, spec in enumerate(plan.devices)
         ]
         """Every meter by index, removed ones included: batches refer to devices by index."""
-        self.meters = list(self._slots)
+        self.meters = list(self.all_meters)
         """The meters of the devices that exist now."""
         self.device_ids = tuple(spec.id for spec in plan.devices)
         self.by_id = {meter.spec.id: meter for meter in self.meters}
@@ -81,7 +81,7 @@ class Simulation:
         """Run to `until` and write every reading due before it to the sink; returns their count."""
         if until > self.env.now:
             self.env.run(until=until)
-        meters, next_due, outbox = self._slots, self._next_due, self._outbox
+        meters, next_due, outbox = self.all_meters, self._next_due, self._outbox
         for index in np.flatnonzero(next_due < until).tolist():
             meter = meters[index]
             meter.sample(until, outbox)
@@ -112,9 +112,9 @@ class Simulation:
         """A new device from now on: its first reading is the first slot after now."""
         if spec.id in self.by_id:
             raise DuplicateDevice(spec.id)
-        meter = Meter(spec, len(self._slots), self.plan.site, self.calendar, self.seed, stagger=self.plan.stagger)
+        meter = Meter(spec, len(self.all_meters), self.plan.site, self.calendar, self.seed, stagger=self.plan.stagger)
         meter.start_at(self.now)
-        self._slots.append(meter)
+        self.all_meters.append(meter)
         self.meters.append(meter)
         self.by_id[spec.id] = meter
         self.device_ids = (*self.device_ids, spec.id)

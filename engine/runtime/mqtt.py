@@ -230,7 +230,7 @@ class MqttBridge:
             paho.on_publish = None
             fast_acks(paho)
             buffered_reads(paho)
-            await self._published(paho, [paho.publish(self.simulator_topic, b"online", 1, True)])
+            await self._announce(paho, b"online")
             await client.subscribe(f"{self.prefix}/devices/+/commands", qos=1)
             self._subscribed.set()
             try:
@@ -250,7 +250,7 @@ class MqttBridge:
                     self._handle_message(client._queue.get_nowait())
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(max(1.0, self._drain_deadline - time.monotonic())):
-                    await self._published(paho, [paho.publish(self.simulator_topic, b"offline", 1, True)])
+                    await self._announce(paho, b"offline")
 
     async def _send(self, client: aiomqtt.Client) -> None:
         """Publish the outbox in order, windows of it in flight at once, until closing and drained.
@@ -288,7 +288,7 @@ class MqttBridge:
                         poll = 0.002  # paho's own messages (QoS 2) have no future to wait on
                 if len(flights) < PIPELINE:
                     if ready is None or ready.done():
-                        ready = asyncio.ensure_future(outbox.wait_ready())
+                        ready = outbox.ready()
                     waiters.append(ready)
                 if self._closing:
                     poll = max(0.0, min(poll, self._drain_deadline - time.monotonic()))
@@ -299,8 +299,6 @@ class MqttBridge:
                 return
             raise aiomqtt.MqttError(str(exc)) from exc
         finally:
-            if ready is not None:
-                ready.cancel()
             if self._closing:
                 self._settle(flights)
 
@@ -320,19 +318,20 @@ class MqttBridge:
                 sent += done
                 if done < part.count:
                     break
-            outbox_ack = batch[:sent]
-            if outbox_ack:
-                self.outbox.ack(outbox_ack, now)
+            if sent:
+                self.outbox.ack(batch[:sent], now)
             if sent < len(batch):
                 flights.clear()
 
-    @staticmethod
-    async def _published(paho: mqtt.Client, infos: list[mqtt.MQTTMessageInfo]) -> None:
-        """Until every message is written (QoS 0) or acknowledged (QoS 1, 2)."""
-        while not all(info.is_published() for info in infos):
-            if not paho.is_connected():
-                raise aiomqtt.MqttError("the connection was lost before the broker acknowledged")
-            await asyncio.sleep(0.005)
+    async def _announce(self, paho: mqtt.Client, state: bytes) -> None:
+        """Publish the simulator's own retained status (`online`, `offline`) and wait for its PUBACK."""
+        window = Window(paho, [Message(self.simulator_topic, state, 1, True)], self._topic_headers)
+        if not window.send():
+            raise aiomqtt.MqttError("the connection was lost while publishing")
+        try:
+            await window.wait()
+        except ConnectionError as exc:
+            raise aiomqtt.MqttError(str(exc)) from exc
 
     async def wait_connected(self) -> None:
         """Until connected and listening for commands."""

@@ -72,7 +72,7 @@ class Outbox:
         self.delivered = 0
         self.dropped = 0
         self.lag = Lag()
-        self._ready = asyncio.Event()
+        self._ready: list[asyncio.Future[None]] = []
         self._room = asyncio.Event()
         self._room.set()
         self._acked = asyncio.Event()
@@ -94,15 +94,13 @@ class Outbox:
         self._queue.extend(messages)
         self._enforce_capacity()
         if self._queue:
-            self._ready.set()
+            self._notify()
 
     def take(self, limit: int) -> list[Message]:
         """Up to `limit` messages, oldest first, now in flight until `ack` or `requeue`."""
         batch = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
         self._queued_readings -= sum(1 for m in batch if m.reading)
         self._inflight.extend(batch)
-        if not self._queue:
-            self._ready.clear()
         self._update_room()
         return batch
 
@@ -121,11 +119,16 @@ class Outbox:
         self._queued_readings += sum(1 for m in inflight if m.reading)
         self._enforce_capacity()
         if self._queue:
-            self._ready.set()
+            self._notify()
 
-    async def wait_ready(self) -> None:
-        """Until there is something to send."""
-        await self._ready.wait()
+    def ready(self) -> asyncio.Future[None]:
+        """A future that resolves once there is something to send (at once if there is)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._queue:
+            future.set_result(None)
+        else:
+            self._ready.append(future)
+        return future
 
     async def wait_room(self) -> None:
         """Until at most `low_water` readings wait (back-pressure for virtual-time runs)."""
@@ -139,7 +142,13 @@ class Outbox:
 
     def wake(self) -> None:
         """Wake a waiting sender (to notice shutdown)."""
-        self._ready.set()
+        self._notify()
+
+    def _notify(self) -> None:
+        waiting, self._ready = self._ready, []
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
 
     def _enforce_capacity(self) -> None:
         if self._queued_readings > self.capacity:

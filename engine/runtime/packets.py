@@ -163,12 +163,6 @@ class PahoWindow:
     def done(self) -> bool:
         return bool(self._infos) and all(info.is_published() for info in self._infos)
 
-    async def wait(self, poll: float = 0.002) -> None:
-        while not all(info.is_published() for info in self._infos):
-            if not self._paho.is_connected():
-                raise ConnectionError("the connection was lost before the window was sent")
-            await asyncio.sleep(poll)
-
     def sent(self) -> int:
         return next((i for i, info in enumerate(self._infos) if not info.is_published()), len(self._infos))
 

@@ -19,7 +19,7 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
         return encoder.timestamp(t)
 
     devices = []
-    for meter in sim.meters:
+    for meter in sim.all_meters:  # removed devices too: their readings went out
         count = meter.published
         devices.append(
             {
@@ -50,7 +50,7 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
         "duration_s": until,
         "wall_seconds": round(wall_seconds, 3),
         "readings": sim.readings_emitted,
-        "energy_kwh": round(sum(meter.energy for meter in sim.meters), 6),
+        "energy_kwh": round(sum(meter.energy for meter in sim.all_meters), 6),
         "devices": devices,
         "events": [
             {

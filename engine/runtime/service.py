@@ -101,6 +101,7 @@ async def run_live(
             # walk them all, a pause of a tenth of a second; they are set aside once built.
             gc.collect()
             gc.freeze()
+            stack.callback(gc.unfreeze)  # a later run (the API can start another) gets them back
             if speed is not None:
                 # A paced run starts its clock once connected (or given up waiting), so the setup
                 # and the connection do not make the first readings late.

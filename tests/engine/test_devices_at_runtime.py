@@ -8,6 +8,7 @@ import pytest
 
 from engine import parse_scenario
 from engine.errors import DeviceError, DuplicateDevice, UnknownDevice
+from engine.runtime.report import build_report
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
 from tests.helpers import scenario_text
@@ -48,6 +49,9 @@ def test_a_removed_device_stops_and_clears_its_status() -> None:
         sim.remove_device("a")
     with pytest.raises(UnknownDevice):
         sim.command("a", "disable")
+    report = build_report(sim, run_id="r", source="t.yaml", until=sim.now, wall_seconds=0.0)
+    assert [(d["device_id"], d["readings"]) for d in report["devices"]] == [("a", 10)]  # still accounted for
+    assert [e["action"] for e in report["events"]][-1] == "delete_device"
 
 
 def test_an_update_applies_from_now_and_the_kind_cannot_change() -> None:
