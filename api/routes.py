@@ -227,10 +227,17 @@ async def health(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics: readings generated/delivered/buffered/dropped, commands, lag, devices."""
-    live = live_run(request)
-    counters = live.counters()
+    """Prometheus metrics: readings generated/delivered/buffered/dropped, commands, lag, devices.
+
+    After a stop they describe the last run, with `iot_mock_running` 0, so a scrape never fails.
+    """
+    keeper = conductor(request)
     registry = CollectorRegistry()
+    Gauge("iot_mock_running", "1 while a simulation runs", registry=registry).set(keeper.current is not None)
+    live = keeper.live
+    if live is None:
+        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+    counters = live.counters()
     readings = Gauge("iot_mock_readings", "Readings by outcome", ["state"], registry=registry)
     for state in ("generated", "delivered", "buffered", "dropped"):
         readings.labels(state).set(counters[state])

@@ -105,6 +105,7 @@ def test_pause_resume_speed_and_stop(client: TestClient) -> None:
 def test_metrics_and_scenarios(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'iot_mock_readings{state="generated"}' in text and "iot_mock_devices 5.0" in text
+    assert "iot_mock_running 1.0" in text
     names = [s["name"] for s in client.get("/api/v1/scenarios").json()]
     assert names == ["datacenter-day", "default", "office-week"]
 
