@@ -13,10 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
 from engine import parse_scenario
 from engine.model.specs import Plan
+from engine.runtime.mqtt import MqttBridge
 from engine.runtime.service import LiveRun, run_live
 from engine.runtime.settings import Settings
 from tests.helpers import READING_FIELDS, scenario_text
@@ -349,3 +351,45 @@ def _stopped() -> asyncio.Event:
     stop = asyncio.Event()
     stop.set()
     return stop
+
+
+def test_commands_received_but_not_yet_read_when_the_connection_drops_are_applied_and_answered(
+    own_mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, prefix = settings_for(own_mosquitto.url)
+    clients: list[aiomqtt.Client] = []
+
+    async def listener_not_there_yet(self: MqttBridge, client: aiomqtt.Client) -> None:
+        clients.append(client)  # the commands stay in the client's queue, acknowledged to the broker
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(MqttBridge, "_listen", listener_not_there_yet)
+
+    async def scenario() -> LiveRun:
+        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+        topic = f"{prefix}/devices/+/responses"
+        async with (
+            collect(own_mosquitto.port, topic, identifier=f"r-{prefix}", persistent=True) as got,
+            asyncio.TaskGroup() as tasks,
+        ):
+            runner = tasks.create_task(run_live(plan_of(TWO), settings, speed=50, stop=stop, started=started))
+            live = await started
+            await live.bridge.wait_connected()
+            for i in range(3):
+                command = json.dumps({"command": "disable", "id": f"c{i}"}).encode()
+                await publish(own_mosquitto.port, f"{prefix}/devices/ac/commands", command)
+            await got.wait_for(lambda: len(clients[0].messages) == 3)
+            assert live.bridge.commands["received"] == 0
+            own_mosquitto.stop()
+            await got.wait_for(lambda: live.bridge.commands["applied"] == 3)
+            own_mosquitto.start()
+            await got.wait_for(lambda: len({m.payload for m in got.messages}) == 3, timeout=20)
+            stop.set()
+            await runner
+        responses = list({m.json()["id"]: m.json() for m in got.messages}.values())
+        assert [(r["id"], r["ok"]) for r in responses] == [("c0", True), ("c1", True), ("c2", True)]
+        return live
+
+    live = asyncio.run(scenario())
+    assert live.sim.by_id["ac"].enabled is False
