@@ -18,21 +18,14 @@ from engine.runtime.settings import Settings
 
 
 @dataclass
-class RunOptions:
-    """How the current run was started, so a restart can keep it."""
-
-    speed: float | None = 1.0
-    seed: int | None = None
-
-
-@dataclass
 class Conductor:
+    """Owns the current live run and what the API keeps about it (latest readings, caches)."""
+
     settings: Settings
     tasks: asyncio.TaskGroup
     store: DeviceStore
     live: LiveRun | None = None
     latest: LatestReadings = field(default_factory=LatestReadings)
-    options: RunOptions = field(default_factory=RunOptions)
     cache: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     device_json: dict[str, tuple[Meter, int, bytes]] = field(default_factory=dict)
     """Each device's JSON in the device list, with the meter and revision it describes."""
@@ -67,7 +60,6 @@ class Conductor:
             if not started.done():
                 await task  # it failed before starting: raise why
             self._task, self.latest, self.live = task, latest, started.result()
-            self.options = RunOptions(speed, seed)
             self.cache.clear()
             self.device_json.clear()
             return self.live

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.errors import InvalidBody
-from api.routes import conductor, describe, json_object, live_run
+from api.routes import conductor, describe, json_object, live_run, meter_of
 from engine.model.specs import DeviceSpec, Plan
 from engine.scenario.compile import device_spec
 from engine.scenario.format import Device, Interval
@@ -73,13 +73,12 @@ async def create_device(request: Request) -> Response:
 async def update_device(request: Request) -> Response:
     """Change a device from now on: name, location, rated_kw, profile, interval, noise, power_factor."""
     live = live_run(request)
-    device_id = request.path_params["device_id"]
-    current = describe(live, device_id)  # 404 first
+    meter = meter_of(live, request.path_params["device_id"])
     try:
         changes = DeviceUpdate.model_validate(await json_object(request))
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
-    body = device_body(live.sim.by_id[current["id"]].spec) | changes.model_dump(exclude_unset=True)
+    body = device_body(meter.spec) | changes.model_dump(exclude_unset=True)
     device, spec = _spec(live.sim.plan, body)
     live.sim.update_device(spec)
     conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
@@ -89,7 +88,7 @@ async def update_device(request: Request) -> Response:
 async def delete_device(request: Request) -> Response:
     """Delete a device: it stops publishing and its retained status is cleared."""
     live = live_run(request)
-    device_id = describe(live, request.path_params["device_id"])["id"]
+    device_id = meter_of(live, request.path_params["device_id"]).spec.id
     live.sim.remove_device(device_id)
     conductor(request).store.save(live.sim.plan.name, device_id, None)
     return Response(status_code=204)

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from api.conductor import Conductor
 from engine.model.encoding import Encoder
+from engine.model.meter import Meter
 from engine.runtime.service import LiveRun
 
 
@@ -38,10 +39,16 @@ def _device(request: Request) -> dict[str, Any]:
     return describe(live_run(request), request.path_params["device_id"])
 
 
-def describe(live: LiveRun, device_id: str) -> dict[str, Any]:
+def meter_of(live: LiveRun, device_id: str) -> Meter:
+    """The device's meter; 404 if there is no such device."""
     meter = live.sim.by_id.get(device_id)
     if meter is None:
         raise HTTPException(404, f"unknown device {device_id!r}")
+    return meter
+
+
+def describe(live: LiveRun, device_id: str) -> dict[str, Any]:
+    meter = meter_of(live, device_id)
     spec = meter.spec
     return {
         "id": spec.id,

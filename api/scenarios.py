@@ -6,7 +6,6 @@ reach outside it. An uploaded scenario is YAML in the body, checked like a file 
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -18,9 +17,9 @@ from starlette.routing import Route
 
 from api.errors import InvalidBody
 from api.routes import conductor, json_object, live_run, simulation_status
-from engine.model.calendar import utc_epoch
 from engine.model.specs import Plan
 from engine.scenario.catalog import load_named, scenario_names
+from engine.scenario.compile import moved_to
 from engine.scenario.format import Duration, KindTarget, Target
 from engine.scenario.loader import parse_scenario
 
@@ -90,11 +89,7 @@ async def start(request: Request) -> Response:
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
     plan = _named(body.scenario) if body.scenario is not None else parse_scenario(body.yaml or "", "body.yaml").plan
-    if body.start is None:
-        epoch = datetime.now(UTC).replace(microsecond=0).timestamp()
-    else:
-        epoch = body.start.timestamp() if body.start.tzinfo else utc_epoch(body.start, plan.timezone)
-    plan = dataclasses.replace(plan, start_epoch=epoch)
+    plan = moved_to(plan, body.start or datetime.now(UTC).replace(microsecond=0))
     await conductor(request).start(plan, speed=body.speed, seed=body.seed)
     return await simulation_status(request)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import logging
 import os
@@ -19,7 +18,6 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from engine.errors import IotMockError, ScenarioError
-from engine.model.calendar import utc_epoch
 from engine.model.encoding import Encoder
 from engine.model.readings import Sink
 from engine.model.specs import Plan, shard
@@ -32,6 +30,7 @@ from engine.runtime.settings import Settings
 from engine.runtime.sinks import FanOut, FileSink
 from engine.runtime.virtual import run_virtual
 from engine.scenario.catalog import load_named, resolve, scenario_names, scenarios_dir
+from engine.scenario.compile import moved_to
 from engine.scenario.durations import parse_duration
 from engine.scenario.format import Scenario
 from engine.scenario.loader import read_source, render_source
@@ -163,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     loaded = load_named(args.scenario)
-    plan = _sharded(_moved(loaded.plan, args.start), args.shard)
+    plan = _sharded(moved_to(loaded.plan, args.start) if args.start else loaded.plan, args.shard)
     until = args.duration if args.duration is not None else plan.duration
     outputs: list[str] = args.out or ([] if args.mqtt else ["-"])
     encoder = Encoder(plan.start_epoch)
@@ -209,8 +208,8 @@ def _serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
     loaded = load_named(args.scenario)
-    now = datetime.now(UTC).replace(microsecond=0)
-    plan = _sharded(_moved(dataclasses.replace(loaded.plan, start_epoch=now.timestamp()), args.start), args.shard)
+    start = args.start or datetime.now(UTC).replace(microsecond=0)
+    plan = _sharded(moved_to(loaded.plan, start), args.shard)
     settings = _settings(args.mqtt, embedded=not args.no_embedded_broker, host=args.host, port=args.port)
     if not is_loopback(settings.api_host) and not settings.api_token:
         raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
@@ -236,14 +235,6 @@ def _settings(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
         raise IotMockError(f"bad settings: {problems}") from None
-
-
-def _moved(plan: Plan, start: datetime | None) -> Plan:
-    """The plan started at `start` (naive: local time in the scenario's timezone), events included."""
-    if start is None:
-        return plan
-    epoch = start.timestamp() if start.tzinfo else utc_epoch(start, plan.timezone)
-    return dataclasses.replace(plan, start_epoch=epoch)
 
 
 def _sharded(plan: Plan, part: tuple[int, int] | None) -> Plan:

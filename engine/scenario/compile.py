@@ -7,6 +7,7 @@ with their lines; `to_plan` then resolves defaults, profiles, targets and event 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -186,3 +187,9 @@ def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
         stagger=scenario.stagger,
         profiles=profiles,
     )
+
+
+def moved_to(plan: Plan, start: datetime) -> Plan:
+    """The plan started at `start`, events included: naive is local time in the scenario's timezone."""
+    epoch = start.timestamp() if start.tzinfo else utc_epoch(start, plan.timezone)
+    return dataclasses.replace(plan, start_epoch=epoch)
