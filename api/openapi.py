@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from api.devices import DeviceUpdate
 from api.scenarios import EventRequest, StartRequest
+from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.format import Device
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -42,7 +43,7 @@ def _model_schemas() -> dict[str, Any]:
 SPEED = {
     "type": "object",
     "required": ["speed"],
-    "properties": {"speed": {"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000}},
+    "properties": {"speed": {"type": "number", "minimum": MIN_SPEED, "maximum": MAX_SPEED}},
     "additionalProperties": False,
 }
 BODIES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {

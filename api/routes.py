@@ -7,7 +7,6 @@ MQTT commands (`Simulation.command`), applied at the current simulated instant.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -19,6 +18,7 @@ from starlette.routing import Route
 from api.conductor import Conductor
 from engine.model.encoding import Encoder
 from engine.model.meter import Meter
+from engine.runtime.clock import check_speed
 from engine.runtime.service import LiveRun
 
 
@@ -204,11 +204,12 @@ async def resume(request: Request) -> Response:
 async def set_speed(request: Request) -> Response:
     """Change the clock speed: {"speed": N} (N times real time)."""
     body = await json_object(request)
-    speed = body.get("speed")
-    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= 1e6 or math.isnan(speed):
-        raise HTTPException(422, f"speed must be a number above 0 and at most 1000000, got {speed!r}")
+    try:
+        speed = check_speed(body.get("speed"))
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
     live = live_run(request)
-    live.clock.set_speed(float(speed), at=live.sim.now)
+    live.clock.set_speed(speed, at=live.sim.now)
     return await simulation_status(request)
 
 

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from api.errors import InvalidBody
 from api.routes import conductor, json_object, live_run, simulation_status
 from engine.model.specs import Plan
+from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.catalog import load_named, scenario_names
 from engine.scenario.compile import moved_to
 from engine.scenario.format import Duration, KindTarget, Target
@@ -72,7 +73,7 @@ class StartRequest(BaseModel):
     scenario: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A named scenario.")
     yaml: str | None = Field(None, max_length=60_000, description="A scenario file's text, instead of a name.")
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    speed: float = Field(1.0, gt=0, le=1_000_000, description="N times real time.")
+    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, description="N times real time.")
     start: datetime | None = Field(None, description="Sim time zero, local to the scenario (default: now).")
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from engine.model.encoding import Encoder
 from engine.model.readings import Sink
 from engine.model.specs import Plan, shard
 from engine.runtime.broker import is_loopback
+from engine.runtime.clock import MAX_SPEED, MIN_SPEED, check_speed
 from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.progress import ProgressBar
 from engine.runtime.report import build_report, write_report
@@ -37,6 +38,8 @@ from engine.scenario.loader import read_source, render_source
 from engine.simulation import Simulation
 
 T = TypeVar("T")
+UNDELIVERED = 4
+"""Exit code of a `run --mqtt` that ended with readings the broker never got (dropped or still buffered)."""
 
 
 def _duration(text: str) -> float:
@@ -59,12 +62,11 @@ def _speed(text: str) -> float | None:
     if text == "max":
         return None
     try:
-        speed = float(text)
+        return check_speed(float(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be 'max' or a positive number, got {text!r}") from None
-    if not speed > 0 or speed == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 'max' or a positive number, got {text!r}")
-    return speed
+        raise argparse.ArgumentTypeError(
+            f"must be 'max' or a number from {MIN_SPEED:g} to {MAX_SPEED:g} (times real time), got {text!r}"
+        ) from None
 
 
 def _start(text: str) -> datetime:
@@ -176,6 +178,7 @@ def _run(args: argparse.Namespace) -> int:
     bar = ProgressBar(until, force=show) if show else None
     started = time.monotonic()
     extra: dict[str, object] = {}
+    undelivered = 0
     try:
         if args.mqtt:
             settings = _settings(args.mqtt)
@@ -185,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
                 )
             )
             sim = live.sim
+            undelivered = live.undelivered
             extra = {"clock": live.clock.mode, "speed": args.speed, "mqtt": live.counters()}
         else:
             with BackgroundSink(FanOut(sinks) if len(sinks) > 1 else sinks[0]) as writer:
@@ -199,6 +203,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.report:
         report = build_report(sim, run_id=uuid.uuid4().hex, source=loaded.source, until=sim.now, wall_seconds=wall)
         write_report({**report, **extra}, args.report)
+    if undelivered:
+        counters = extra["mqtt"]
+        assert isinstance(counters, dict)
+        print(
+            f"error: {undelivered} of {counters['generated']} readings did not reach the broker "
+            f"({counters['dropped']} dropped, {counters['buffered']} still buffered when the run was stopped)",
+            file=sys.stderr,
+        )
+        return UNDELIVERED
     return 0
 
 

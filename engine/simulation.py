@@ -97,6 +97,18 @@ class Simulation:
         self.readings_emitted += len(batch)
         return len(batch)
 
+    def end(self) -> None:
+        """The run is over: every device goes silent (status `offline`, reason `stopped`) and is gone.
+
+        Live sinks publish that, then clear each device's retained status, so a later subscriber
+        sees no device of a run that no longer exists.
+        """
+        for meter in self.meters:
+            self._outbox.statuses.append(
+                StatusChange(self.now, meter.spec.id, "offline", meter.enabled, "stopped", removed=True)
+            )
+        self.flush()
+
     def change(self, meter: Meter, mutate: Callable[[Meter], None], reason: str) -> None:
         """Apply `mutate` to a meter now: readings before now keep the old state."""
         before = (meter.status, meter.enabled)
@@ -146,9 +158,8 @@ class Simulation:
         del self.by_id[device_id]
         self.meters.remove(meter)
         self.revision += 1
-        self._outbox.statuses.append(
-            StatusChange(self.now, device_id, meter.status, meter.enabled, "deleted", removed=True)
-        )
+        gone = StatusChange(self.now, device_id, "offline", meter.enabled, "deleted", removed=True)
+        self._outbox.statuses.append(gone)
         self.applied.append(AppliedEvent(self.now, "delete_device", "start", (device_id,), "command"))
         self.flush()
 
@@ -218,8 +229,9 @@ class Simulation:
         detail: str | None = None,
     ) -> None:
         targets = tuple(device_id for device_id in event.targets if device_id in self.by_id)
+        reason = event.action if phase == "start" else f"{event.action}_end"  # e.g. comm_loss, comm_loss_end
         for device_id in targets:
-            self.change(self.by_id[device_id], lambda meter: effect(meter, event), event.action)
+            self.change(self.by_id[device_id], lambda meter: effect(meter, event), reason)
         if detail is None:
             detail = f"factor={event.factor:g}" if event.action == "brownout" and event.factor is not None else ""
         self.applied.append(AppliedEvent(self.now, event.action, phase, targets, source, detail))

@@ -104,7 +104,7 @@ class MqttBridge:
         self.encoder = encoder
         self.clock = clock
         self.sim_now = sim_now
-        self.outbox = Outbox(settings.outbox_size, low_water=4 * WINDOW)
+        self.outbox = Outbox(settings.outbox_size)
         self.on_command: CommandHandler | None = None
         self.connected = False
         self.connections = 0
@@ -126,7 +126,7 @@ class MqttBridge:
 
     # The sink port -----------------------------------------------------------------------
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
-        messages = [self._status_message(change) for change in statuses]
+        messages = [message for change in statuses for message in self._status_messages(change)]
         if len(batch):
             topics = self._data_topics
             if len(topics) < len(batch.device_ids):  # devices added at runtime
@@ -146,10 +146,9 @@ class MqttBridge:
                 ]
         self.outbox.put(messages)
 
-    def _status_message(self, change: StatusChange) -> Message:
+    def _status_messages(self, change: StatusChange) -> list[Message]:
+        """The status as JSON, retained; a device that is gone gets it unretained, then its retained one cleared."""
         topic = self.device_topic(change.device_id, "status")
-        if change.removed:  # an empty retained message deletes the retained status
-            return Message(topic, b"", max(1, self.qos), True)
         body: dict[str, Any] = {
             "device_id": change.device_id,
             "timestamp": self.encoder.timestamp(change.t),
@@ -159,7 +158,10 @@ class MqttBridge:
         if change.reason:
             body["reason"] = change.reason
         payload = json.dumps(body, separators=(",", ":")).encode()
-        return Message(topic, payload, max(1, self.qos), True)
+        qos = max(1, self.qos)
+        if change.removed:  # an empty retained message deletes the retained status
+            return [Message(topic, payload, qos, False), Message(topic, b"", qos, True)]
+        return [Message(topic, payload, qos, True)]
 
     # The connection ----------------------------------------------------------------------
     def _client(self) -> aiomqtt.Client:
@@ -219,7 +221,18 @@ class MqttBridge:
 
     async def _session(self) -> None:
         """One connection: announce, subscribe, then send and listen until closing or an error."""
-        async with self._client() as client:
+        client = self._client()
+        try:
+            await self._connected_session(client)
+        finally:
+            # aiomqtt keeps an unexpected disconnection as a future's exception that nothing reads
+            # once the session has ended; read it, or asyncio logs it when the client is collected.
+            lost = client._disconnected
+            if lost.done() and not lost.cancelled():
+                lost.exception()
+
+    async def _connected_session(self, client: aiomqtt.Client) -> None:
+        async with client:
             self.connected = True
             self.connections += 1
             verb = "connected to" if self.connections == 1 else "reconnected to"
@@ -292,7 +305,10 @@ class MqttBridge:
                     waiters.append(ready)
                 if self._closing:
                     poll = max(0.0, min(poll, self._drain_deadline - time.monotonic()))
-                await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+                if waiters:
+                    await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+                else:  # every window in flight is paho's own (QoS 2): poll their progress
+                    await asyncio.sleep(poll)
         except (ConnectionError, aiomqtt.MqttError) as exc:
             self._settle(flights)
             if self._closing and time.monotonic() >= self._drain_deadline:

@@ -6,7 +6,8 @@ the oldest are dropped and counted, so at every moment
     generated = delivered + buffered + dropped
 
 where `buffered` includes the readings sent but not yet acknowledged (they go back to the front
-of the queue if the connection drops, so delivery stays in order). Status and command responses
+of the queue if the connection drops, so delivery stays in order), and `buffered <= capacity`
+holds at every instant, in flight included. Status and command responses
 travel in the same queue, to keep their order with the readings, but are never dropped.
 """
 
@@ -68,6 +69,7 @@ class Outbox:
         self._queue: deque[Message] = deque()
         self._inflight: list[Message] = []
         self._queued_readings = 0
+        self._inflight_readings = 0
         self.generated = 0
         self.delivered = 0
         self.dropped = 0
@@ -80,7 +82,7 @@ class Outbox:
     @property
     def buffered(self) -> int:
         """Readings waiting or in flight."""
-        return self._queued_readings + sum(1 for m in self._inflight if m.reading)
+        return self._queued_readings + self._inflight_readings
 
     @property
     def pending(self) -> int:
@@ -99,7 +101,9 @@ class Outbox:
     def take(self, limit: int) -> list[Message]:
         """Up to `limit` messages, oldest first, now in flight until `ack` or `requeue`."""
         batch = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
-        self._queued_readings -= sum(1 for m in batch if m.reading)
+        readings = sum(1 for m in batch if m.reading)
+        self._queued_readings -= readings
+        self._inflight_readings += readings
         self._inflight.extend(batch)
         self._update_room()
         return batch
@@ -108,15 +112,19 @@ class Outbox:
         """The broker has these: count them delivered and record reading lags."""
         done = {id(m) for m in batch}
         self._inflight = [m for m in self._inflight if id(m) not in done]
-        self.delivered += sum(1 for m in batch if m.reading)
+        readings = sum(1 for m in batch if m.reading)
+        self._inflight_readings -= readings
+        self.delivered += readings
         self.lag.add([now - m.due for m in batch if m.due is not None])
         self._acked.set()
+        self._update_room()
 
     def requeue(self) -> None:
         """The connection dropped: unacknowledged messages go back to the front, in order."""
         inflight, self._inflight = self._inflight, []
         self._queue.extendleft(reversed(inflight))
-        self._queued_readings += sum(1 for m in inflight if m.reading)
+        self._queued_readings += self._inflight_readings
+        self._inflight_readings = 0
         self._enforce_capacity()
         if self._queue:
             self._notify()
@@ -130,8 +138,12 @@ class Outbox:
             self._ready.append(future)
         return future
 
+    def fits(self, readings: int) -> bool:
+        """Whether that many more readings fit without dropping any."""
+        return self.buffered + readings <= self.capacity
+
     async def wait_room(self) -> None:
-        """Until at most `low_water` readings wait (back-pressure for virtual-time runs)."""
+        """Until at most `low_water` readings are buffered (back-pressure for virtual-time runs)."""
         await self._room.wait()
 
     async def wait_empty(self) -> None:
@@ -151,9 +163,9 @@ class Outbox:
                 future.set_result(None)
 
     def _enforce_capacity(self) -> None:
-        if self._queued_readings > self.capacity:
+        if self.buffered > self.capacity:
             kept: list[Message] = []
-            while self._queued_readings > self.capacity:
+            while self.buffered > self.capacity and self._queue:
                 message = self._queue.popleft()
                 if message.reading:
                     self._queued_readings -= 1
@@ -164,7 +176,7 @@ class Outbox:
         self._update_room()
 
     def _update_room(self) -> None:
-        if self._queued_readings <= self.low_water:
+        if self.buffered <= self.low_water:
             self._room.set()
         else:
             self._room.clear()

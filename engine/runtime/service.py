@@ -1,8 +1,11 @@
 """A live run: a simulation driven by a clock, publishing through the MQTT bridge.
 
-One task group owns the bridge's connection loop while the clock drives the simulation; on
-stop (end of the span, SIGINT/SIGTERM, or `stop` set) the bridge drains its outbox within the
-deadline, publishes `offline` and disconnects. Used by `iot-mock serve` and `iot-mock run --mqtt`.
+One task group owns the bridge's connection loop while the clock drives the simulation. At the
+end of the span the run waits until the broker has every message it generated (logging progress
+meanwhile); on a stop (SIGINT/SIGTERM, the API, or `stop` set) it delivers what it can within the
+drain deadline instead. Either way every device then goes `offline` (reason `stopped`, its
+retained status cleared), the simulator publishes `offline` and disconnects.
+Used by `iot-mock serve` and `iot-mock run --mqtt`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from engine.model.encoding import Encoder
 from engine.model.readings import Sink
 from engine.model.specs import Plan
 from engine.runtime.broker import embedded_broker, is_listening, is_loopback
-from engine.runtime.clock import Clock, drive
+from engine.runtime.clock import Clock, Pacing, drive
 from engine.runtime.mqtt import MqttBridge
 from engine.runtime.settings import Settings
 from engine.runtime.sinks import FanOut
@@ -27,6 +30,10 @@ from engine.simulation import Simulation
 log = logging.getLogger("iot_mock")
 CONNECT_WAIT = 5.0
 """Seconds a paced run waits for the broker before its clock starts anyway (and readings queue)."""
+PACED_STEP = 5_000
+"""Readings per advance at most in paced time: a tenth of a second of work, so the loop stays responsive."""
+PROGRESS_EVERY = 5.0
+"""Seconds between two log lines while the end of a run waits for the broker."""
 
 
 @dataclass(slots=True)
@@ -37,6 +44,13 @@ class LiveRun:
     clock: Clock
     bridge: MqttBridge
     stop: asyncio.Event
+    pacing: Pacing
+
+    @property
+    def undelivered(self) -> int:
+        """Readings generated that the broker does not have: dropped, or still buffered."""
+        outbox = self.bridge.outbox
+        return outbox.buffered + outbox.dropped
 
     def counters(self) -> dict[str, Any]:
         outbox = self.bridge.outbox
@@ -46,6 +60,9 @@ class LiveRun:
             "delivered": outbox.delivered,
             "buffered": outbox.buffered,
             "dropped": outbox.dropped,
+            "undelivered": outbox.buffered + outbox.dropped,
+            "behind_seconds": round(self.pacing.behind_seconds, 3),
+            "falling_behind": self.pacing.falling_behind,
             "commands": dict(self.bridge.commands),
             "connections": self.bridge.connections,
             "lag_ms": {
@@ -54,6 +71,26 @@ class LiveRun:
                 "max": _ms(lag.maximum if lag.recent else None),
             },
         }
+
+
+async def _deliver_all(live: LiveRun) -> None:
+    """At the normal end of a run: wait until the broker has everything, unless stopped meanwhile."""
+    outbox = live.bridge.outbox
+    loop = asyncio.get_running_loop()
+    report_at = loop.time()
+    while outbox.pending and not live.stop.is_set():
+        if loop.time() >= report_at:
+            report_at = loop.time() + PROGRESS_EVERY
+            log.info(
+                "end of the run: waiting for the broker (%s) to take %d more readings, %d delivered; "
+                "SIGINT/SIGTERM gives up after the drain deadline",
+                "connected" if live.bridge.connected else "not connected",
+                outbox.buffered,
+                outbox.delivered,
+            )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.2):  # to notice a stop
+                await outbox.wait_empty()
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -83,7 +120,7 @@ async def run_live(
         )
         sim = Simulation(plan, FanOut([bridge, *sinks]), seed=seed)
         bridge.on_command = sim.command
-        live = LiveRun(sim, clock, bridge, stop)
+        live = LiveRun(sim, clock, bridge, stop, Pacing())
         pace = {"virtual": "in virtual time", "realtime": "in real time"}.get(clock.mode) or f"at x{clock.speed:g}"
         log.info(
             "running %s (%d devices) %s, publishing to %s under %r",
@@ -113,8 +150,18 @@ async def run_live(
                         await bridge.outbox.wait_empty()
                 clock.restart(sim.now)
             outbox = bridge.outbox
-            room = outbox.wait_room if speed is None else None
-            await drive(sim, clock, until, room=room, stop=stop, max_readings=outbox.capacity - outbox.low_water)
+            if speed is None:
+                await drive(sim, clock, until, room=outbox.wait_room, stop=stop,
+                            max_readings=outbox.capacity - outbox.low_water)  # fmt: skip
+            else:
+                # While connected, a full outbox holds the clock back (no reading dropped); while the
+                # broker is away, readings go on and the oldest are dropped past the bound.
+                step = min(PACED_STEP, outbox.capacity - outbox.low_water)
+                await drive(sim, clock, until, has_room=lambda: not bridge.connected or outbox.fits(step),
+                            stop=stop, max_readings=step, pacing=live.pacing)  # fmt: skip
+            if not stop.is_set():
+                await _deliver_all(live)
+            sim.end()
             await bridge.close(settings.drain_seconds)
         counters = live.counters()
         log.info(

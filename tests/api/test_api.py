@@ -74,7 +74,9 @@ def test_simulate_publishes_an_extra_reading_now(client: TestClient) -> None:
             413,
             "body",
         ),
-        ("/api/v1/simulation/speed", b'{"speed": 0}', 422, "speed must be a number above 0"),
+        ("/api/v1/simulation/speed", b'{"speed": 0}', 422, "speed must be a number from 0.01 to 100000 (times "),
+        ("/api/v1/simulation/speed", b'{"speed": 5e-324}', 422, "speed must be a number from 0.01 to 100000"),
+        ("/api/v1/simulation/speed", b'{"speed": 1000000}', 422, "speed must be a number from 0.01 to 100000"),
         ("/api/v1/simulation/speed", b'{"speed": NaN}', 400, "body is not JSON"),
         ("/api/v1/simulation/speed", b"[" * 1020 + b"]" * 1020, 400, "body is not JSON"),
         (

@@ -47,8 +47,8 @@ def test_comm_loss_silences_the_device_and_energy_jumps_on_return() -> None:
     assert statuses == [
         (3600.0, "ac", "offline", "comm_loss"),
         (3600.0, "rack", "offline", "comm_loss"),
-        (4800.0, "ac", "online", "comm_loss"),
-        (4800.0, "rack", "online", "comm_loss"),
+        (4800.0, "ac", "online", "comm_loss_end"),
+        (4800.0, "rack", "online", "comm_loss_end"),
     ]
 
 

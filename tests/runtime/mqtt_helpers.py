@@ -76,3 +76,16 @@ async def collect(
 async def publish(port: int, topic: str, payload: bytes) -> None:
     async with aiomqtt.Client("127.0.0.1", port) as client:
         await client.publish(topic, payload, qos=1)
+
+
+async def retained(port: int, topic: str) -> dict[str, bytes]:
+    """The retained messages (topic: payload) a fresh subscriber to `topic` (ending in `#`) gets.
+
+    A marker published after subscribing arrives after any retained message (the broker sends
+    those on subscribing), so waiting for it decides "none" without sleeping.
+    """
+    marker = f"{topic.removesuffix('#')}marker-{time.monotonic_ns()}"
+    async with collect(port, topic) as got:
+        await publish(port, marker, b"end")
+        await got.wait_for(lambda: any(m.topic == marker for m in got.messages))
+        return {m.topic: m.payload for m in got.messages if m.retain}

@@ -45,9 +45,14 @@ def test_speed_changes_and_pauses_re_anchor_without_jumps() -> None:
     assert clock.sim_time() == 13.0
 
 
-def test_bad_speeds_are_refused() -> None:
-    with pytest.raises(ValueError, match="speed must be positive"):
-        Clock(0)
+@pytest.mark.parametrize("speed", [0, -1, 5e-324, 0.009, 100_001, float("inf"), float("nan"), True])
+def test_speeds_outside_the_range_are_refused_saying_the_range(speed: float) -> None:
+    with pytest.raises(ValueError, match=r"speed must be a number from 0\.01 to 100000 \(times real time\), got "):
+        Clock(speed)
+    clock = Clock(1)
+    with pytest.raises(ValueError, match=r"from 0\.01 to 100000"):
+        clock.set_speed(speed, at=0.0)
+    assert Clock(0.01).speed == 0.01 and Clock(100_000).speed == 100_000.0
 
 
 def test_drive_in_virtual_time_reaches_the_end_and_matches_a_plain_run() -> None:

@@ -23,7 +23,7 @@ from engine.runtime.service import LiveRun, run_live
 from engine.runtime.settings import Settings
 from tests.helpers import READING_FIELDS, scenario_text
 from tests.runtime.conftest import Mosquitto, free_port, wait_listening
-from tests.runtime.mqtt_helpers import collect, publish
+from tests.runtime.mqtt_helpers import collect, publish, retained
 
 
 def plan_of(devices: str, **fields: object) -> Plan:
@@ -53,18 +53,19 @@ def test_virtual_run_publishes_every_reading_and_retained_statuses(mosquitto: Mo
             assert [d["seq"] for d in data if d["device_id"] == "ac"] == list(range(360))
             assert data[0]["timestamp"] == "2025-08-04T00:00:00Z" and data[-1]["timestamp"] == "2025-08-04T00:59:50Z"
             assert [m.payload for m in got.on("simulator/status")] == [b"online", b"offline"]
-        # A new subscriber gets the retained statuses and the simulator's `offline`.
-        async with collect(mosquitto.port, f"{prefix}/+/+/status") as late:
-            await late.wait_for(lambda: len(late.messages) == 2)
-            statuses = {m.topic: m.json() for m in late.messages}
-            assert all(m.retain for m in late.messages)
-            assert statuses[f"{prefix}/devices/ac/status"] == {
+            # Each device: `online` at the start; at the end `offline` (reason stopped), then cleared.
+            ac = got.on("/devices/ac/status")
+            assert [m.json()["status"] for m in ac[:2]] == ["online", "offline"] and ac[2].payload == b""
+            assert ac[0].json() == {
                 "device_id": "ac", "timestamp": "2025-08-04T00:00:00Z", "status": "online", "enabled": True,
                 "reason": "start",
             }  # fmt: skip
-        async with collect(mosquitto.port, f"{prefix}/simulator/status") as late:
-            await late.wait_for(lambda: len(late.messages) == 1)
-            assert late.messages[0].payload == b"offline" and late.messages[0].retain
+            assert ac[1].json() == {
+                "device_id": "ac", "timestamp": "2025-08-04T01:00:00Z", "status": "offline", "enabled": True,
+                "reason": "stopped",
+            }  # fmt: skip
+        # A new subscriber sees no ghost devices of the ended run: only the simulator's `offline`.
+        assert await retained(mosquitto.port, f"{prefix}/#") == {f"{prefix}/simulator/status": b"offline"}
         return live
 
     live = asyncio.run(scenario())
@@ -224,7 +225,23 @@ def test_broker_restart_mid_run_loses_nothing_and_keeps_order(own_mosquitto: Mos
 def test_outbox_overflow_drops_the_oldest_and_counts_exactly() -> None:
     settings, _ = settings_for(f"mqtt://127.0.0.1:{free_port()}", outbox_size=1000, drain_seconds=0.2)
     devices = "devices: [" + ", ".join(f"{{id: d{i}, kind: server, interval: 10s}}" for i in range(5)) + "]\n"
-    live = asyncio.run(run_live(plan_of(devices), settings, speed=10_000, until=10_000))
+
+    async def scenario() -> LiveRun:
+        stop = asyncio.Event()
+        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+        async with asyncio.TaskGroup() as tasks:
+            runner = tasks.create_task(
+                run_live(plan_of(devices), settings, speed=10_000, until=10_000, stop=stop, started=started)
+            )
+            live = await started
+            # The end of a run waits for the broker; this one never comes, so the run is stopped.
+            while live.bridge.outbox.generated < 5000 or not live.sim.now >= 10_000:
+                assert live.bridge.outbox.buffered <= 1000  # the bound holds at every instant
+                await asyncio.sleep(0.01)
+            stop.set()
+        return await runner
+
+    live = asyncio.run(scenario())
     counters = live.counters()
     assert counters["generated"] == 5000
     assert (counters["delivered"], counters["buffered"], counters["dropped"]) == (0, 1000, 4000)
