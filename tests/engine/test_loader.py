@@ -268,3 +268,26 @@ def test_union_branches_do_not_leak_unrelated_errors(tmp_path: Path) -> None:
     text = "version: 1\nname: x\ndevices: [{id: a, kind: hvac, profile: p}]\nprofiles:\n  p: {weekday: [0.5, 9]}\n"
     path = write(tmp_path, text)
     assert messages(path) == [f"{path}:5: profiles.p.weekday[1]: input should be less than or equal to 1.5, got 9"]
+
+
+TAG_REFUSED = "YAML tag '!foo' is not allowed in scenario files; write a plain value"
+
+
+@pytest.mark.parametrize(
+    ("text", "issue"),
+    [
+        ("description: !foo bar\n", f"4: description: {TAG_REFUSED}"),
+        ("site: !foo {voltage: 230}\n", f"4: site: {TAG_REFUSED}"),
+        ("events: !foo []\n", f"4: events: {TAG_REFUSED}"),
+        ("!foo description: x\n", f"4: {TAG_REFUSED}"),
+        ("description: !!binary aGk=\n", f"4: description: {TAG_REFUSED.replace('!foo', '!!binary')}"),
+    ],
+)
+def test_yaml_tags_are_located_issues(tmp_path: Path, text: str, issue: str) -> None:
+    path = write(tmp_path, "version: 1\nname: x\ndevices: [{id: a, kind: hvac}]\n" + text)
+    assert messages(path) == [f"{path}:{issue}"]
+
+
+def test_plain_explicit_tags_are_fine(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nname: !!str x\ndevices: !!seq [{id: a, kind: hvac, rated_kw: !!float 3}]\n")
+    assert load_scenario(path).plan.devices[0].rated_kw == 3.0
