@@ -2,7 +2,8 @@
 
 Named scenarios are looked up by name among `scenarios/` only (never a path), so a name cannot
 reach outside it. An uploaded scenario is YAML in the body (or in a start's `yaml` field), checked
-like a file on disk. Loading a scenario runs in a thread (and its template in a worker process), never on the event loop, so
+like a file on disk; its one size limit is the request body's (IOT_MOCK_MAX_BODY_BYTES). Loading
+a scenario runs in a thread (and its template in a worker process), never on the event loop, so
 a slow or hostile file cannot hold up publishing or other requests.
 """
 
@@ -77,7 +78,9 @@ class StartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scenario: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A named scenario.")
-    yaml: str | None = Field(None, max_length=60_000, description="A scenario file's text, instead of a name.")
+    yaml: str | None = Field(
+        None, description="A scenario file's text, instead of a name (within the body limit, IOT_MOCK_MAX_BODY_BYTES)."
+    )
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     speed: float = Field(1.0, gt=0, le=1_000_000, description="N times real time.")
     start: datetime | None = Field(None, description="Sim time zero, local to the scenario (default: now).")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from tests.api.conftest import wait_until
+from tests.api.conftest import make_client, wait_until
 from tests.helpers import HOSTILE_TEMPLATES, hostile_scenario, scenario_text
+from tests.runtime.conftest import Mosquitto
 
 YAML_HEADERS = {"content-type": "application/yaml"}
 
@@ -126,3 +128,19 @@ def test_other_requests_answer_while_a_hostile_template_is_validated(client: Tes
     elapsed, status, issue = answers[0]
     assert (status, issue) == (422, {"loc": "", "line": 4, "msg": "template took longer than 2s to render"})
     assert 2 <= elapsed < 3.5
+
+
+def test_one_size_limit_for_scenario_uploads(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """Validate (YAML body) and start (JSON with `yaml`) take scenarios up to the body limit, and no other."""
+    base = scenario_text("devices: [{id: a, kind: hvac}]\n", name="big")
+    fits = base + "#" + "x" * (62_000 - len(base)) + "\n"
+    too_big = base + "#" + "x" * 70_000 + "\n"
+    with make_client(mosquitto, tmp_path / "devices.sqlite3", max_body_bytes=65536) as client:
+        assert client.post("/api/v1/scenarios/validate", content=fits, headers=YAML_HEADERS).status_code == 200
+        started = client.post("/api/v1/simulation/start", json={"yaml": fits})
+        assert started.status_code == 200 and started.json()["scenario"]["name"] == "big"
+        for response in (
+            client.post("/api/v1/scenarios/validate", content=too_big, headers=YAML_HEADERS),
+            client.post("/api/v1/simulation/start", json={"yaml": too_big}),
+        ):
+            assert (response.status_code, response.json()["detail"]) == (413, "body larger than 65536 bytes")
