@@ -1,11 +1,15 @@
 """Scenario routes: list, show and validate scenarios; start one; inject an event now.
 
 Named scenarios are looked up by name among `scenarios/` only (never a path), so a name cannot
-reach outside it. An uploaded scenario is YAML in the body, checked like a file on disk.
+reach outside it. An uploaded scenario is YAML in the body (or in a start's `yaml` field), checked
+like a file on disk; its one size limit is the request body's (IOT_MOCK_MAX_BODY_BYTES). Loading
+a scenario runs in a thread (and its template in a worker process), never on the event loop, so
+a slow or hostile file cannot hold up publishing or other requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -30,20 +34,24 @@ def _summary(plan: Plan) -> dict[str, Any]:
             "devices": len(plan.devices)}  # fmt: skip
 
 
-def _named(name: str) -> Plan:
+async def _named(name: str) -> Plan:
     if name not in scenario_names():
         raise HTTPException(404, f"no named scenario {name!r}; see GET /api/v1/scenarios")
-    return load_named(name).plan
+    return (await asyncio.to_thread(load_named, name)).plan
+
+
+async def _uploaded(text: bytes | str, source: str) -> Plan:
+    return (await asyncio.to_thread(parse_scenario, text, source)).plan
 
 
 async def list_scenarios(request: Request) -> Response:
     """The named scenarios: name, revision, description, device count."""
-    return JSONResponse([_summary(_named(name)) for name in scenario_names()])
+    return JSONResponse([_summary(await _named(name)) for name in scenario_names()])
 
 
 async def show_scenario(request: Request) -> Response:
     """One named scenario: its summary, timezone, duration, devices and events."""
-    plan = _named(request.path_params["name"])
+    plan = await _named(request.path_params["name"])
     return JSONResponse(
         _summary(plan)
         | {
@@ -61,8 +69,8 @@ async def show_scenario(request: Request) -> Response:
 
 async def validate_scenario(request: Request) -> Response:
     """Check a scenario sent as YAML in the body: 200 with its summary, or 422 with every issue."""
-    loaded = parse_scenario(await request.body(), "upload.yaml")
-    return JSONResponse({"valid": True, **_summary(loaded.plan)})
+    plan = await _uploaded(await request.body(), "upload.yaml")
+    return JSONResponse({"valid": True, **_summary(plan)})
 
 
 class StartRequest(BaseModel):
@@ -71,7 +79,9 @@ class StartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scenario: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A named scenario.")
-    yaml: str | None = Field(None, max_length=60_000, description="A scenario file's text, instead of a name.")
+    yaml: str | None = Field(
+        None, description="A scenario file's text, instead of a name (within the body limit, IOT_MOCK_MAX_BODY_BYTES)."
+    )
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, description="N times real time.")
     start: datetime | None = Field(None, description="Sim time zero, local to the scenario (default: now).")
@@ -89,7 +99,7 @@ async def start(request: Request) -> Response:
         body = StartRequest.model_validate(await json_object(request))
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
-    plan = _named(body.scenario) if body.scenario is not None else parse_scenario(body.yaml or "", "body.yaml").plan
+    plan = await _named(body.scenario) if body.scenario is not None else await _uploaded(body.yaml or "", "body.yaml")
     plan = moved_to(plan, body.start or datetime.now(UTC).replace(microsecond=0))
     await conductor(request).start(plan, speed=body.speed, seed=body.seed)
     return await simulation_status(request)

@@ -34,3 +34,24 @@ def by_device(readings: list[Reading]) -> dict[str, list[Reading]]:
     for reading in readings:
         out.setdefault(reading.device_id, []).append(reading)
     return out
+
+
+# Templates that once ran for a minute or took gigabytes, and the error each gets now (on line 4).
+HOSTILE_TEMPLATES = [
+    ("{{ 'x'|center(1000000000) }}", "template: center: width 1000000000 above 1000000"),
+    ("{{ '%1000000000d' % 1 }}", "template: format width 1000000000 above 1000000"),
+    ("{{ '%*d' % (1000000000, 1) }}", "template: format width 1000000000 above 1000000"),
+    ("{{ '%1000000000d'|format(1) }}", "template: format width 1000000000 above 1000000"),
+    ("{{ '{:1000000000}'.format(1) }}", "template: format width 1000000000 above 1000000"),
+    ("{{ (((10**100)**100)**100)**100 }}", "template: result of ** longer than 100000 bits"),
+    ("{{ lipsum(200000) }}", "template: lipsum: 200000 paragraphs of up to 100 words above 100000"),
+    ("{{ 'a'|indent(1000000000) }}", "template: indent: width 1000000000 above 1000000"),
+    ("{{ 'ab'|batch(1000000000, 'x')|list }}", "template: batch: linecount 1000000000 above 1000000"),
+    ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "template: recursion too deep (does a macro call itself?)"),
+    ("{{ (['x' * 1000000] * 300) | join | length }}", "template needs more than 256 MiB of memory"),
+]
+
+
+def hostile_scenario(body: str) -> str:
+    """A valid scenario with `body` on line 4."""
+    return f"version: 1\nname: x\ndevices: [{{id: a, kind: hvac}}]\n# {body}\n"

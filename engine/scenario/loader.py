@@ -18,7 +18,8 @@ from engine.errors import Issue, ScenarioError
 from engine.model.specs import Plan
 from engine.scenario.compile import check, to_plan
 from engine.scenario.format import EVENT_ACTIONS, SUPPORTED_VERSIONS, Scenario
-from engine.scenario.template import is_template, render_template
+from engine.scenario.isolation import render_isolated
+from engine.scenario.template import is_template
 from engine.scenario.yaml_source import ParsedYaml, _dotted, parse_yaml
 from engine.scenario.yaml_source import Path as FieldPath
 
@@ -49,12 +50,13 @@ def read_source(path: str | Path) -> bytes:
 
 
 def render_source(raw: bytes, source: str) -> str:
-    """The text of a scenario after its template (if any) is rendered; raises ScenarioError."""
+    """The text of a scenario after its template (if any) is rendered, in a worker process with hard
+    time and memory limits (the same for the CLI and the API); raises ScenarioError."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(source, [Issue(None, "", f"not UTF-8 text (byte {exc.start})")]) from exc
-    return render_template(text, source) if is_template(text) else text
+    return render_isolated(text, source) if is_template(text) else text
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:

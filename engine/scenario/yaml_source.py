@@ -1,7 +1,8 @@
 """Safe YAML parsing that remembers the line of every field, for located error messages.
 
 Builds on PyYAML's safe loader (no Python objects can be constructed), refuses aliases (so a
-"billion laughs" file cannot expand), and reads YAML 1.1 oddities the way a person would:
+"billion laughs" file cannot expand), refuses tags other than YAML's plain types (`!foo`, `!!binary`,
+`!!set`: each a located issue), and reads YAML 1.1 oddities the way a person would:
 `08:00` stays a string instead of the sexagesimal number 480, and `on`/`no` stay strings.
 """
 
@@ -17,6 +18,13 @@ Path = tuple[str | int, ...]
 MAX_DEPTH = 40
 _BOOL = "tag:yaml.org,2002:bool"
 _NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_STANDARD = "tag:yaml.org,2002:"
+# The tags a plain YAML value resolves to (an explicit `!!str` is one of them too).
+_PLAIN_TAGS: dict[type[yaml.Node], frozenset[str]] = {
+    yaml.ScalarNode: frozenset(_STANDARD + name for name in ("str", "int", "float", "bool", "null", "timestamp")),
+    yaml.MappingNode: frozenset({_STANDARD + "map"}),
+    yaml.SequenceNode: frozenset({_STANDARD + "seq"}),
+}
 
 
 # libyaml's parser when PyYAML has it (20x faster on big templated files), else the pure one.
@@ -81,9 +89,13 @@ def _to_data(loader: yaml.SafeLoader, node: yaml.Node, path: Path, parsed: Parse
     if len(path) > MAX_DEPTH:
         parsed.issues.append(Issue(node.start_mark.line + 1, _dotted(path), f"nested deeper than {MAX_DEPTH}"))
         return None
+    if _tag_refused(node, path, parsed):
+        return None
     if isinstance(node, yaml.MappingNode):
         mapping: dict[object, object] = {}
         for key_node, value_node in node.value:
+            if _tag_refused(key_node, path, parsed):
+                continue
             key = _scalar(loader, key_node) if isinstance(key_node, yaml.ScalarNode) else None
             line = key_node.start_mark.line + 1
             if key is None or not isinstance(key, str | int | float | bool):
@@ -96,6 +108,8 @@ def _to_data(loader: yaml.SafeLoader, node: yaml.Node, path: Path, parsed: Parse
             if key in mapping:
                 parsed.issues.append(Issue(line, _dotted(child), "duplicate key"))
             parsed.lines.setdefault(child, line)
+            if _tag_refused(value_node, child, parsed):
+                continue  # left out, so validation does not add a second issue about the same field
             mapping[key] = _to_data(loader, value_node, child, parsed)
         return mapping
     if isinstance(node, yaml.SequenceNode):
@@ -106,6 +120,16 @@ def _to_data(loader: yaml.SafeLoader, node: yaml.Node, path: Path, parsed: Parse
             items.append(_to_data(loader, item, child, parsed))
         return items
     return _scalar(loader, node)
+
+
+def _tag_refused(node: yaml.Node, path: Path, parsed: ParsedYaml) -> bool:
+    """Record an issue when the node has a tag beyond plain YAML values (safe loading cannot build it)."""
+    if node.tag in _PLAIN_TAGS.get(type(node), frozenset()):
+        return False
+    shown = "!!" + node.tag.removeprefix(_STANDARD) if node.tag.startswith(_STANDARD) else node.tag
+    msg = f"YAML tag {shown!r} is not allowed in scenario files; write a plain value"
+    parsed.issues.append(Issue(node.start_mark.line + 1, _dotted(path), msg))
+    return True
 
 
 def _scalar(loader: yaml.SafeLoader, node: yaml.Node) -> object:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from pathlib import Path
+
 from starlette.testclient import TestClient
 
-from tests.api.conftest import wait_until
-from tests.helpers import scenario_text
+from tests.api.conftest import make_client, wait_until
+from tests.helpers import HOSTILE_TEMPLATES, hostile_scenario, scenario_text
+from tests.runtime.conftest import Mosquitto
 
 YAML_HEADERS = {"content-type": "application/yaml"}
 
@@ -84,3 +89,58 @@ def test_inject_an_event_now(client: TestClient) -> None:
     assert unknown.status_code == 404
     bad = client.post("/api/v1/simulation/events", json={"action": "meteor", "target": "all"})
     assert bad.status_code == 422 and bad.json()["issues"][0]["loc"] == "action"
+
+
+def test_hostile_scenarios_get_a_located_422_at_once(client: TestClient) -> None:
+    for body, message in HOSTILE_TEMPLATES:
+        started = time.monotonic()
+        refused = client.post("/api/v1/scenarios/validate", content=hostile_scenario(body), headers=YAML_HEADERS)
+        assert time.monotonic() - started < 3, body
+        assert (refused.status_code, refused.json()["issues"]) == (422, [{"loc": "", "line": 4, "msg": message}])
+    tagged = scenario_text("devices: [{id: a, kind: hvac}]\ndescription: !foo {a: 1}\n")
+    refused = client.post("/api/v1/scenarios/validate", content=tagged, headers=YAML_HEADERS)
+    msg = "YAML tag '!foo' is not allowed in scenario files; write a plain value"
+    assert (refused.status_code, refused.json()["issues"]) == (422, [{"loc": "description", "line": 7, "msg": msg}])
+    refused = client.post("/api/v1/simulation/start", json={"yaml": hostile_scenario(HOSTILE_TEMPLATES[0][0])})
+    assert refused.status_code == 422 and refused.json()["issues"][0]["msg"] == HOSTILE_TEMPLATES[0][1]
+    assert client.get("/api/v1/simulation/status").json()["scenario"]["name"] == "default"
+
+
+def test_other_requests_answer_while_a_hostile_template_is_validated(client: TestClient) -> None:
+    # One C-level operation that would run ~20 s: its worker is killed, and the event loop never waits for it.
+    slow = hostile_scenario("{{ ([[0] * 1000] * 3000) | sum(start=[]) | length }}")
+    answers: list[tuple[float, int, dict[str, object]]] = []
+    done = threading.Event()
+
+    def validate() -> None:
+        started = time.monotonic()
+        response = client.post("/api/v1/scenarios/validate", content=slow, headers=YAML_HEADERS)
+        answers.append((time.monotonic() - started, response.status_code, response.json()["issues"][0]))
+        done.set()
+
+    threading.Thread(target=validate, name="slow-validate").start()
+    health_times = []
+    while not done.wait(0.05):
+        started = time.monotonic()
+        assert client.get("/health").status_code == 200
+        health_times.append(time.monotonic() - started)
+    assert len(health_times) >= 10 and max(health_times) < 0.5
+    elapsed, status, issue = answers[0]
+    assert (status, issue) == (422, {"loc": "", "line": 4, "msg": "template took longer than 2s to render"})
+    assert 2 <= elapsed < 3.5
+
+
+def test_one_size_limit_for_scenario_uploads(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """Validate (YAML body) and start (JSON with `yaml`) take scenarios up to the body limit, and no other."""
+    base = scenario_text("devices: [{id: a, kind: hvac}]\n", name="big")
+    fits = base + "#" + "x" * (62_000 - len(base)) + "\n"
+    too_big = base + "#" + "x" * 70_000 + "\n"
+    with make_client(mosquitto, tmp_path / "devices.sqlite3", max_body_bytes=65536) as client:
+        assert client.post("/api/v1/scenarios/validate", content=fits, headers=YAML_HEADERS).status_code == 200
+        started = client.post("/api/v1/simulation/start", json={"yaml": fits})
+        assert started.status_code == 200 and started.json()["scenario"]["name"] == "big"
+        for response in (
+            client.post("/api/v1/scenarios/validate", content=too_big, headers=YAML_HEADERS),
+            client.post("/api/v1/simulation/start", json={"yaml": too_big}),
+        ):
+            assert (response.status_code, response.json()["detail"]) == (413, "body larger than 65536 bytes")

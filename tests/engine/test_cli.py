@@ -140,3 +140,28 @@ def test_schema_file_in_docs_is_current() -> None:
     assert json.loads(committed.read_text()) == json.loads(iot_mock("schema").stdout), (
         "docs/scenario.schema.json is stale: iot-mock schema > docs/scenario.schema.json"
     )
+
+
+def test_hostile_templates_and_yaml_tags_are_error_lines(tmp_path: Path) -> None:
+    header = "version: 1\nname: x\ndevices: [{id: a, kind: hvac}]\n"
+    files = {
+        "center.yaml": "# {{ 'x'|center(1000000000) }}\n",
+        "macro.yaml": "# {% macro f() %}{{ f() }}{% endmacro %}{{ f() }}\n",
+        "tag.yaml": "description: !foo bar\n",
+    }
+    paths = []
+    for name, body in files.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_text(header + body)
+    done = iot_mock("validate", *map(str, paths))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"{paths[0]}:4: template: center: width 1000000000 above 1000000",
+        f"{paths[1]}:4: template: recursion too deep (does a macro call itself?)",
+        f"{paths[2]}:4: description: YAML tag '!foo' is not allowed in scenario files; write a plain value",
+    ]
+    run = iot_mock("run", str(paths[2]))
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [
+        f"error: {paths[2]}:4: description: YAML tag '!foo' is not allowed in scenario files; write a plain value"
+    ]

@@ -10,8 +10,10 @@ import pytest
 
 from engine import ScenarioError, TemplateError, load_scenario, parse_scenario
 from engine.scenario.catalog import resolve
+from engine.scenario.isolation import render_isolated
 from engine.scenario.loader import MAX_FILE_BYTES
 from engine.scenario.template import render_template
+from tests.helpers import HOSTILE_TEMPLATES, hostile_scenario
 
 
 def write(tmp_path: Path, text: str, name: str = "site.yaml") -> Path:
@@ -268,3 +270,49 @@ def test_union_branches_do_not_leak_unrelated_errors(tmp_path: Path) -> None:
     text = "version: 1\nname: x\ndevices: [{id: a, kind: hvac, profile: p}]\nprofiles:\n  p: {weekday: [0.5, 9]}\n"
     path = write(tmp_path, text)
     assert messages(path) == [f"{path}:5: profiles.p.weekday[1]: input should be less than or equal to 1.5, got 9"]
+
+
+@pytest.mark.parametrize(("body", "message"), HOSTILE_TEMPLATES)
+def test_hostile_templates_end_at_once_with_a_located_error(body: str, message: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(TemplateError) as caught:
+        parse_scenario(hostile_scenario(body), "hostile.yaml")
+    assert time.monotonic() - started < 3
+    assert str(caught.value) == f"hostile.yaml:4: {message}"
+
+
+def test_one_long_c_level_operation_is_killed_at_the_hard_deadline() -> None:
+    # sum() of lists runs ~20 s inside C, where the sandbox's own checks never run: the worker is killed.
+    started = time.monotonic()
+    with pytest.raises(TemplateError) as caught:
+        parse_scenario(hostile_scenario("{{ ([[0] * 1000] * 3000) | sum(start=[]) | length }}"), "slow.yaml")
+    assert time.monotonic() - started < 3.5
+    assert str(caught.value) == "slow.yaml:4: template took longer than 2s to render"
+
+
+def test_templates_render_the_same_in_the_worker_and_in_process() -> None:
+    text = (Path(__file__).parents[2] / "scenarios" / "datacenter-day.yaml").read_text()
+    assert render_isolated(text, "datacenter-day.yaml") == render_template(text, "datacenter-day.yaml")
+
+
+TAG_REFUSED = "YAML tag '!foo' is not allowed in scenario files; write a plain value"
+
+
+@pytest.mark.parametrize(
+    ("text", "issue"),
+    [
+        ("description: !foo bar\n", f"4: description: {TAG_REFUSED}"),
+        ("site: !foo {voltage: 230}\n", f"4: site: {TAG_REFUSED}"),
+        ("events: !foo []\n", f"4: events: {TAG_REFUSED}"),
+        ("!foo description: x\n", f"4: {TAG_REFUSED}"),
+        ("description: !!binary aGk=\n", f"4: description: {TAG_REFUSED.replace('!foo', '!!binary')}"),
+    ],
+)
+def test_yaml_tags_are_located_issues(tmp_path: Path, text: str, issue: str) -> None:
+    path = write(tmp_path, "version: 1\nname: x\ndevices: [{id: a, kind: hvac}]\n" + text)
+    assert messages(path) == [f"{path}:{issue}"]
+
+
+def test_plain_explicit_tags_are_fine(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nname: !!str x\ndevices: !!seq [{id: a, kind: hvac, rated_kw: !!float 3}]\n")
+    assert load_scenario(path).plan.devices[0].rated_kw == 3.0

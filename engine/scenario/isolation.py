@@ -1,0 +1,83 @@
+"""Render a template in a child process that is killed at a hard deadline and has a memory cap.
+
+The sandbox in `template.py` checks its limits between template lines; one C-level operation
+(`([[0] * 1000] * 3000) | sum(start=[])`, a huge `join`) runs to its end before any check can.
+So every scenario template renders in a fresh child: forked from a forkserver that has the
+template code imported already (a few milliseconds per render, no import per render), with
+RLIMIT_AS set to its own size plus MAX_MEMORY (Linux), and killed by the parent when it is still
+running `_GRACE` seconds after the render deadline. The child reports the template line it is
+running through shared memory, so even a killed render gives a located error.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+from multiprocessing.connection import Connection
+from typing import Any
+
+from engine.errors import TemplateError
+from engine.scenario.template import MAX_MEMORY, MAX_OUTPUT, MAX_SECONDS, LineSlot, overrun, render_template
+
+_GRACE = 0.5  # process start, and the time for the sandbox's own deadline to answer first
+_CONTEXT = multiprocessing.get_context("forkserver")  # POSIX: a fork of a clean, single-threaded server
+# Children re-import the parent's main module (multiprocessing's rule): have it imported already.
+_CONTEXT.set_forkserver_preload(["__main__", __name__])
+
+
+def render_isolated(text: str, source: str, *, max_output: int = MAX_OUTPUT, max_seconds: float = MAX_SECONDS) -> str:
+    """The rendered text, from a child process; raises TemplateError (located when possible)."""
+    reader, writer = _CONTEXT.Pipe(duplex=False)
+    line: Any = _CONTEXT.RawValue("i", 0)
+    child = _CONTEXT.Process(
+        target=_render_child,
+        args=(writer, line, text, max_output, max_seconds),
+        name="iot-mock-template",
+        daemon=True,
+    )
+    try:
+        child.start()
+        writer.close()
+        if not reader.poll(max_seconds + _GRACE):
+            raise overrun(source, max_seconds, line.value or None)
+        try:
+            outcome: tuple[str, str, int | None] = reader.recv()
+        except EOFError:
+            child.join(_GRACE)
+            msg = f"template stopped its worker (exit code {child.exitcode}; memory limit {MAX_MEMORY // 2**20} MiB)"
+            raise TemplateError(source, msg, line=line.value or None) from None
+    finally:
+        writer.close()
+        reader.close()
+        if child.is_alive():
+            child.kill()
+        if child.pid is not None:
+            child.join()
+    kind, value, at = outcome
+    if kind == "error":
+        raise TemplateError(source, value, line=at)
+    return value
+
+
+def _render_child(writer: Connection, line: LineSlot, text: str, max_output: int, max_seconds: float) -> None:
+    """In the child: cap memory, render, send back ("ok", text, None) or ("error", msg, line)."""
+    _limit_memory(MAX_MEMORY)
+    outcome: tuple[str, str, int | None]
+    try:
+        rendered = render_template(text, "", max_output=max_output, max_seconds=max_seconds, line_slot=line)
+        outcome = ("ok", rendered, None)
+    except TemplateError as exc:
+        outcome = ("error", exc.issues[0].msg, exc.line)
+    writer.send(outcome)
+    writer.close()
+
+
+def _limit_memory(extra: int) -> None:
+    """Limit this process's address space to its current size plus `extra` bytes (Linux only)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (current + extra, current + extra))
