@@ -17,8 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.conductor import Conductor
+from engine.errors import UnknownDevice
 from engine.model.encoding import Encoder
 from engine.model.meter import Meter
+from engine.runtime.envelope import apply
 from engine.runtime.service import LiveRun
 
 
@@ -140,21 +142,21 @@ def _no_constant(name: str) -> None:
 
 
 async def command(request: Request) -> Response:
-    """Send a command to a device: {"command": str, "params": {...}?}; answered like over MQTT."""
-    device = _device(request)
-    body = await json_object(request)
-    name = body.get("command")
-    if not isinstance(name, str):
-        raise HTTPException(422, "command must be a string")
-    unknown = sorted(set(body) - {"command", "params", "id"})
-    if unknown:
-        raise HTTPException(422, f"unknown field {unknown[0]!r}; a command has command, params and id")
+    """Send a command to a device: {"command": str, "params": {...}?, "id": str?}; answered like over MQTT.
+
+    The body is read and checked by the same envelope reader as an MQTT command, with the same limits
+    and messages; a rejected command is a 422 whose `detail` is the MQTT response's `error`.
+    """
     live = live_run(request)
-    live.sim.command(device["id"], name, body.get("params"))
-    encoder = Encoder(live.sim.plan.start_epoch)
-    return JSONResponse(
-        {"id": body.get("id"), "command": name, "ok": True, "timestamp": encoder.timestamp(live.sim.now)}
-    )
+    device_id = meter_of(live, request.path_params["device_id"]).spec.id
+    keeper = conductor(request)
+    max_bytes = keeper.settings.command_max_bytes
+    answer = apply(live.sim.command, device_id, await request.body(), max_bytes=max_bytes, counts=keeper.rest_commands)
+    body = answer.response(live.bridge.encoder.timestamp(live.sim.now))
+    if answer.error is not None:
+        status = 404 if isinstance(answer.error, UnknownDevice) else 422
+        return JSONResponse({"detail": body.pop("error"), "id": body["id"], "command": body["command"]}, status)
+    return JSONResponse(body)
 
 
 async def simulation_status(request: Request) -> Response:
