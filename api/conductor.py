@@ -45,11 +45,12 @@ class Conductor:
         """Stop the current run (if any) and start `plan`, with the API's stored device changes."""
         async with self._lock:
             await self._stop()
-            latest = LatestReadings()
+            plan = self.store.apply(plan)
+            latest = LatestReadings(plan.start_epoch)
             started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
             task = self.tasks.create_task(
                 run_live(
-                    self.store.apply(plan),
+                    plan,
                     self.settings,
                     speed=speed,
                     seed=seed,

@@ -12,7 +12,6 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from api.routes import conductor, describe, status_of
-from engine.model.encoding import Encoder
 
 PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
 PERIOD = 0.5
@@ -29,18 +28,12 @@ def snapshot(request: Request) -> dict[str, object]:
     live = conductor(request).current
     if live is None:
         return {"simulation": {"running": False}, "devices": []}
-    latest = conductor(request).latest
-    encoder = Encoder(live.sim.plan.start_epoch)
+    payloads = conductor(request).latest.payloads(meter.spec.id for meter in live.sim.meters)
     devices = []
     for meter in live.sim.meters:
-        device_id = meter.spec.id
-        device = describe(live, device_id)
-        reading = latest.readings.get(device_id)
-        device["reading"] = None if reading is None else {
-            "timestamp": encoder.timestamp(reading.t),
-            "power": reading.power, "voltage": reading.voltage, "current": reading.current,
-            "energy": reading.energy, "seq": reading.seq,
-        }  # fmt: skip
+        device = describe(live, meter.spec.id)
+        payload = payloads.get(meter.spec.id)
+        device["reading"] = None if payload is None else json.loads(payload)  # the published reading
         devices.append(device)
     return {"simulation": status_of(live), "devices": devices}
 

@@ -98,32 +98,18 @@ async def get_device(request: Request) -> Response:
 
 
 async def get_readings(request: Request) -> Response:
-    """The device's latest reading, in the MQTT payload format."""
-    device = _device(request)
-    latest = conductor(request).latest
-    reading = latest.readings.get(device["id"])
-    if reading is None:
-        raise HTTPException(404, f"no reading from {device['id']!r} yet")
-    encoder = Encoder(live_run(request).sim.plan.start_epoch)
-    return JSONResponse(
-        {
-            "device_id": reading.device_id,
-            "timestamp": encoder.timestamp(reading.t, millis=latest.millis.get(reading.device_id, False)),
-            "power": round(reading.power, 3),
-            "voltage": round(reading.voltage, 1),
-            "current": round(reading.current, 3),
-            "energy": round(reading.energy, 3),
-            "status": device["status"],
-            "enabled": reading.enabled,
-            "seq": reading.seq,
-        }
-    )
+    """The device's latest reading: the bytes of its MQTT payload."""
+    device_id = meter_of(live_run(request), request.path_params["device_id"]).spec.id
+    payload = conductor(request).latest.payload(device_id)
+    if payload is None:
+        raise HTTPException(404, f"no reading from {device_id!r} yet")
+    return Response(payload, media_type="application/json")
 
 
 async def simulate(request: Request) -> Response:
     """Produce and publish one reading of the device now; returns it (404 while it is offline)."""
-    device = _device(request)
-    live_run(request).sim.read_now(device["id"])
+    live = live_run(request)
+    live.sim.read_now(meter_of(live, request.path_params["device_id"]).spec.id)
     return await get_readings(request)
 
 

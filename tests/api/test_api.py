@@ -127,6 +127,9 @@ def test_cors_wildcard_is_refused() -> None:
 
 
 def test_demo_page_and_its_event_stream(client: TestClient) -> None:
+    wait_until(lambda: client.get("/api/v1/devices/mock-hvac-001/readings").status_code == 200)
+    client.post("/api/v1/simulation/pause")
+    published = client.get("/api/v1/devices/mock-hvac-001/readings").json()
     page = client.get("/")
     assert page.status_code == 200 and 'new EventSource("/api/v1/stream"' in page.text
     with client.stream("GET", "/api/v1/stream") as events:
@@ -136,6 +139,7 @@ def test_demo_page_and_its_event_stream(client: TestClient) -> None:
         snapshot = json.loads(next(lines).removeprefix("data: "))
     assert [d["id"] for d in snapshot["devices"]][:2] == ["mock-hvac-001", "mock-lighting-001"]
     assert snapshot["simulation"]["scenario"]["name"] == "default"
+    assert snapshot["devices"][0]["reading"] == published  # the same formatter as MQTT and REST
 
 
 def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient) -> None:
