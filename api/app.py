@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 
 from api.conductor import Conductor
 from api.demo import DEMO_ROUTES
@@ -21,7 +20,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.openapi import OPENAPI_ROUTES
 from api.routes import ROUTES
 from api.scenarios import SCENARIO_ROUTES
-from api.security import Guard
+from api.security import Cors, Guard
 from api.store import DeviceStore
 from engine.model.specs import Plan
 from engine.runtime.settings import Settings
@@ -42,16 +41,18 @@ def create_app(plan: Plan, settings: Settings, *, speed: float | None = 1.0, see
         finally:
             store.close()
 
-    middleware = [Middleware(Guard, token=settings.api_token, max_body_bytes=settings.max_body_bytes)]
+    # The first is the outermost: CORS answers preflights before the token guard sees them.
+    middleware = []
     if settings.cors_origins:
         middleware.append(
             Middleware(
-                CORSMiddleware,
+                Cors,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "PUT", "DELETE"],
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
+    middleware.append(Middleware(Guard, token=settings.api_token, max_body_bytes=settings.max_body_bytes))
     return Starlette(
         routes=[*ROUTES, *DEVICE_ROUTES, *SCENARIO_ROUTES, *DEMO_ROUTES, *OPENAPI_ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,11 +1,18 @@
-"""Request guards: the optional bearer token and the body size limit."""
+"""Request guards: CORS for allowed origins, the optional bearer token and the body size limit.
+
+CORS wraps the token guard: a browser's preflight (OPTIONS, never carrying a token) from an
+allowed origin is answered before the guard could refuse it, and the guard's 401 to a real request
+still carries the origin's CORS headers, so the page can read why it failed.
+"""
 
 from __future__ import annotations
 
 import hmac
 from urllib.parse import parse_qs
 
-from starlette.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -64,3 +71,14 @@ class Guard:
 
 class BodyTooLarge(Exception):
     """A streamed body went over the limit."""
+
+
+class Cors(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight carries no CORS header at all (not even the methods)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 200:
+            for name in [n for n in response.headers if n.lower().startswith("access-control-")]:
+                del response.headers[name]
+        return response

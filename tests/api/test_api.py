@@ -121,6 +121,29 @@ def test_bearer_token_guards_the_api_but_not_health(mosquitto: Mosquitto, tmp_pa
         assert latin.status_code == 401
 
 
+ALLOWED = "http://app.example"
+
+
+def test_cors_preflights_from_allowed_origins_pass_the_token_guard(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    with make_client(mosquitto, tmp_path / "devices.sqlite3", api_token=TOKEN, cors_origins=[ALLOWED]) as client:
+        asks = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+        preflight = client.options("/api/v1/devices/mock-hvac-001/command", headers={"Origin": ALLOWED, **asks})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == ALLOWED
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        other = client.options("/api/v1/devices", headers={"Origin": "http://evil.example", **asks})
+        assert other.status_code >= 400 and not [h for h in other.headers if h.startswith("access-control-")]
+        # Real requests: the origin can read the answer, the guard's 401 included; other origins get no CORS.
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        allowed = client.get("/api/v1/devices", headers={"Origin": ALLOWED, **bearer})
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == ALLOWED
+        refused = client.get("/api/v1/devices", headers={"Origin": ALLOWED})
+        assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == ALLOWED
+        foreign = client.get("/api/v1/devices", headers={"Origin": "http://evil.example", **bearer})
+        assert foreign.status_code == 200 and "access-control-allow-origin" not in foreign.headers
+
+
 def test_cors_wildcard_is_refused() -> None:
     with pytest.raises(ValueError, match="'\\*' is refused"):
         Settings(cors_origins=["*"])
