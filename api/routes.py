@@ -1,4 +1,4 @@
-"""The REST routes under /api/v1, /health and /metrics (DESIGN section 5).
+"""The REST routes under /api/v1 and /health (DESIGN section 5; /metrics is in `api.metrics`).
 
 Handlers read the live run from the app's lifespan state; commands go through the same path as
 MQTT commands (`Simulation.command`), applied at the current simulated instant.
@@ -10,7 +10,6 @@ import json
 import math
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -221,37 +220,8 @@ async def health(request: Request) -> Response:
     )
 
 
-async def metrics(request: Request) -> Response:
-    """Prometheus metrics: readings generated/delivered/buffered/dropped, commands, lag, devices.
-
-    After a stop they describe the last run, with `iot_mock_running` 0, so a scrape never fails.
-    """
-    keeper = conductor(request)
-    registry = CollectorRegistry()
-    Gauge("iot_mock_running", "1 while a simulation runs", registry=registry).set(keeper.current is not None)
-    live = keeper.live
-    if live is None:
-        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
-    counters = live.counters()
-    readings = Gauge("iot_mock_readings", "Readings by outcome", ["state"], registry=registry)
-    for state in ("generated", "delivered", "buffered", "dropped"):
-        readings.labels(state).set(counters[state])
-    commands = Gauge("iot_mock_commands", "MQTT commands by outcome", ["outcome"], registry=registry)
-    for outcome, count in counters["commands"].items():
-        commands.labels(outcome).set(count)
-    lag = Gauge("iot_mock_lag_seconds", "Publish lag of recent readings", ["quantile"], registry=registry)
-    for name, value in counters["lag_ms"].items():
-        if value is not None:
-            lag.labels(name).set(value / 1000)
-    Gauge("iot_mock_devices", "Simulated devices", registry=registry).set(len(live.sim.meters))
-    Gauge("iot_mock_sim_time_seconds", "Simulated time", registry=registry).set(live.sim.now)
-    Gauge("iot_mock_mqtt_connected", "1 when connected", registry=registry).set(1 if live.bridge.connected else 0)
-    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
-
-
 ROUTES = [
     Route("/health", health, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
     Route("/api/v1/devices", list_devices, methods=["GET"]),
     Route("/api/v1/devices/{device_id}", get_device, methods=["GET"]),
     Route("/api/v1/devices/{device_id}/readings", get_readings, methods=["GET"]),

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from engine.runtime.settings import Settings
 from tests.api.conftest import make_client, wait_until
 from tests.helpers import READING_FIELDS
 from tests.runtime.conftest import Mosquitto
+from tests.runtime.mqtt_helpers import publish
 
 TOKEN = "t" * 24
 
@@ -102,10 +105,57 @@ def test_pause_resume_speed_and_stop(client: TestClient) -> None:
     assert client.post("/api/v1/simulation/stop").json()["running"] is False
 
 
-def test_metrics_and_scenarios(client: TestClient) -> None:
+def scrape(client: TestClient) -> dict[str, tuple[str, dict[tuple[tuple[str, str], ...], float]]]:
+    """/metrics parsed: family name -> (type, {sorted labels: value})."""
+    response = client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {
+        family.name: (family.type, {tuple(sorted(s.labels.items())): s.value for s in family.samples})
+        for family in text_string_to_metric_families(response.text)
+    }
+
+
+def test_metrics_follow_prometheus_conventions_and_count_commands(client: TestClient, mosquitto: Mosquitto) -> None:
+    wait_until(lambda: client.get("/health").json()["mqtt"]["connected"])
+    client.post("/api/v1/devices/mock-hvac-001/command", json={"command": "disable"})
+    client.post("/api/v1/devices/mock-hvac-001/command", json={"command": "explode"})
+    prefix = client.get("/api/v1/simulation/status").json()["mqtt"]["topic_prefix"]
+    asyncio.run(publish(mosquitto.port, f"{prefix}/devices/mock-hvac-001/commands", b'{"command": "enable"}'))
+    wait_until(lambda: scrape(client)["iot_mock_commands_applied"][1][(("source", "mqtt"),)] == 1)
+    wait_until(lambda: scrape(client)["iot_mock_publish_lag_seconds"][1] != {})
+    client.post("/api/v1/simulation/pause")
+    metrics = scrape(client)
+    types = {name: kind for name, (kind, _) in metrics.items()}
+    assert types == {
+        "iot_mock_running": "gauge", "iot_mock_readings_generated": "counter",
+        "iot_mock_readings_delivered": "counter", "iot_mock_readings_dropped": "counter",
+        "iot_mock_readings_buffered": "gauge", "iot_mock_commands_received": "counter",
+        "iot_mock_commands_applied": "counter", "iot_mock_commands_rejected": "counter",
+        "iot_mock_mqtt_connections": "counter", "iot_mock_publish_lag_seconds": "summary",
+        "iot_mock_publish_lag_max_seconds": "gauge", "iot_mock_devices": "gauge", "iot_mock_sim_time_seconds": "gauge",
+        "iot_mock_mqtt_connected": "gauge",
+    }  # fmt: skip
     text = client.get("/metrics").text
-    assert 'iot_mock_readings{state="generated"}' in text and "iot_mock_devices 5.0" in text
-    assert "iot_mock_running 1.0" in text
+    assert "iot_mock_readings_generated_total " in text and "iot_mock_mqtt_connections_total 1.0" in text
+    value = {name: samples.get((), 0.0) for name, (_, samples) in metrics.items()}
+    assert value["iot_mock_readings_generated"] > 0
+    assert value["iot_mock_readings_generated"] == (
+        value["iot_mock_readings_delivered"] + value["iot_mock_readings_buffered"] + value["iot_mock_readings_dropped"]
+    )
+    commands = {
+        (outcome, source): metrics[f"iot_mock_commands_{outcome}"][1][(("source", source),)]
+        for outcome in ("received", "applied", "rejected")
+        for source in ("mqtt", "rest")
+    }
+    assert commands == {
+        ("received", "mqtt"): 1, ("applied", "mqtt"): 1, ("rejected", "mqtt"): 0,
+        ("received", "rest"): 2, ("applied", "rest"): 1, ("rejected", "rest"): 1,
+    }  # fmt: skip
+    assert set(metrics["iot_mock_publish_lag_seconds"][1]) == {(("quantile", "0.5"),), (("quantile", "0.99"),)}
+    assert value["iot_mock_devices"] == 5 and value["iot_mock_running"] == 1 and value["iot_mock_mqtt_connected"] == 1
+
+
+def test_scenarios_are_listed(client: TestClient) -> None:
     names = [s["name"] for s in client.get("/api/v1/scenarios").json()]
     assert names == ["datacenter-day", "default", "office-week"]
 
