@@ -20,6 +20,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.metrics import METRICS_ROUTES
 from api.openapi import OPENAPI_ROUTES
 from api.routes import ROUTES
+from api.routing import paths
 from api.scenarios import SCENARIO_ROUTES
 from api.security import Cors, Guard
 from api.store import DeviceStore
@@ -55,7 +56,7 @@ def create_app(plan: Plan, settings: Settings, *, speed: float | None = 1.0, see
         )
     middleware.append(Middleware(Guard, token=settings.api_token, max_body_bytes=settings.max_body_bytes))
     return Starlette(
-        routes=[*ROUTES, *METRICS_ROUTES, *DEVICE_ROUTES, *SCENARIO_ROUTES, *DEMO_ROUTES, *OPENAPI_ROUTES],
+        routes=paths([*ROUTES, *METRICS_ROUTES, *DEVICE_ROUTES, *SCENARIO_ROUTES, *DEMO_ROUTES, *OPENAPI_ROUTES]),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=middleware,
         lifespan=lifespan,

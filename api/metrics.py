@@ -15,10 +15,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from api.conductor import Conductor
 from api.routes import conductor
+from api.routing import Operation
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 QUANTILES = (0.5, 0.99)
@@ -67,4 +67,4 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(registry), media_type=CONTENT_TYPE)
 
 
-METRICS_ROUTES = [Route("/metrics", metrics, methods=["GET"])]
+METRICS_ROUTES = [Operation("GET", "/metrics", metrics)]

@@ -13,9 +13,9 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from api.conductor import Conductor
+from api.routing import Operation
 from engine.errors import UnknownDevice
 from engine.model.encoding import Encoder
 from engine.model.meter import Meter
@@ -126,7 +126,7 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed")
 
 
-async def command(request: Request) -> Response:
+async def send_command(request: Request) -> Response:
     """Send a command to a device: {"command": str, "params": {...}?, "id": str?}; answered like over MQTT.
 
     The body is read and checked by the same envelope reader as an MQTT command, with the same limits
@@ -191,6 +191,9 @@ async def resume(request: Request) -> Response:
 async def set_speed(request: Request) -> Response:
     """Change the clock speed: {"speed": N} (N times real time)."""
     body = await json_object(request)
+    unknown = sorted(set(body) - {"speed"})
+    if unknown:
+        raise HTTPException(422, f'unknown field {unknown[0]!r}; the body is {{"speed": N}}')
     speed = body.get("speed")
     if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= 1e6 or math.isnan(speed):
         raise HTTPException(422, f"speed must be a number above 0 and at most 1000000, got {speed!r}")
@@ -221,15 +224,15 @@ async def health(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/health", health, methods=["GET"]),
-    Route("/api/v1/devices", list_devices, methods=["GET"]),
-    Route("/api/v1/devices/{device_id}", get_device, methods=["GET"]),
-    Route("/api/v1/devices/{device_id}/readings", get_readings, methods=["GET"]),
-    Route("/api/v1/devices/{device_id}/command", command, methods=["POST"]),
-    Route("/api/v1/devices/{device_id}/simulate", simulate, methods=["POST"]),
-    Route("/api/v1/simulation/status", simulation_status, methods=["GET"]),
-    Route("/api/v1/simulation/pause", pause, methods=["POST"]),
-    Route("/api/v1/simulation/resume", resume, methods=["POST"]),
-    Route("/api/v1/simulation/speed", set_speed, methods=["POST"]),
-    Route("/api/v1/simulation/stop", stop, methods=["POST"]),
+    Operation("GET", "/health", health),
+    Operation("GET", "/api/v1/devices", list_devices),
+    Operation("GET", "/api/v1/devices/{device_id}", get_device),
+    Operation("GET", "/api/v1/devices/{device_id}/readings", get_readings),
+    Operation("POST", "/api/v1/devices/{device_id}/command", send_command),
+    Operation("POST", "/api/v1/devices/{device_id}/simulate", simulate),
+    Operation("GET", "/api/v1/simulation/status", simulation_status),
+    Operation("POST", "/api/v1/simulation/pause", pause),
+    Operation("POST", "/api/v1/simulation/resume", resume),
+    Operation("POST", "/api/v1/simulation/speed", set_speed),
+    Operation("POST", "/api/v1/simulation/stop", stop),
 ]

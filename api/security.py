@@ -16,6 +16,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
+def guarded(path: str) -> bool:
+    """Whether a path needs the token (when one is set): the API and the metrics, not /health or the page."""
+    return path.startswith("/api/") or path == "/metrics"
+
+
 class Guard:
     """Refuses /api requests without the bearer token (when one is set) and bodies over the limit."""
 
@@ -29,8 +34,8 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        guarded = scope["path"].startswith("/api/") or scope["path"] == "/metrics"
-        if self.token and guarded and not self._authorised(scope, headers):
+        needs_token = guarded(scope["path"]) and scope["method"] != "OPTIONS"  # OPTIONS only lists methods
+        if self.token and needs_token and not self._authorised(scope, headers):
             response = JSONResponse(
                 {"detail": "missing or wrong bearer token"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )

@@ -79,6 +79,7 @@ def test_simulate_publishes_an_extra_reading_now(client: TestClient) -> None:
         ),
         ("/api/v1/simulation/speed", b'{"speed": 0}', 422, "speed must be a number above 0"),
         ("/api/v1/simulation/speed", b'{"speed": NaN}', 400, "body is not JSON"),
+        ("/api/v1/simulation/speed", b'{"speed": 2, "sped": 3}', 422, "unknown field 'sped'"),
         ("/api/v1/simulation/speed", b"[" * 1020 + b"]" * 1020, 400, "body is not JSON"),
         (
             "/api/v1/devices/mock-hvac-001/command",
@@ -92,6 +93,20 @@ def test_bad_requests_get_a_precise_4xx(client: TestClient, path: str, body: byt
     response = client.post(path, content=body, headers={"content-type": "application/json"})
     assert response.status_code == status
     assert response.json()["detail"].startswith(detail)
+
+
+def test_options_and_405_list_every_method_of_a_path(client: TestClient) -> None:
+    options = client.options("/api/v1/devices")
+    assert (options.status_code, options.headers["allow"]) == (204, "GET, HEAD, OPTIONS, POST")
+    item = client.options("/api/v1/devices/mock-hvac-001")
+    assert item.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
+    patch = client.patch("/api/v1/devices/mock-hvac-001", json={})
+    assert patch.status_code == 405 and patch.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
+    assert patch.json() == {
+        "detail": "PATCH is not allowed on /api/v1/devices/{device_id}; allowed: DELETE, GET, HEAD, OPTIONS, PUT"
+    }
+    assert client.post("/api/v1/devices", json={"id": "x1", "kind": "hvac"}).status_code == 201
+    assert client.delete("/api/v1/devices/x1").status_code == 204
 
 
 def test_pause_resume_speed_and_stop(client: TestClient) -> None:
@@ -222,10 +237,26 @@ def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient)
     assert ("/api/v1/devices/{device_id}/command", "post") in operations
     assert ("/api/v1/simulation/status", "get") in operations and ("/health", "get") in operations
     assert len(operations) == 21  # 20 API and ops routes and the event stream
-    for path, method in operations:  # every operation says what it answers
-        responses = document["paths"][path][method]["responses"]
-        success = [code for code in responses if code.startswith("2")]
-        assert len(success) == 1 and "422" in responses, (path, method)
+    for path, method in operations:  # every operation says what it answers, and only errors it can give
+        operation = document["paths"][path][method]
+        success = [code for code in operation["responses"] if code.startswith("2")]
+        assert len(success) == 1, (path, method)
+        errors = {code for code in operation["responses"] if code >= "400"}
+        assert ("413" in errors) == ("requestBody" in operation), (path, method)
+        assert ("422" in errors) == ("requestBody" in operation or "query" in str(operation)), (path, method)
+        assert ("401" in errors) == ("security" in operation) == (path != "/health"), (path, method)
+    assert document["paths"]["/health"]["get"]["responses"].keys() == {"200"}
+    assert document["paths"]["/api/v1/devices/{device_id}"]["get"]["responses"].keys() == {"200", "401", "404", "409"}
+    ids = sorted(op["operationId"] for ops in document["paths"].values() for op in ops.values())
+    assert ids == sorted([
+        "health", "metrics", "list_devices", "create_device", "get_device", "update_device", "delete_device",
+        "get_readings", "send_command", "simulate", "simulation_status", "pause", "resume", "set_speed", "stop",
+        "start", "inject_event", "list_scenarios", "validate_scenario", "show_scenario", "stream",
+    ])  # fmt: skip
+    titles = [schema.get("title") for schema in document["components"]["schemas"].values()]
+    assert (
+        len(titles) == len(set(titles)) and document["components"]["schemas"]["DeviceCreate"]["title"] == "DeviceCreate"
+    )
     command = document["paths"]["/api/v1/devices/{device_id}/command"]["post"]
     assert command["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Command"}
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
