@@ -12,16 +12,17 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 
 from api.conductor import Conductor
 from api.demo import DEMO_ROUTES
 from api.devices import DEVICE_ROUTES
 from api.errors import EXCEPTION_HANDLERS
+from api.metrics import METRICS_ROUTES
 from api.openapi import OPENAPI_ROUTES
 from api.routes import ROUTES
+from api.routing import paths
 from api.scenarios import SCENARIO_ROUTES
-from api.security import Guard
+from api.security import Cors, Guard
 from api.store import DeviceStore
 from engine.model.specs import Plan
 from engine.runtime.settings import Settings
@@ -42,18 +43,20 @@ def create_app(plan: Plan, settings: Settings, *, speed: float | None = 1.0, see
         finally:
             store.close()
 
-    middleware = [Middleware(Guard, token=settings.api_token, max_body_bytes=settings.max_body_bytes)]
+    # The first is the outermost: CORS answers preflights before the token guard sees them.
+    middleware = []
     if settings.cors_origins:
         middleware.append(
             Middleware(
-                CORSMiddleware,
+                Cors,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "PUT", "DELETE"],
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
+    middleware.append(Middleware(Guard, token=settings.api_token, max_body_bytes=settings.max_body_bytes))
     return Starlette(
-        routes=[*ROUTES, *DEVICE_ROUTES, *SCENARIO_ROUTES, *DEMO_ROUTES, *OPENAPI_ROUTES],
+        routes=paths([*ROUTES, *METRICS_ROUTES, *DEVICE_ROUTES, *SCENARIO_ROUTES, *DEMO_ROUTES, *OPENAPI_ROUTES]),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=middleware,
         lifespan=lifespan,

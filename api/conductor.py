@@ -13,6 +13,7 @@ from api.latest import LatestReadings
 from api.store import DeviceStore
 from engine.model.meter import Meter
 from engine.model.specs import Plan
+from engine.runtime.envelope import new_counts
 from engine.runtime.service import LiveRun, run_live
 from engine.runtime.settings import Settings
 
@@ -29,6 +30,8 @@ class Conductor:
     cache: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     device_json: dict[str, tuple[Meter, int, bytes]] = field(default_factory=dict)
     """Each device's JSON in the device list, with the meter and revision it describes."""
+    rest_commands: dict[str, int] = field(default_factory=new_counts)
+    """Commands of the current run sent through the API, by outcome (MQTT's are the bridge's)."""
     _task: asyncio.Task[LiveRun] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -42,11 +45,12 @@ class Conductor:
         """Stop the current run (if any) and start `plan`, with the API's stored device changes."""
         async with self._lock:
             await self._stop()
-            latest = LatestReadings()
+            plan = self.store.apply(plan)
+            latest = LatestReadings(plan.start_epoch)
             started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
             task = self.tasks.create_task(
                 run_live(
-                    self.store.apply(plan),
+                    plan,
                     self.settings,
                     speed=speed,
                     seed=seed,
@@ -61,6 +65,7 @@ class Conductor:
                 await task  # it failed before starting: raise why
             self._task, self.latest, self.live = task, latest, started.result()
             self.cache.clear()
+            self.rest_commands = new_counts()
             self.device_json.clear()
             return self.live
 

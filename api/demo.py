@@ -7,12 +7,12 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from api.routes import conductor, describe, status_of
-from engine.model.encoding import Encoder
+from api.routing import Operation
 
 PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
 PERIOD = 0.5
@@ -29,32 +29,45 @@ def snapshot(request: Request) -> dict[str, object]:
     live = conductor(request).current
     if live is None:
         return {"simulation": {"running": False}, "devices": []}
-    latest = conductor(request).latest
-    encoder = Encoder(live.sim.plan.start_epoch)
+    payloads = conductor(request).latest.payloads(meter.spec.id for meter in live.sim.meters)
     devices = []
     for meter in live.sim.meters:
-        device_id = meter.spec.id
-        device = describe(live, device_id)
-        reading = latest.readings.get(device_id)
-        device["reading"] = None if reading is None else {
-            "timestamp": encoder.timestamp(reading.t),
-            "power": reading.power, "voltage": reading.voltage, "current": reading.current,
-            "energy": reading.energy, "seq": reading.seq,
-        }  # fmt: skip
+        device = describe(live, meter.spec.id)
+        payload = payloads.get(meter.spec.id)
+        device["reading"] = None if payload is None else json.loads(payload)  # the published reading
         devices.append(device)
     return {"simulation": status_of(live), "devices": devices}
 
 
 async def stream(request: Request) -> Response:
-    """Server-sent events: a `snapshot` of the simulation and every device twice a second."""
+    """Server-sent events: a `snapshot` of the simulation and every device twice a second.
+
+    With `?snapshots=N` the stream ends after N snapshots (for scripts and generated clients);
+    without it, it goes on until the client leaves.
+    """
     conductor(request)
+    limit = _snapshots(request.query_params.get("snapshots"))
 
     async def events() -> AsyncIterator[str]:
-        while True:  # until the browser goes away; a run stopped or replaced shows in the snapshots
+        sent = 0
+        while limit is None or sent < limit:  # a run stopped or replaced shows in the snapshots
+            if sent:
+                await asyncio.sleep(PERIOD)
             yield f"event: snapshot\ndata: {json.dumps(snapshot(request), separators=(',', ':'))}\n\n"
-            await asyncio.sleep(PERIOD)
+            sent += 1
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
-DEMO_ROUTES = [Route("/", page, methods=["GET"]), Route("/api/v1/stream", stream, methods=["GET"])]
+MAX_SNAPSHOTS = 1_000_000
+
+
+def _snapshots(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SNAPSHOTS:
+        raise HTTPException(422, f"snapshots must be a whole number from 1 to {MAX_SNAPSHOTS}, got {text!r}")
+    return int(text)
+
+
+DEMO_ROUTES = [Operation("GET", "/", page), Operation("GET", "/api/v1/stream", stream)]

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from api.errors import InvalidBody
 from api.routes import conductor, describe, json_object, live_run, meter_of
+from api.routing import Operation
 from engine.model.specs import DeviceSpec, Plan
 from engine.scenario.compile import device_spec
 from engine.scenario.format import Device, Interval
@@ -95,7 +95,7 @@ async def delete_device(request: Request) -> Response:
 
 
 DEVICE_ROUTES = [
-    Route("/api/v1/devices", create_device, methods=["POST"]),
-    Route("/api/v1/devices/{device_id}", update_device, methods=["PUT"]),
-    Route("/api/v1/devices/{device_id}", delete_device, methods=["DELETE"]),
+    Operation("POST", "/api/v1/devices", create_device),
+    Operation("PUT", "/api/v1/devices/{device_id}", update_device),
+    Operation("DELETE", "/api/v1/devices/{device_id}", delete_device),
 ]

@@ -1,19 +1,27 @@
-"""The last reading of every device, kept by a sink so the API can answer without the broker."""
+"""The last reading of every device, kept by a sink so the API can answer without the broker.
+
+Readings are served as the MQTT payload, encoded by the run's `Encoder` format: the REST route and
+the demo stream give the very bytes that were published for that reading, not a second formatting.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
+from engine.model.encoding import Encoder
 from engine.model.readings import Reading, ReadingBatch, StatusChange
 
 
 class LatestReadings:
     """Sink that remembers each device's most recent reading and status."""
 
-    def __init__(self) -> None:
+    def __init__(self, start_epoch: float = 0.0) -> None:
         self.readings: dict[str, Reading] = {}
         self.millis: dict[str, bool] = {}  # whether the device's timestamps carry milliseconds
         self.statuses: dict[str, StatusChange] = {}
+        self._encoder = Encoder(start_epoch)  # its own: the bridge's keeps a table of every device id
 
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
         self._remember(batch)
@@ -23,6 +31,29 @@ class LatestReadings:
                     table.pop(change.device_id, None)
             else:
                 self.statuses[change.device_id] = change
+
+    def payload(self, device_id: str) -> bytes | None:
+        """The device's latest reading as its MQTT payload; None before its first reading."""
+        return self.payloads([device_id]).get(device_id)
+
+    def payloads(self, device_ids: Iterable[str]) -> dict[str, bytes]:
+        """The latest MQTT payload of each of `device_ids` that has a reading, encoded in one batch."""
+        readings = [self.readings[i] for i in device_ids if i in self.readings]
+        if not readings:
+            return {}
+        batch = ReadingBatch(
+            tuple(r.device_id for r in readings),
+            np.arange(len(readings), dtype=np.int64),
+            np.array([r.t for r in readings], dtype=np.float64),
+            np.array([r.power for r in readings], dtype=np.float64),
+            np.array([r.voltage for r in readings], dtype=np.float64),
+            np.array([r.current for r in readings], dtype=np.float64),
+            np.array([r.energy for r in readings], dtype=np.float64),
+            np.array([r.seq for r in readings], dtype=np.int64),
+            np.array([r.enabled for r in readings], dtype=np.bool_),
+            np.array([self.millis[r.device_id] for r in readings], dtype=np.bool_),
+        )
+        return dict(zip(batch.device_ids, self._encoder.payloads(batch), strict=True))
 
     def _remember(self, batch: ReadingBatch) -> None:
         if not len(batch):

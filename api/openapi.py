@@ -11,10 +11,13 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from api.demo import MAX_SNAPSHOTS
 from api.devices import DeviceUpdate
+from api.routing import Endpoint, Operation, PathRoute
 from api.scenarios import EventRequest, StartRequest
+from api.security import guarded
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.format import Device
 
@@ -37,7 +40,32 @@ def _model_schemas() -> dict[str, Any]:
         out.update(schema.pop("$defs", {}))
         out[model.__name__] = schema
     out["DeviceCreate"] = out.pop("Device")
+    _default_first(out)
     return out
+
+
+_JSON_TYPES = {bool: {"boolean"}, int: {"integer", "number"}, float: {"number"}, str: {"string"}, type(None): {"null"}}
+
+
+def _default_first(schema: object) -> None:
+    """In every `anyOf` with a default, the branch of the default's type first: generators coerce the
+    default to the first branch (10.0 became the string '10.0', which the duration pattern refuses)."""
+    if isinstance(schema, list):
+        for item in schema:
+            _default_first(item)
+    if not isinstance(schema, dict):
+        return
+    if "anyOf" in schema and "default" in schema:
+        wanted = _JSON_TYPES.get(type(schema["default"]), set())
+        schema["anyOf"].sort(key=lambda branch: branch.get("type") not in wanted)  # stable: the rest keep their order
+    for value in schema.values():
+        _default_first(value)
+
+
+def _titled(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Every component titled with its own name: generators name classes by title, and two titles alike
+    (the scenario format's `Device` as DeviceCreate, the API's Device) made one drop the other."""
+    return {name: {**schema, "title": name} for name, schema in schemas.items()}
 
 
 SPEED = {
@@ -46,14 +74,19 @@ SPEED = {
     "properties": {"speed": {"type": "number", "minimum": MIN_SPEED, "maximum": MAX_SPEED}},
     "additionalProperties": False,
 }
-BODIES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
-    ("post", "/api/v1/devices"): ("application/json", _ref("DeviceCreate")),
-    ("put", "/api/v1/devices/{device_id}"): ("application/json", _ref("DeviceUpdate")),
-    ("post", "/api/v1/devices/{device_id}/command"): ("application/json", _ref("Command")),
-    ("post", "/api/v1/simulation/speed"): ("application/json", SPEED),
-    ("post", "/api/v1/simulation/start"): ("application/json", _ref("StartRequest")),
-    ("post", "/api/v1/simulation/events"): ("application/json", _ref("EventRequest")),
-    ("post", "/api/v1/scenarios/validate"): ("application/yaml", {"type": "string"}),
+_JSON = "application/json"
+BODIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("post", "/api/v1/devices"): {_JSON: _ref("DeviceCreate")},
+    ("put", "/api/v1/devices/{device_id}"): {_JSON: _ref("DeviceUpdate")},
+    ("post", "/api/v1/devices/{device_id}/command"): {_JSON: _ref("Command")},
+    ("post", "/api/v1/simulation/speed"): {_JSON: _ref("SpeedRequest")},
+    ("post", "/api/v1/simulation/start"): {_JSON: _ref("StartRequest")},
+    ("post", "/api/v1/simulation/events"): {_JSON: _ref("EventRequest")},
+    # YAML text; also as octet-stream, the raw-bytes type that client generators know.
+    ("post", "/api/v1/scenarios/validate"): {
+        "application/yaml": {"type": "string"},
+        "application/octet-stream": {"type": "string", "format": "binary"},
+    },
 }
 """Request bodies by (method, path)."""
 RESPONSES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
@@ -73,7 +106,8 @@ RESPONSES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
 }
 """Success responses by (method, path); the other /simulation routes answer with the Status."""
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
-SCHEMAS: dict[str, Any] = {
+SCHEMAS: dict[str, Any] = _titled({
+    "SpeedRequest": SPEED,
     "Error": {
         "type": "object",
         "required": ["detail"],
@@ -227,42 +261,49 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     **_model_schemas(),
+})  # fmt: skip
+
+
+NOT_FOUND_OR_CONFLICT: dict[tuple[str, str], tuple[str, ...]] = {
+    ("get", "/api/v1/devices"): ("409",),
+    ("post", "/api/v1/devices"): ("409",),
+    ("get", "/api/v1/devices/{device_id}"): ("404", "409"),
+    ("put", "/api/v1/devices/{device_id}"): ("404", "409"),
+    ("delete", "/api/v1/devices/{device_id}"): ("404", "409"),
+    ("get", "/api/v1/devices/{device_id}/readings"): ("404", "409"),
+    ("post", "/api/v1/devices/{device_id}/command"): ("404", "409"),
+    ("post", "/api/v1/devices/{device_id}/simulate"): ("404", "409"),
+    ("post", "/api/v1/simulation/pause"): ("409",),
+    ("post", "/api/v1/simulation/resume"): ("409",),
+    ("post", "/api/v1/simulation/speed"): ("409",),
+    ("post", "/api/v1/simulation/stop"): ("409",),
+    ("post", "/api/v1/simulation/events"): ("404", "409"),
+    ("post", "/api/v1/simulation/start"): ("404",),
+    ("get", "/api/v1/scenarios/{name}"): ("404",),
 }
+"""404 (unknown device or scenario) and 409 (no simulation running; id taken) by operation."""
+QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("get", "/api/v1/stream"): [
+        {"name": "snapshots", "in": "query", "required": False, "description": "End the stream after this many.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SNAPSHOTS}},
+    ],
+}  # fmt: skip
+"""Query parameters by operation (a bad value is a 422)."""
+RAW_BODY = {("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/scenarios/validate")}
+"""Bodies read as they are (a command envelope, YAML), not as a JSON object: a bad one is a 422, not a 400."""
+ERROR_TEXTS = {"400": "Body is not a JSON object", "401": "Missing or wrong bearer token", "404": "Not found",
+               "409": "Conflict", "413": "Body too large", "422": "Invalid value"}  # fmt: skip
+UNDOCUMENTED = {"/", "/docs", "/openapi.json"}
 
 
 def document(routes: list[BaseRoute]) -> dict[str, Any]:
     """OpenAPI 3.1 for `routes` (only the JSON API and ops routes, not the page itself)."""
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        if not isinstance(route, Route) or route.path in ("/", "/docs", "/openapi.json"):
+        if not isinstance(route, PathRoute) or route.path in UNDOCUMENTED:
             continue
-        doc = inspect.getdoc(route.endpoint) or ""
-        summary, _, description = doc.partition("\n")
-        for method in sorted(m.lower() for m in (route.methods or set()) - {"HEAD"}):
-            status, schema = RESPONSES.get((method, route.path), ("200", _ok_schema(route.path)))
-            ok: dict[str, Any] = {"description": "OK"}
-            if status != "204":
-                ok["content"] = {_media(route.path): {"schema": schema} if schema else {}}
-            operation: dict[str, Any] = {
-                "summary": summary,
-                "operationId": f"{method}_{route.name}",
-                "responses": {status: ok, **_errors(route.path, method)},
-            }
-            if description.strip():
-                operation["description"] = description.strip()
-            parameters = [
-                {"name": name, "in": "path", "required": True,
-                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
-                for name in ("device_id", "name") if "{" + name + "}" in route.path
-            ]  # fmt: skip
-            if parameters:
-                operation["parameters"] = parameters
-            if (method, route.path) in BODIES:
-                media, body = BODIES[(method, route.path)]
-                operation["requestBody"] = {"required": True, "content": {media: {"schema": body}}}
-            if route.path != "/health":
-                operation["security"] = [{"bearer": []}, {}]
-            paths.setdefault(route.path, {})[method.lower()] = operation
+        for method, endpoint in route.operations.items():
+            paths.setdefault(route.path, {})[method.lower()] = _operation(route.path, method.lower(), endpoint)
     return {
         "openapi": "3.1.0",
         "info": {"title": "iot-mock", "version": "1", "description": "Control plane of the iot-mock simulator."},
@@ -271,20 +312,54 @@ def document(routes: list[BaseRoute]) -> dict[str, Any]:
     }
 
 
+def _operation(path: str, method: str, endpoint: Endpoint) -> dict[str, Any]:
+    """One operation: its id is the handler's name, its summary the handler's docstring."""
+    doc = inspect.getdoc(endpoint) or ""
+    summary, _, description = doc.partition("\n")
+    status, schema = RESPONSES.get((method, path), ("200", _ok_schema(path)))
+    ok: dict[str, Any] = {"description": "OK"}
+    if status != "204":
+        ok["content"] = {_media(path): {"schema": schema} if schema else {}}
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "operationId": endpoint.__name__,
+        "responses": {status: ok, **_errors(path, method)},
+    }
+    if description.strip():
+        operation["description"] = description.strip()
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
+        for name in ("device_id", "name")
+        if "{" + name + "}" in path
+    ]
+    parameters += QUERIES.get((method, path), [])
+    if parameters:
+        operation["parameters"] = parameters
+    if (method, path) in BODIES:
+        content = {media: {"schema": schema} for media, schema in BODIES[(method, path)].items()}
+        operation["requestBody"] = {"required": True, "content": content}
+    if guarded(path):
+        operation["security"] = [{"bearer": []}, {}]
+    return operation
+
+
 def _ok_schema(path: str) -> dict[str, Any]:
     if path.startswith("/api/v1/simulation/"):
         return _ref("Status")
-    if path == "/metrics":
-        return {"type": "string"}
-    return {}
+    return {"type": "string"}  # /metrics and the event stream: text
 
 
 def _errors(path: str, method: str) -> dict[str, Any]:
-    """The error responses a route can give, each an Error."""
-    codes = {"400": "Bad request", "401": "Missing or wrong token", "404": "Not found", "409": "Conflict",
-             "413": "Body too large", "422": "Invalid value"}  # fmt: skip
+    """The error responses this operation can really give, each an Error."""
+    codes = set(NOT_FOUND_OR_CONFLICT.get((method, path), ()))
+    if guarded(path):
+        codes.add("401")
+    if (method, path) in QUERIES:
+        codes.add("422")
+    if (method, path) in BODIES:
+        codes |= {"413", "422"} | (set() if (method, path) in RAW_BODY else {"400"})
     error = {"content": {"application/json": {"schema": ERROR}}}
-    return {code: {"description": text, **error} for code, text in codes.items()}
+    return {code: {"description": ERROR_TEXTS[code], **error} for code in sorted(codes)}
 
 
 def _media(path: str) -> str:
@@ -321,4 +396,4 @@ async def docs(request: Request) -> Response:
     return HTMLResponse(DOCS_PAGE)
 
 
-OPENAPI_ROUTES = [Route("/openapi.json", openapi, methods=["GET"]), Route("/docs", docs, methods=["GET"])]
+OPENAPI_ROUTES = [Operation("GET", "/openapi.json", openapi), Operation("GET", "/docs", docs)]

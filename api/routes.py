@@ -1,4 +1,4 @@
-"""The REST routes under /api/v1, /health and /metrics (DESIGN section 5).
+"""The REST routes under /api/v1 and /health (DESIGN section 5; /metrics is in `api.metrics`).
 
 Handlers read the live run from the app's lifespan state; commands go through the same path as
 MQTT commands (`Simulation.command`), applied at the current simulated instant.
@@ -9,16 +9,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from api.conductor import Conductor
+from api.routing import Operation
+from engine.errors import UnknownDevice
 from engine.model.encoding import Encoder
 from engine.model.meter import Meter
 from engine.runtime.clock import check_speed
+from engine.runtime.envelope import apply
 from engine.runtime.service import LiveRun
 
 
@@ -96,32 +97,18 @@ async def get_device(request: Request) -> Response:
 
 
 async def get_readings(request: Request) -> Response:
-    """The device's latest reading, in the MQTT payload format."""
-    device = _device(request)
-    latest = conductor(request).latest
-    reading = latest.readings.get(device["id"])
-    if reading is None:
-        raise HTTPException(404, f"no reading from {device['id']!r} yet")
-    encoder = Encoder(live_run(request).sim.plan.start_epoch)
-    return JSONResponse(
-        {
-            "device_id": reading.device_id,
-            "timestamp": encoder.timestamp(reading.t, millis=latest.millis.get(reading.device_id, False)),
-            "power": round(reading.power, 3),
-            "voltage": round(reading.voltage, 1),
-            "current": round(reading.current, 3),
-            "energy": round(reading.energy, 3),
-            "status": device["status"],
-            "enabled": reading.enabled,
-            "seq": reading.seq,
-        }
-    )
+    """The device's latest reading: the bytes of its MQTT payload."""
+    device_id = meter_of(live_run(request), request.path_params["device_id"]).spec.id
+    payload = conductor(request).latest.payload(device_id)
+    if payload is None:
+        raise HTTPException(404, f"no reading from {device_id!r} yet")
+    return Response(payload, media_type="application/json")
 
 
 async def simulate(request: Request) -> Response:
     """Produce and publish one reading of the device now; returns it (404 while it is offline)."""
-    device = _device(request)
-    live_run(request).sim.read_now(device["id"])
+    live = live_run(request)
+    live.sim.read_now(meter_of(live, request.path_params["device_id"]).spec.id)
     return await get_readings(request)
 
 
@@ -139,22 +126,22 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed")
 
 
-async def command(request: Request) -> Response:
-    """Send a command to a device: {"command": str, "params": {...}?}; answered like over MQTT."""
-    device = _device(request)
-    body = await json_object(request)
-    name = body.get("command")
-    if not isinstance(name, str):
-        raise HTTPException(422, "command must be a string")
-    unknown = sorted(set(body) - {"command", "params", "id"})
-    if unknown:
-        raise HTTPException(422, f"unknown field {unknown[0]!r}; a command has command, params and id")
+async def send_command(request: Request) -> Response:
+    """Send a command to a device: {"command": str, "params": {...}?, "id": str?}; answered like over MQTT.
+
+    The body is read and checked by the same envelope reader as an MQTT command, with the same limits
+    and messages; a rejected command is a 422 whose `detail` is the MQTT response's `error`.
+    """
     live = live_run(request)
-    live.sim.command(device["id"], name, body.get("params"))
-    encoder = Encoder(live.sim.plan.start_epoch)
-    return JSONResponse(
-        {"id": body.get("id"), "command": name, "ok": True, "timestamp": encoder.timestamp(live.sim.now)}
-    )
+    device_id = meter_of(live, request.path_params["device_id"]).spec.id
+    keeper = conductor(request)
+    max_bytes = keeper.settings.command_max_bytes
+    answer = apply(live.sim.command, device_id, await request.body(), max_bytes=max_bytes, counts=keeper.rest_commands)
+    body = answer.response(live.bridge.encoder.timestamp(live.sim.now))
+    if answer.error is not None:
+        status = 404 if isinstance(answer.error, UnknownDevice) else 422
+        return JSONResponse({"detail": body.pop("error"), "id": body["id"], "command": body["command"]}, status)
+    return JSONResponse(body)
 
 
 async def simulation_status(request: Request) -> Response:
@@ -204,6 +191,9 @@ async def resume(request: Request) -> Response:
 async def set_speed(request: Request) -> Response:
     """Change the clock speed: {"speed": N} (N times real time)."""
     body = await json_object(request)
+    unknown = sorted(set(body) - {"speed"})
+    if unknown:
+        raise HTTPException(422, f'unknown field {unknown[0]!r}; the body is {{"speed": N}}')
     try:
         speed = check_speed(body.get("speed"))
     except ValueError as exc:
@@ -234,45 +224,16 @@ async def health(request: Request) -> Response:
     )
 
 
-async def metrics(request: Request) -> Response:
-    """Prometheus metrics: readings generated/delivered/buffered/dropped, commands, lag, devices.
-
-    After a stop they describe the last run, with `iot_mock_running` 0, so a scrape never fails.
-    """
-    keeper = conductor(request)
-    registry = CollectorRegistry()
-    Gauge("iot_mock_running", "1 while a simulation runs", registry=registry).set(keeper.current is not None)
-    live = keeper.live
-    if live is None:
-        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
-    counters = live.counters()
-    readings = Gauge("iot_mock_readings", "Readings by outcome", ["state"], registry=registry)
-    for state in ("generated", "delivered", "buffered", "dropped"):
-        readings.labels(state).set(counters[state])
-    commands = Gauge("iot_mock_commands", "MQTT commands by outcome", ["outcome"], registry=registry)
-    for outcome, count in counters["commands"].items():
-        commands.labels(outcome).set(count)
-    lag = Gauge("iot_mock_lag_seconds", "Publish lag of recent readings", ["quantile"], registry=registry)
-    for name, value in counters["lag_ms"].items():
-        if value is not None:
-            lag.labels(name).set(value / 1000)
-    Gauge("iot_mock_devices", "Simulated devices", registry=registry).set(len(live.sim.meters))
-    Gauge("iot_mock_sim_time_seconds", "Simulated time", registry=registry).set(live.sim.now)
-    Gauge("iot_mock_mqtt_connected", "1 when connected", registry=registry).set(1 if live.bridge.connected else 0)
-    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
-
-
 ROUTES = [
-    Route("/health", health, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
-    Route("/api/v1/devices", list_devices, methods=["GET"]),
-    Route("/api/v1/devices/{device_id}", get_device, methods=["GET"]),
-    Route("/api/v1/devices/{device_id}/readings", get_readings, methods=["GET"]),
-    Route("/api/v1/devices/{device_id}/command", command, methods=["POST"]),
-    Route("/api/v1/devices/{device_id}/simulate", simulate, methods=["POST"]),
-    Route("/api/v1/simulation/status", simulation_status, methods=["GET"]),
-    Route("/api/v1/simulation/pause", pause, methods=["POST"]),
-    Route("/api/v1/simulation/resume", resume, methods=["POST"]),
-    Route("/api/v1/simulation/speed", set_speed, methods=["POST"]),
-    Route("/api/v1/simulation/stop", stop, methods=["POST"]),
+    Operation("GET", "/health", health),
+    Operation("GET", "/api/v1/devices", list_devices),
+    Operation("GET", "/api/v1/devices/{device_id}", get_device),
+    Operation("GET", "/api/v1/devices/{device_id}/readings", get_readings),
+    Operation("POST", "/api/v1/devices/{device_id}/command", send_command),
+    Operation("POST", "/api/v1/devices/{device_id}/simulate", simulate),
+    Operation("GET", "/api/v1/simulation/status", simulation_status),
+    Operation("POST", "/api/v1/simulation/pause", pause),
+    Operation("POST", "/api/v1/simulation/resume", resume),
+    Operation("POST", "/api/v1/simulation/speed", set_speed),
+    Operation("POST", "/api/v1/simulation/stop", stop),
 ]

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from api.errors import InvalidBody
 from api.routes import conductor, json_object, live_run, simulation_status
+from api.routing import Operation
 from engine.model.specs import Plan
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.catalog import load_named, scenario_names
@@ -142,9 +142,9 @@ async def inject_event(request: Request) -> Response:
 
 
 SCENARIO_ROUTES = [
-    Route("/api/v1/scenarios", list_scenarios, methods=["GET"]),
-    Route("/api/v1/scenarios/validate", validate_scenario, methods=["POST"]),
-    Route("/api/v1/scenarios/{name}", show_scenario, methods=["GET"]),
-    Route("/api/v1/simulation/start", start, methods=["POST"]),
-    Route("/api/v1/simulation/events", inject_event, methods=["POST"]),
+    Operation("GET", "/api/v1/scenarios", list_scenarios),
+    Operation("POST", "/api/v1/scenarios/validate", validate_scenario),
+    Operation("GET", "/api/v1/scenarios/{name}", show_scenario),
+    Operation("POST", "/api/v1/simulation/start", start),
+    Operation("POST", "/api/v1/simulation/events", inject_event),
 ]

@@ -1,12 +1,24 @@
-"""Request guards: the optional bearer token and the body size limit."""
+"""Request guards: CORS for allowed origins, the optional bearer token and the body size limit.
+
+CORS wraps the token guard: a browser's preflight (OPTIONS, never carrying a token) from an
+allowed origin is answered before the guard could refuse it, and the guard's 401 to a real request
+still carries the origin's CORS headers, so the page can read why it failed.
+"""
 
 from __future__ import annotations
 
 import hmac
 from urllib.parse import parse_qs
 
-from starlette.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def guarded(path: str) -> bool:
+    """Whether a path needs the token (when one is set): the API and the metrics, not /health or the page."""
+    return path.startswith("/api/") or path == "/metrics"
 
 
 class Guard:
@@ -22,8 +34,8 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        guarded = scope["path"].startswith("/api/") or scope["path"] == "/metrics"
-        if self.token and guarded and not self._authorised(scope, headers):
+        needs_token = guarded(scope["path"]) and scope["method"] != "OPTIONS"  # OPTIONS only lists methods
+        if self.token and needs_token and not self._authorised(scope, headers):
             response = JSONResponse(
                 {"detail": "missing or wrong bearer token"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
@@ -64,3 +76,14 @@ class Guard:
 
 class BodyTooLarge(Exception):
     """A streamed body went over the limit."""
+
+
+class Cors(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight carries no CORS header at all (not even the methods)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 200:
+            for name in [n for n in response.headers if n.lower().startswith("access-control-")]:
+                del response.headers[name]
+        return response

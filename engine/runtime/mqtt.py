@@ -28,61 +28,19 @@ from engine.errors import CommandError
 from engine.model.encoding import Encoder
 from engine.model.readings import ReadingBatch, StatusChange
 from engine.runtime.clock import Clock
+from engine.runtime.envelope import Answer, CommandHandler, apply
 from engine.runtime.outbox import Message, Outbox
 from engine.runtime.packets import PahoWindow, Window, buffered_reads, fast_acks, windows
 from engine.runtime.settings import Settings
 
 log = logging.getLogger("iot_mock.mqtt")
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-MAX_COMMAND_DEPTH = 8
 WINDOW = 1000
 PIPELINE = 4
 """Windows in flight at once."""
 # 0 = paho's in-flight limit off: paho rescans its in-flight messages on every acknowledgement when
 # a limit is set (quadratic in the window); the WINDOW already bounds what is in flight.
 INFLIGHT = 0
-CommandHandler = Callable[[str, str, object], None]
-
-
-class _BadCommand(Exception):
-    """A command payload that cannot be read; answered with an error response."""
-
-
-def _reject_constant(name: str) -> None:
-    raise _BadCommand(f"{name} is not a number JSON allows")
-
-
-def _depth(value: object) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
-
-
-def read_command(payload: bytes, max_bytes: int) -> tuple[str | None, str, object]:
-    """(request id, command, params) from a command payload; raises _BadCommand."""
-    if len(payload) > max_bytes:
-        raise _BadCommand(f"payload is {len(payload)} bytes; the limit is {max_bytes}")
-    try:
-        body = json.loads(payload, parse_constant=_reject_constant)
-    except _BadCommand:
-        raise
-    except (ValueError, RecursionError) as exc:
-        raise _BadCommand(f"not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise _BadCommand('must be a JSON object like {"command": "disable"}')
-    if _depth(body) > MAX_COMMAND_DEPTH:
-        raise _BadCommand(f"nested deeper than {MAX_COMMAND_DEPTH} levels")
-    request_id, command, params = body.get("id"), body.get("command"), body.get("params")
-    unknown = sorted(set(body) - {"id", "command", "params"})
-    if request_id is not None and (not isinstance(request_id, str) or len(request_id) > 128):
-        raise _BadCommand("id must be a string of at most 128 characters")
-    if not isinstance(command, str):
-        raise _BadCommand("command must be a string")
-    if unknown:
-        raise _BadCommand(f"unknown field {unknown[0]!r}; a command has id, command and params")
-    return request_id, command, params
 
 
 class MqttBridge:
@@ -371,34 +329,27 @@ class MqttBridge:
 
     def handle_command(self, topic: str, payload: bytes) -> None:
         """Apply one command message and queue its response; never raises."""
-        self.commands["received"] += 1
         device_id = topic[len(self.prefix) + len("/devices/") : -len("/commands")]
         if not _DEVICE_ID.match(device_id):
+            self.commands["received"] += 1
             self.commands["rejected"] += 1
             log.warning("command on %r rejected: not a valid device id", topic)
             return
-        request_id: str | None = None
-        command: str | None = None
+        handler = self.on_command or _not_accepted
         try:
-            request_id, command, params = read_command(payload, self.settings.command_max_bytes)
-            if self.on_command is None:
-                raise CommandError(device_id, "commands are not accepted by this run")
-            self.on_command(device_id, command, params)
-        except Exception as exc:
-            self.commands["rejected"] += 1
-            reason = exc.reason if isinstance(exc, CommandError) else str(exc) or type(exc).__name__
-            if not isinstance(exc, _BadCommand | CommandError):
-                log.exception("command %r for %s failed unexpectedly", command, device_id)
-            log.info("command %r for %s rejected: %s", command, device_id, reason)
-            self._respond(device_id, request_id, command, reason)
-            return
-        self.commands["applied"] += 1
-        self._respond(device_id, request_id, command, None)
+            answer = apply(handler, device_id, payload, max_bytes=self.settings.command_max_bytes, counts=self.commands)
+        except Exception as exc:  # a bug, not bad input: logged in full, and still answered
+            log.exception("command for %s failed unexpectedly", device_id)
+            answer = Answer(None, None, CommandError(device_id, str(exc) or type(exc).__name__))
+        if answer.error is not None:
+            log.info("command %r for %s rejected: %s", answer.command, device_id, answer.error.reason)
+        self._respond(device_id, answer)
 
-    def _respond(self, device_id: str, request_id: str | None, command: str | None, error: str | None) -> None:
-        body: dict[str, Any] = {"id": request_id, "command": command, "ok": error is None}
-        if error is not None:
-            body["error"] = error
-        body["timestamp"] = self.encoder.timestamp(self.sim_now())
+    def _respond(self, device_id: str, answer: Answer) -> None:
+        body = answer.response(self.encoder.timestamp(self.sim_now()))
         payload = json.dumps(body, separators=(",", ":")).encode()
         self.outbox.put([Message(self.device_topic(device_id, "responses"), payload, max(1, self.qos))])
+
+
+def _not_accepted(device_id: str, command: str, params: object) -> None:
+    raise CommandError(device_id, "commands are not accepted by this run")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -43,15 +44,16 @@ def wait_until(condition: object, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-@pytest.fixture
-def service(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[str]:
-    """`iot-mock serve` at x20 in a subprocess; yields its base URL."""
+@contextlib.contextmanager
+def serving(mosquitto: Mosquitto, tmp_path: Path, **env: str) -> Iterator[str]:
+    """`iot-mock serve` at x20 in a subprocess, with extra IOT_MOCK_* `env`; yields its base URL."""
     port = free_port()
     env = {
         **os.environ,
         "IOT_MOCK_TOPIC_PREFIX": f"browser-{port}",
         "IOT_MOCK_MQTT_URL": mosquitto.url,
         "IOT_MOCK_STATE_DB": str(tmp_path / "devices.sqlite3"),
+        **env,
     }
     command = [
         sys.executable,
@@ -71,3 +73,10 @@ def service(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def service(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[str]:
+    """`iot-mock serve` at x20 in a subprocess; yields its base URL."""
+    with serving(mosquitto, tmp_path) as url:
+        yield url

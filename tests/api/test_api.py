@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from engine.runtime.settings import Settings
 from tests.api.conftest import make_client, wait_until
 from tests.helpers import READING_FIELDS
 from tests.runtime.conftest import Mosquitto
+from tests.runtime.mqtt_helpers import publish
 
 TOKEN = "t" * 24
 
@@ -61,11 +64,11 @@ def test_simulate_publishes_an_extra_reading_now(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("path", "body", "status", "detail"),
     [
-        ("/api/v1/devices/mock-hvac-001/command", b'{"command": "explode"}', 422, "mock-hvac-001: unknown command"),
-        ("/api/v1/devices/mock-hvac-001/command", b'{"command": "set_power"}', 422, "mock-hvac-001: set_power: give"),
+        ("/api/v1/devices/mock-hvac-001/command", b'{"command": "explode"}', 422, "unknown command 'explode'"),
+        ("/api/v1/devices/mock-hvac-001/command", b'{"command": "set_power"}', 422, "set_power: give"),
         ("/api/v1/devices/nope/command", b'{"command": "disable"}', 404, "unknown device 'nope'"),
-        ("/api/v1/devices/mock-hvac-001/command", b"{not json", 400, "body is not JSON"),
-        ("/api/v1/devices/mock-hvac-001/command", b"[1]", 400, "body must be a JSON object"),
+        ("/api/v1/devices/mock-hvac-001/command", b"{not json", 422, "not JSON: "),
+        ("/api/v1/devices/mock-hvac-001/command", b"[1]", 422, "must be a JSON object"),
         ("/api/v1/devices/mock-hvac-001/command", b'{"command": 1}', 422, "command must be a string"),
         ("/api/v1/devices/mock-hvac-001/command", b'{"command": "x", "bogus": 1}', 422, "unknown field 'bogus'"),
         (
@@ -78,12 +81,13 @@ def test_simulate_publishes_an_extra_reading_now(client: TestClient) -> None:
         ("/api/v1/simulation/speed", b'{"speed": 5e-324}', 422, "speed must be a number from 0.01 to 100000"),
         ("/api/v1/simulation/speed", b'{"speed": 1000000}', 422, "speed must be a number from 0.01 to 100000"),
         ("/api/v1/simulation/speed", b'{"speed": NaN}', 400, "body is not JSON"),
+        ("/api/v1/simulation/speed", b'{"speed": 2, "sped": 3}', 422, "unknown field 'sped'"),
         ("/api/v1/simulation/speed", b"[" * 1020 + b"]" * 1020, 400, "body is not JSON"),
         (
             "/api/v1/devices/mock-hvac-001/command",
             b'{"command": "set_interval", "params": {"interval": 1' + b"0" * 400 + b"}}",
             422,
-            "mock-hvac-001: set_interval: interval: must be a duration of at most",
+            "set_interval: interval: must be a duration of at most",
         ),
     ],
 )
@@ -91,6 +95,20 @@ def test_bad_requests_get_a_precise_4xx(client: TestClient, path: str, body: byt
     response = client.post(path, content=body, headers={"content-type": "application/json"})
     assert response.status_code == status
     assert response.json()["detail"].startswith(detail)
+
+
+def test_options_and_405_list_every_method_of_a_path(client: TestClient) -> None:
+    options = client.options("/api/v1/devices")
+    assert (options.status_code, options.headers["allow"]) == (204, "GET, HEAD, OPTIONS, POST")
+    item = client.options("/api/v1/devices/mock-hvac-001")
+    assert item.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
+    patch = client.patch("/api/v1/devices/mock-hvac-001", json={})
+    assert patch.status_code == 405 and patch.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
+    assert patch.json() == {
+        "detail": "PATCH is not allowed on /api/v1/devices/{device_id}; allowed: DELETE, GET, HEAD, OPTIONS, PUT"
+    }
+    assert client.post("/api/v1/devices", json={"id": "x1", "kind": "hvac"}).status_code == 201
+    assert client.delete("/api/v1/devices/x1").status_code == 204
 
 
 def test_pause_resume_speed_and_stop(client: TestClient) -> None:
@@ -104,10 +122,57 @@ def test_pause_resume_speed_and_stop(client: TestClient) -> None:
     assert client.post("/api/v1/simulation/stop").json()["running"] is False
 
 
-def test_metrics_and_scenarios(client: TestClient) -> None:
+def scrape(client: TestClient) -> dict[str, tuple[str, dict[tuple[tuple[str, str], ...], float]]]:
+    """/metrics parsed: family name -> (type, {sorted labels: value})."""
+    response = client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {
+        family.name: (family.type, {tuple(sorted(s.labels.items())): s.value for s in family.samples})
+        for family in text_string_to_metric_families(response.text)
+    }
+
+
+def test_metrics_follow_prometheus_conventions_and_count_commands(client: TestClient, mosquitto: Mosquitto) -> None:
+    wait_until(lambda: client.get("/health").json()["mqtt"]["connected"])
+    client.post("/api/v1/devices/mock-hvac-001/command", json={"command": "disable"})
+    client.post("/api/v1/devices/mock-hvac-001/command", json={"command": "explode"})
+    prefix = client.get("/api/v1/simulation/status").json()["mqtt"]["topic_prefix"]
+    asyncio.run(publish(mosquitto.port, f"{prefix}/devices/mock-hvac-001/commands", b'{"command": "enable"}'))
+    wait_until(lambda: scrape(client)["iot_mock_commands_applied"][1][(("source", "mqtt"),)] == 1)
+    wait_until(lambda: scrape(client)["iot_mock_publish_lag_seconds"][1] != {})
+    client.post("/api/v1/simulation/pause")
+    metrics = scrape(client)
+    types = {name: kind for name, (kind, _) in metrics.items()}
+    assert types == {
+        "iot_mock_running": "gauge", "iot_mock_readings_generated": "counter",
+        "iot_mock_readings_delivered": "counter", "iot_mock_readings_dropped": "counter",
+        "iot_mock_readings_buffered": "gauge", "iot_mock_commands_received": "counter",
+        "iot_mock_commands_applied": "counter", "iot_mock_commands_rejected": "counter",
+        "iot_mock_mqtt_connections": "counter", "iot_mock_publish_lag_seconds": "summary",
+        "iot_mock_publish_lag_max_seconds": "gauge", "iot_mock_devices": "gauge", "iot_mock_sim_time_seconds": "gauge",
+        "iot_mock_mqtt_connected": "gauge",
+    }  # fmt: skip
     text = client.get("/metrics").text
-    assert 'iot_mock_readings{state="generated"}' in text and "iot_mock_devices 5.0" in text
-    assert "iot_mock_running 1.0" in text
+    assert "iot_mock_readings_generated_total " in text and "iot_mock_mqtt_connections_total 1.0" in text
+    value = {name: samples.get((), 0.0) for name, (_, samples) in metrics.items()}
+    assert value["iot_mock_readings_generated"] > 0
+    assert value["iot_mock_readings_generated"] == (
+        value["iot_mock_readings_delivered"] + value["iot_mock_readings_buffered"] + value["iot_mock_readings_dropped"]
+    )
+    commands = {
+        (outcome, source): metrics[f"iot_mock_commands_{outcome}"][1][(("source", source),)]
+        for outcome in ("received", "applied", "rejected")
+        for source in ("mqtt", "rest")
+    }
+    assert commands == {
+        ("received", "mqtt"): 1, ("applied", "mqtt"): 1, ("rejected", "mqtt"): 0,
+        ("received", "rest"): 2, ("applied", "rest"): 1, ("rejected", "rest"): 1,
+    }  # fmt: skip
+    assert set(metrics["iot_mock_publish_lag_seconds"][1]) == {(("quantile", "0.5"),), (("quantile", "0.99"),)}
+    assert value["iot_mock_devices"] == 5 and value["iot_mock_running"] == 1 and value["iot_mock_mqtt_connected"] == 1
+
+
+def test_scenarios_are_listed(client: TestClient) -> None:
     names = [s["name"] for s in client.get("/api/v1/scenarios").json()]
     assert names == ["datacenter-day", "default", "office-week"]
 
@@ -123,12 +188,38 @@ def test_bearer_token_guards_the_api_but_not_health(mosquitto: Mosquitto, tmp_pa
         assert latin.status_code == 401
 
 
+ALLOWED = "http://app.example"
+
+
+def test_cors_preflights_from_allowed_origins_pass_the_token_guard(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    with make_client(mosquitto, tmp_path / "devices.sqlite3", api_token=TOKEN, cors_origins=[ALLOWED]) as client:
+        asks = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+        preflight = client.options("/api/v1/devices/mock-hvac-001/command", headers={"Origin": ALLOWED, **asks})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == ALLOWED
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        other = client.options("/api/v1/devices", headers={"Origin": "http://evil.example", **asks})
+        assert other.status_code >= 400 and not [h for h in other.headers if h.startswith("access-control-")]
+        # Real requests: the origin can read the answer, the guard's 401 included; other origins get no CORS.
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        allowed = client.get("/api/v1/devices", headers={"Origin": ALLOWED, **bearer})
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == ALLOWED
+        refused = client.get("/api/v1/devices", headers={"Origin": ALLOWED})
+        assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == ALLOWED
+        foreign = client.get("/api/v1/devices", headers={"Origin": "http://evil.example", **bearer})
+        assert foreign.status_code == 200 and "access-control-allow-origin" not in foreign.headers
+
+
 def test_cors_wildcard_is_refused() -> None:
     with pytest.raises(ValueError, match="'\\*' is refused"):
         Settings(cors_origins=["*"])
 
 
 def test_demo_page_and_its_event_stream(client: TestClient) -> None:
+    wait_until(lambda: client.get("/api/v1/devices/mock-hvac-001/readings").status_code == 200)
+    client.post("/api/v1/simulation/pause")
+    published = client.get("/api/v1/devices/mock-hvac-001/readings").json()
     page = client.get("/")
     assert page.status_code == 200 and 'new EventSource("/api/v1/stream"' in page.text
     with client.stream("GET", "/api/v1/stream") as events:
@@ -138,6 +229,7 @@ def test_demo_page_and_its_event_stream(client: TestClient) -> None:
         snapshot = json.loads(next(lines).removeprefix("data: "))
     assert [d["id"] for d in snapshot["devices"]][:2] == ["mock-hvac-001", "mock-lighting-001"]
     assert snapshot["simulation"]["scenario"]["name"] == "default"
+    assert snapshot["devices"][0]["reading"] == published  # the same formatter as MQTT and REST
 
 
 def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient) -> None:
@@ -147,10 +239,26 @@ def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient)
     assert ("/api/v1/devices/{device_id}/command", "post") in operations
     assert ("/api/v1/simulation/status", "get") in operations and ("/health", "get") in operations
     assert len(operations) == 21  # 20 API and ops routes and the event stream
-    for path, method in operations:  # every operation says what it answers
-        responses = document["paths"][path][method]["responses"]
-        success = [code for code in responses if code.startswith("2")]
-        assert len(success) == 1 and "422" in responses, (path, method)
+    for path, method in operations:  # every operation says what it answers, and only errors it can give
+        operation = document["paths"][path][method]
+        success = [code for code in operation["responses"] if code.startswith("2")]
+        assert len(success) == 1, (path, method)
+        errors = {code for code in operation["responses"] if code >= "400"}
+        assert ("413" in errors) == ("requestBody" in operation), (path, method)
+        assert ("422" in errors) == ("requestBody" in operation or "query" in str(operation)), (path, method)
+        assert ("401" in errors) == ("security" in operation) == (path != "/health"), (path, method)
+    assert document["paths"]["/health"]["get"]["responses"].keys() == {"200"}
+    assert document["paths"]["/api/v1/devices/{device_id}"]["get"]["responses"].keys() == {"200", "401", "404", "409"}
+    ids = sorted(op["operationId"] for ops in document["paths"].values() for op in ops.values())
+    assert ids == sorted([
+        "health", "metrics", "list_devices", "create_device", "get_device", "update_device", "delete_device",
+        "get_readings", "send_command", "simulate", "simulation_status", "pause", "resume", "set_speed", "stop",
+        "start", "inject_event", "list_scenarios", "validate_scenario", "show_scenario", "stream",
+    ])  # fmt: skip
+    titles = [schema.get("title") for schema in document["components"]["schemas"].values()]
+    assert (
+        len(titles) == len(set(titles)) and document["components"]["schemas"]["DeviceCreate"]["title"] == "DeviceCreate"
+    )
     command = document["paths"]["/api/v1/devices/{device_id}/command"]["post"]
     assert command["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Command"}
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"

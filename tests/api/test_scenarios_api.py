@@ -58,7 +58,7 @@ def test_start_a_scenario_by_name_or_yaml_and_stop(client: TestClient) -> None:
     assert client.get("/api/v1/devices").status_code == 409
     assert client.get("/health").json()["status"] == "stopped"
     metrics = client.get("/metrics").text  # the last run's figures, and that nothing runs
-    assert "iot_mock_running 0.0" in metrics and 'iot_mock_readings{state="generated"}' in metrics
+    assert "iot_mock_running 0.0" in metrics and "iot_mock_readings_generated_total " in metrics
     again = client.post("/api/v1/simulation/start", json={"scenario": "default"})
     assert again.status_code == 200 and len(client.get("/api/v1/devices").json()) == 5
 

@@ -166,6 +166,54 @@ def test_bad_commands_get_an_error_response_and_the_run_goes_on(
     asyncio.run(scenario())
 
 
+DEEP = b"[" * 500 + b"]" * 500
+
+
+def test_rejected_commands_keep_their_id_and_command_and_deep_nesting_logs_no_traceback(
+    mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings, prefix = settings_for(mosquitto.url)
+    payloads = [
+        b'{"id": "u1", "command": "disable", "bogus": 1}',
+        b'{"id": "n1", "command": "set_power", "params": {"deep": ' + DEEP + b"}}",
+        b'{"id": "k1", "command": "explode"}',
+        b'{"id": "c1", "command": 5}',
+        b'{"id": 7, "command": "disable"}',
+        b"[" * 2040 + b"]" * 2040,  # deep enough to exhaust the JSON parser's recursion
+    ]
+    expected = [
+        ("u1", "disable", "unknown field 'bogus'; a command has id, command and params"),
+        ("n1", "set_power", "nested deeper than 8 levels"),
+        ("k1", "explode", "unknown command 'explode'; one of: "),
+        ("c1", None, "command must be a string"),
+        (None, "disable", "id must be a string of at most 128 characters"),
+        (None, None, "nested deeper than 8 levels"),
+    ]
+
+    async def scenario() -> LiveRun:
+        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+        async with collect(mosquitto.port, f"{prefix}/devices/+/responses") as got, asyncio.TaskGroup() as tasks:
+            runner = tasks.create_task(run_live(plan_of(TWO), settings, speed=100, stop=stop, started=started))
+            live = await started
+            await live.bridge.wait_connected()
+            for payload in payloads:
+                await publish(mosquitto.port, f"{prefix}/devices/rack/commands", payload)
+            await got.wait_for(lambda: len(got.messages) == len(payloads))
+            stop.set()
+            await runner
+        responses = [m.json() for m in got.messages]
+        got_back = [(r["id"], r["command"], r["error"]) for r in responses]
+        assert [(i, c) for i, c, _ in got_back] == [(i, c) for i, c, _ in expected]
+        assert all(error.startswith(prefix) for (_, _, error), (_, _, prefix) in zip(got_back, expected, strict=True))
+        return live
+
+    with caplog.at_level("INFO", logger="iot_mock"):
+        live = asyncio.run(scenario())
+    assert live.bridge.commands == {"received": 6, "applied": 0, "rejected": 6}
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+
+
 def test_clock_paces_readings_at_the_requested_speed(mosquitto: Mosquitto) -> None:
     settings, prefix = settings_for(mosquitto.url)
     devices = "devices: [{id: a, kind: lighting, interval: 1s}, {id: b, kind: server, interval: 1s}]\n"
