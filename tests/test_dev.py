@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 DEV = Path(__file__).parents[1] / "dev"
@@ -33,8 +34,10 @@ def _checkout(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _dev(checkout: Path, *args: str, path: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{path}:{os.environ['PATH']}" if path else os.environ["PATH"]}
-    return subprocess.run(["bash", "dev", *args], cwd=checkout, env=env, capture_output=True, text=True, timeout=30)
+    """Run `dev` with PATH set to `path` alone when given."""
+    env = {**os.environ, "PATH": str(path) if path else os.environ["PATH"]}
+    bash = shutil.which("bash") or "/bin/bash"
+    return subprocess.run([bash, "dev", *args], cwd=checkout, env=env, capture_output=True, text=True, timeout=30)
 
 
 def test_serve_installs_the_package_alone_and_test_adds_the_dev_tools(tmp_path: Path) -> None:
@@ -48,23 +51,29 @@ def test_serve_installs_the_package_alone_and_test_adds_the_dev_tools(tmp_path: 
     assert again.returncode == 0 and "installing" not in again.stderr  # installed once
 
 
-def test_test_installs_libatomic_for_playwrights_node_when_a_minimal_debian_lacks_it(tmp_path: Path) -> None:
-    """Debian minbase has no libatomic1, and the node bundled with Playwright cannot start without it."""
+def test_test_names_every_system_package_a_minimal_debian_lacks(tmp_path: Path) -> None:
+    """Debian minbase plus python3: no broker, no openssl, no browser, and no libatomic1 for Playwright's node."""
     checkout, log = _checkout(tmp_path)
     node = checkout / ".venv" / "lib" / "python3.11" / "site-packages" / "playwright" / "driver" / "node"
     _tool(node, "")
-    tools = tmp_path / "tools"
-    for name in ("mosquitto", "mosquitto_sub", "chromium"):
-        _tool(tools / name, "")
+    tools = tmp_path / "tools"  # the only PATH: the basics dev uses, and what a test adds
+    tools.mkdir()
+    (tools / "python3").symlink_to(sys.executable)
+    for name in ("awk", "tr", "head", "touch", "dirname"):
+        (tools / name).symlink_to(shutil.which(name) or name)
     # What ldd says of that node on Debian minbase, until "ldd.fixed" exists (libatomic1 installed).
     minbase = '[ -e "$0.fixed" ] || echo "\tlibatomic.so.1 => not found"\necho "\tlibc.so.6 => /lib/libc.so.6"\n'
     _tool(tools / "ldd", minbase)
     _tool(tools / "id", "echo 1000\n")  # not root: dev names the packages instead of installing them
     done = _dev(checkout, "test", path=tools)
     assert done.returncode == 2
-    assert done.stderr.splitlines()[-1] == "dev: the tests need: sudo apt-get install libatomic1"
+    broker = "" if Path("/usr/sbin/mosquitto").exists() else "mosquitto "  # dev also looks there, off PATH
+    assert done.stderr.splitlines()[-1] == (
+        f"dev: the tests need: sudo apt-get install {broker}mosquitto-clients openssl chromium libatomic1"
+    )
     assert "pytest" not in log.read_text()
-    (tools / "ldd.fixed").touch()
+    for name in ("mosquitto", "mosquitto_sub", "openssl", "chromium", "ldd.fixed"):
+        _tool(tools / name, "")
     fixed = _dev(checkout, "test", "-q", path=tools)
     assert fixed.returncode == 0, fixed.stderr
     assert log.read_text().splitlines()[-1] == "pytest -q"
