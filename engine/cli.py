@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import time
 import uuid
@@ -49,7 +50,9 @@ EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
 """Bad command-line arguments (argparse's own code)."""
 EXIT_CANNOT_START = 3
-"""`serve` cannot start: the API address cannot be listened on. Checked before anything starts."""
+"""`serve` cannot start: the API address cannot be listened on, or the device store cannot be opened.
+
+Checked before anything starts, so a failure starts no broker and publishes nothing."""
 EXIT_INTERRUPTED = 130
 
 
@@ -249,19 +252,36 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.server import serve
 
-    # Everything that can be checked is checked before a broker starts or `online` is published.
+    # Everything that can be checked is, before a broker starts or `online` is published.
     settings = _settings(args.mqtt, embedded=not args.no_embedded_broker, host=args.host, port=args.port)
     if not is_loopback(settings.api_host) and not settings.api_token:
         raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
     loaded = load_named(args.scenario)
+    _preflight(settings)
     start = args.start or datetime.now(UTC).replace(microsecond=0)
     plan = _sharded(moved_to(loaded.plan, start), args.shard)
-    check_listen(settings.api_host, settings.api_port)
     app = create_app(plan, settings, speed=args.speed, seed=args.seed)
     _configure_logging()
     logging.getLogger("iot_mock").info("API and demo page on http://%s:%d/", settings.api_host, settings.api_port)
     _run_async(lambda stop: serve(app, settings, stop))
     return 0
+
+
+def _preflight(settings: Settings) -> None:
+    """Check the files and the address `serve` needs, before it starts a broker or publishes anything."""
+    from api.store import DeviceStore
+
+    for name in ("mqtt_tls_ca", "mqtt_tls_cert", "mqtt_tls_key"):
+        path = getattr(settings, name)
+        if path is not None and not path.is_file():
+            raise IotMockError(f"IOT_MOCK_{name.upper()}: no such file: {path}")
+    check_listen(settings.api_host, settings.api_port)
+    try:
+        DeviceStore(settings.state_db).close()
+    except (OSError, sqlite3.Error) as exc:
+        reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = f"cannot open the device store {settings.state_db}"
+        raise CannotStart(f"{where}: {reason} (set IOT_MOCK_STATE_DB)") from None
 
 
 def _settings(

@@ -193,6 +193,23 @@ def test_serve_with_the_api_port_taken_fails_before_starting_anything(mosquitto:
     assert _retained(mosquitto.port, f"{prefix}/simulator/status") == []
 
 
+def test_serve_checks_its_files_before_starting_anything(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """A device store that cannot be opened is exit 3, a missing TLS file exit 1; neither publishes."""
+    prefix = f"cli-{os.getpid()}-{tmp_path.name}"
+    (tmp_path / "a-file").write_text("")
+    store = tmp_path / "a-file" / "devices.sqlite3"
+    args = ("serve", "--mqtt", mosquitto.url, "--port", "0", "--no-embedded-broker")
+    done = iot_mock(*args, env={"IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_STATE_DB": str(store)})
+    assert done.returncode == 3
+    assert done.stderr == (
+        f"error: cannot open the device store {store}: File exists: {tmp_path / 'a-file'} (set IOT_MOCK_STATE_DB)\n"
+    )
+    missing = tmp_path / "ca.pem"
+    done = iot_mock(*args, env={"IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_TLS_CA": str(missing)})
+    assert (done.returncode, done.stderr) == (1, f"error: IOT_MOCK_MQTT_TLS_CA: no such file: {missing}\n")
+    assert _retained(mosquitto.port, f"{prefix}/simulator/status") == []
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
