@@ -51,6 +51,13 @@ def test_serve_installs_the_package_alone_and_test_adds_the_dev_tools(tmp_path: 
     assert again.returncode == 0 and "installing" not in again.stderr  # installed once
 
 
+def test_a_typo_is_a_usage_error_before_any_install(tmp_path: Path) -> None:
+    checkout, log = _checkout(tmp_path)
+    done = _dev(checkout, "srve")
+    assert done.returncode == 2 and done.stderr.startswith("usage: ./dev serve")
+    assert not log.exists()
+
+
 def test_test_names_every_system_package_a_minimal_debian_lacks(tmp_path: Path) -> None:
     """Debian minbase plus python3: no broker, no openssl, no browser, and no libatomic1 for Playwright's node."""
     checkout, log = _checkout(tmp_path)
