@@ -1,21 +1,27 @@
-"""The `iot-mock` command. Only here do errors become exit codes: 0 ok, 1 bad input, 2 usage."""
+"""The `iot-mock` command. Only here do errors become exit codes (`EXIT_*`, listed in the README)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import importlib.metadata
 import json
 import logging
 import os
 import signal
+import socket
+import sqlite3
 import sys
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from engine.errors import IotMockError, ScenarioError
 from engine.model.encoding import Encoder
@@ -40,6 +46,21 @@ from engine.simulation import Simulation
 T = TypeVar("T")
 UNDELIVERED = 4
 """Exit code of a `run --mqtt` that ended with readings the broker never got (dropped or still buffered)."""
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 1
+"""A bad scenario file, setting (environment, `.env`) or output path: one `error:` line per problem."""
+EXIT_USAGE = 2
+"""Bad command-line arguments (argparse's own code)."""
+EXIT_CANNOT_START = 3
+"""`serve` cannot start: the API address cannot be listened on, or the device store cannot be opened.
+
+Checked before anything starts, so a failure starts no broker and publishes nothing."""
+EXIT_INTERRUPTED = 130
+
+
+class CannotStart(Exception):
+    """A resource the service needs is unavailable; raised before anything is started or published."""
 
 
 def _duration(text: str) -> float:
@@ -76,6 +97,12 @@ def _start(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"must be an ISO date-time like 2025-08-04T00:00, got {text!r}") from None
 
 
+def _port(text: str) -> int:
+    if not (text.isdigit() and 0 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"must be a TCP port from 0 to 65535, got {text!r}")
+    return int(text)
+
+
 def _shard(text: str) -> tuple[int, int]:
     index, _, count = text.partition("/")
     if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
@@ -90,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iot-mock", description="Simulate the energy meters of a site from a scenario file."
     )
+    parser.add_argument("--version", action="version", version=f"iot-mock {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a scenario in virtual time and write its readings")
@@ -119,10 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--start", type=_start, help="sim time zero (default: now); shards of one run should share it")
     serve.add_argument("--no-embedded-broker", action="store_true", help="never start the embedded broker")
     serve.add_argument("--host", help="API address (default: IOT_MOCK_API_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="API port (default: IOT_MOCK_API_PORT or 8090)")
+    serve.add_argument("--port", type=_port, help="API port (default: IOT_MOCK_API_PORT or 8090)")
 
     validate = commands.add_parser("validate", help="check scenario files; exit 1 listing every issue")
-    validate.add_argument("files", nargs="+", metavar="FILE", help="files, or names of scenarios in scenarios/")
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE",
+        help="files, folders (every *.yaml and *.yml in them), or names of scenarios in scenarios/",
+    )  # fmt: skip
 
     render = commands.add_parser("render", help="print a scenario as YAML after its template is rendered")
     render.add_argument("scenario", help="a file, or the name of one in scenarios/")
@@ -130,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the JSON Schema of the scenario format")
     commands.add_parser("scenarios", help="list the named scenarios")
     return parser
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("iot-mock")
+    except importlib.metadata.PackageNotFoundError:  # a checkout run without installing
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,21 +183,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except ScenarioError as exc:
-        for issue in exc.issues:
-            print(f"error: {issue.render(exc.source)}", file=sys.stderr)
-        return 1
+        _print_issues(exc)
+        return EXIT_BAD_INPUT
     except IotMockError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
+    except CannotStart as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return EXIT_OK
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except OSError as exc:
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
+
+
+def _print_issues(exc: ScenarioError) -> None:
+    for issue in exc.issues:
+        print(f"error: {issue.render(exc.source)}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -220,17 +265,36 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.server import serve
 
-    loaded = load_named(args.scenario)
-    start = args.start or datetime.now(UTC).replace(microsecond=0)
-    plan = _sharded(moved_to(loaded.plan, start), args.shard)
+    # Everything that can be checked is, before a broker starts or `online` is published.
     settings = _settings(args.mqtt, embedded=not args.no_embedded_broker, host=args.host, port=args.port)
     if not is_loopback(settings.api_host) and not settings.api_token:
         raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
+    loaded = load_named(args.scenario)
+    _preflight(settings)
+    start = args.start or datetime.now(UTC).replace(microsecond=0)
+    plan = _sharded(moved_to(loaded.plan, start), args.shard)
     app = create_app(plan, settings, speed=args.speed, seed=args.seed)
     _configure_logging()
     logging.getLogger("iot_mock").info("API and demo page on http://%s:%d/", settings.api_host, settings.api_port)
     _run_async(lambda stop: serve(app, settings, stop))
     return 0
+
+
+def _preflight(settings: Settings) -> None:
+    """Check the files and the address `serve` needs, before it starts a broker or publishes anything."""
+    from api.store import DeviceStore
+
+    for name in ("mqtt_tls_ca", "mqtt_tls_cert", "mqtt_tls_key"):
+        path = getattr(settings, name)
+        if path is not None and not path.is_file():
+            raise IotMockError(f"IOT_MOCK_{name.upper()}: no such file: {path}")
+    check_listen(settings.api_host, settings.api_port)
+    try:
+        DeviceStore(settings.state_db).close()
+    except (OSError, sqlite3.Error) as exc:
+        reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = f"cannot open the device store {settings.state_db}"
+        raise CannotStart(f"{where}: {reason} (set IOT_MOCK_STATE_DB)") from None
 
 
 def _settings(
@@ -246,8 +310,48 @@ def _settings(
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise IotMockError(f"bad settings: {problems}") from None
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            where = _FLAGS[field] if field in overrides and field in _FLAGS else f"IOT_MOCK_{field.upper()}"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" + ("" if "got " in message else f", got {error['input']!r}"))
+        raise IotMockError(f"bad settings: {'; '.join(problems)}") from None
+    except SettingsError as exc:  # a value pydantic-settings could not even decode
+        raise IotMockError(f"bad settings: {exc}") from None
+
+
+_FLAGS = {"mqtt_url": "--mqtt", "api_host": "--host", "api_port": "--port"}
+"""Settings fields that command-line flags set: an error names the flag when it was given."""
+
+
+def check_listen(host: str, port: int) -> None:
+    """Fail now if `host:port` cannot be listened on, as uvicorn would only after the run started.
+
+    Binds (with SO_REUSEADDR, as uvicorn does) every address the host resolves to, then closes.
+    """
+    where = f"{host}:{port}"
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CannotStart(f"cannot listen on {where}: {exc.strerror} (set --host or IOT_MOCK_API_HOST)") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise CannotStart(f"cannot listen on {where}: {_bind_problem(exc)}") from None
+
+
+def _bind_problem(exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return "address already in use (set --port or IOT_MOCK_API_PORT)"
+    if exc.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges; set --port or IOT_MOCK_API_PORT)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "not an address of this machine (set --host or IOT_MOCK_API_HOST)"
+    return f"{(exc.strerror or str(exc)).lower()} (set --host/--port or IOT_MOCK_API_HOST/IOT_MOCK_API_PORT)"
 
 
 def _sharded(plan: Plan, part: tuple[int, int] | None) -> Plan:
@@ -278,19 +382,30 @@ def _run_async(main: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
 
 def _validate(args: argparse.Namespace) -> int:
     failed = 0
-    for name in args.files:
-        try:
-            loaded = load_named(name)
-        except ScenarioError as exc:
+    for given in args.files:
+        names = _scenario_files(given)
+        if not names:
+            print(f"error: {given}: no scenario files (*.yaml, *.yml) in this folder", file=sys.stderr)
             failed += 1
-            for issue in exc.issues:
-                print(f"{issue.render(exc.source)}", file=sys.stderr)
-            continue
-        plan = loaded.plan
-        print(
-            f"{name}: ok ({plan.name} revision {plan.revision}, {len(plan.devices)} devices, {len(plan.events)} events)"
-        )
-    return 1 if failed else 0
+        for name in names:
+            try:
+                loaded = load_named(name)
+            except ScenarioError as exc:
+                failed += 1
+                _print_issues(exc)
+                continue
+            plan = loaded.plan
+            devices, events = len(plan.devices), len(plan.events)
+            print(f"{name}: ok ({plan.name} revision {plan.revision}, {devices} devices, {events} events)")
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _scenario_files(name: str) -> list[str]:
+    """A file or scenario name as given; a folder stands for its scenario files, sorted."""
+    folder = Path(name)
+    if not folder.is_dir():
+        return [name]
+    return sorted(str(path) for pattern in ("*.yaml", "*.yml") for path in folder.glob(pattern))
 
 
 def _render(args: argparse.Namespace) -> int:

@@ -3,7 +3,9 @@
 A behaviour multiplies the device's load-curve level by a factor that changes at random
 instants drawn from the device's own "behaviour" stream: a compressor that cycles, lighting
 zones that switch, batch jobs on a server. The factors average about 1, so the daily curve
-still sets the mean; the meter samples the factor in force at each reading.
+still sets the mean; the meter samples the factor in force at each reading. Near the rating the
+meter's nameplate limit trims the peaks (a compressor cannot draw more than full load), so there
+the mean falls a little below the curve.
 """
 
 from __future__ import annotations

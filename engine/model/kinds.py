@@ -1,5 +1,11 @@
 """What each kind of device is: rated power, power factor, voltage sensitivity and load curve.
 
+Rated power is the nameplate: a platform may alarm above it, so healthy operation never exceeds
+it. Demand (rated x load curve x behaviour x noise) passes through `nameplate`, which leaves it
+alone up to `KNEE` of the rating and above that bends it smoothly towards the rating without
+reaching it, as a load at full output does; only a scripted overload (`set_power` above the
+rating) goes beyond.
+
 Defaults come from the seed service's five devices (HVAC 25 kW, LED lighting 8.5 kW, server
 rack 45 kW, production line 120 kW, kitchen 15 kW) and typical power factors: motors and
 compressors lag, PFC power supplies and LED drivers are close to 1, heating elements are 1.
@@ -8,8 +14,14 @@ compressors lag, PFC power supplies and LED drivers are close to 1, heating elem
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from engine.model.specs import Kind
+
+Power = TypeVar("Power", float, npt.NDArray[np.float64])
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +45,24 @@ KINDS: dict[Kind, KindSpec] = {
 
 # A switched-off load still powers its controls: this fraction of rated power.
 STANDBY_FRACTION = 0.003
+
+KNEE = 0.9
+"""Demand up to this fraction of rated power is drawn as it is; above it, it saturates."""
+
+
+def nameplate(demand: Power, rated_kw: float) -> Power:
+    """Demand in kW limited to below `rated_kw`: identity up to the knee, then a smooth saturation.
+
+    Above the knee `k`, `k + h * e / (e + h)` (excess `e`, headroom `h = rated - k`) has slope 1 at
+    the knee and tends to the rating, so the top of a load stays lively but under the nameplate.
+    Only +, -, * and / (bit-identical everywhere), in the same order for floats and arrays.
+    """
+    knee = rated_kw * KNEE
+    head = rated_kw - knee
+    if isinstance(demand, np.ndarray):
+        excess = np.maximum(demand - knee, 0.0)
+        return np.where(excess > 0.0, knee + head * excess / (excess + head), demand)
+    if demand <= knee:
+        return demand
+    excess = demand - knee
+    return knee + head * excess / (excess + head)

@@ -8,6 +8,8 @@ virtual, accelerated and real-time runs give the same bytes.
 
 Physics per reading: `power = phases * V * I * PF / 1000` (kW, V, A), and `energy` (kWh) is the
 integral of power over sim time, each reading's power holding over the interval it closes.
+Demand (curve, behaviour, noise) stays below the nameplate (`kinds.nameplate`) unless a command
+overrides the power above the rating; a brownout then scales it down for resistive loads.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import math
 import numpy as np
 
 from engine.model.calendar import SiteCalendar
-from engine.model.kinds import KINDS, STANDBY_FRACTION
+from engine.model.kinds import KINDS, STANDBY_FRACTION, nameplate
 from engine.model.profiles import ProfileCursor
 from engine.model.randomness import Uniforms, stream
 from engine.model.readings import Chunk, FloatArray, Outbox, Status
@@ -80,6 +82,11 @@ class Meter:
     @property
     def status(self) -> Status:
         return "online" if self.online and self.comm_losses == 0 else "offline"
+
+    @property
+    def overloaded(self) -> bool:
+        """A `set_power` above the rating: a scripted overload, drawn as asked (with noise), unlimited."""
+        return self.override_kw is not None and self.override_kw > self.spec.rated_kw
 
     def modulate(self, now: float, factor: float) -> None:
         """The behaviour factor from `now` on (called by the device's behaviour process)."""
@@ -160,6 +167,8 @@ class Meter:
         voltage_noise = u[0::2] + u[1::2] - 1.0
 
         power = self._power_kw(t) * (1.0 + spec.noise * power_noise)
+        if not self.overloaded:
+            power = nameplate(power, spec.rated_kw)
         sag = math.prod(self.brownouts)
         voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * voltage_noise) * sag
         for _ in range(self.voltage_exponent if sag != 1.0 else 0):  # repeated * rather than libm pow
@@ -218,11 +227,14 @@ class Meter:
         sag = math.prod(self.brownouts) if self.brownouts else 1.0
         exponent = self.voltage_exponent if sag != 1.0 else 0
         power_factor = spec.power_factor
+        limited = not self.overloaded
         energy = self.energy
         previous = self._last_t if self._last_t is not None else times[0]
         values: list[tuple[float, float, float, float]] = []
         for i, t in enumerate(times):
             power = self._power_kw_at(t) * (1.0 + spec.noise * (u[2 * i] + u[2 * i + 1] - 1.0))
+            if limited:
+                power = nameplate(power, spec.rated_kw)
             voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * (w[2 * i] + w[2 * i + 1] - 1.0)) * sag
             for _ in range(exponent):
                 power = power * sag

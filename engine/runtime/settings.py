@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+_ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
+"""A browser origin: scheme, host and optional port, nothing after (no path, no trailing slash)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +71,38 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Address the REST API and demo page listen on.")
     api_port: int = Field(8090, ge=0, le=65535)
     api_token: str | None = Field(None, min_length=16, description="Bearer token for /api; required off loopback.")
-    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API from a browser.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser: comma-separated, or a JSON list.",
+    )
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted (413 above).")
     state_db: Path | None = Field(
         Path("~/.local/state/iot-mock/devices.sqlite3").expanduser(),
         description="SQLite file keeping devices created, changed or deleted through the API.",
     )
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """The variable is `http://a.example,http://b.example:8080` or a JSON list of them."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                example = '["http://localhost:3000"]'
+                raise ValueError(f"must be comma-separated origins or a JSON list like {example}") from None
+        return [origin.strip() for origin in value.split(",") if origin.strip()]
+
     @field_validator("cors_origins")
     @classmethod
-    def _no_wildcard(cls, origins: list[str]) -> list[str]:
+    def _valid_origins(cls, origins: list[str]) -> list[str]:
         if "*" in origins:
             raise ValueError("'*' is refused: list the origins that may call the API")
+        for origin in origins:
+            if not _ORIGIN.match(origin):
+                raise ValueError(f"each origin must look like http://host[:port] or https://..., got {origin!r}")
         return origins
 
     @field_validator("mqtt_url")

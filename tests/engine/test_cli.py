@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import importlib.metadata
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +16,17 @@ import pytest
 
 from engine.model.kinds import KINDS
 from tests.helpers import READING_FIELDS
+from tests.runtime.conftest import Mosquitto
+from tests.runtime.mqtt_helpers import collect, publish
 
 
-def iot_mock(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def iot_mock(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=120, cwd=cwd
-    )
+        [sys.executable, "-m", "engine.cli", *args],
+        capture_output=True, text=True, timeout=120, cwd=cwd, env={**os.environ, **(env or {})},
+    )  # fmt: skip
 
 
 def test_run_default_prints_json_lines_in_the_contract_order() -> None:
@@ -87,11 +96,31 @@ def test_validate_lists_every_issue_and_exits_1(tmp_path: Path) -> None:
     done = iot_mock("validate", "default", str(bad))
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        f"{bad}:4: devices[0].interval: must be between 100ms and 1d, got 0s",
-        f"{bad}:4: devices[0].noise: input should be less than or equal to 1, got 3",
-    ]
+        f"error: {bad}:4: devices[0].interval: must be between 100ms and 1d, got 0s",
+        f"error: {bad}:4: devices[0].noise: input should be less than or equal to 1, got 3",
+    ]  # the same `error:` lines as `run` prints
     good = iot_mock("validate", "scenarios/default.yaml", cwd=Path(__file__).parents[2])
     assert good.returncode == 0 and "ok (default revision 1, 5 devices, 0 events)" in good.stdout
+
+
+def test_validate_a_folder_checks_every_scenario_in_it(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("version: 1\nname: a\ndevices: [{id: x, kind: hvac}]\n")
+    (tmp_path / "b.yml").write_text("version: 1\nname: b\ndevices: [{id: y, kind: oven}]\n")
+    (tmp_path / "notes.txt").write_text("not a scenario")
+    (tmp_path / "empty").mkdir()
+    done = iot_mock("validate", str(tmp_path), str(tmp_path / "empty"))
+    assert done.returncode == 1
+    assert done.stdout == f"{tmp_path / 'a.yaml'}: ok (a revision 1, 1 devices, 0 events)\n"
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"error: {tmp_path / 'b.yml'}:3: devices[0].kind: ")
+    assert lines[1] == f"error: {tmp_path / 'empty'}: no scenario files (*.yaml, *.yml) in this folder"
+    bundled = iot_mock("validate", "scenarios", cwd=Path(__file__).parents[2])
+    assert bundled.returncode == 0 and len(bundled.stdout.splitlines()) == 3, bundled.stderr
+
+
+def test_version() -> None:
+    done = iot_mock("--version")
+    assert done.returncode == 0 and done.stdout == f"iot-mock {importlib.metadata.version('iot-mock')}\n"
 
 
 def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
@@ -133,13 +162,71 @@ def test_progress_bar_when_asked(tmp_path: Path) -> None:
     final = done.stderr.decode().split("\r")[-1]
     assert final.startswith("[##############################] 100%  3,600 readings  ")
     assert final.endswith("/s\n")
+    assert done.stderr.decode().count("100%") == 1  # once, with the rate of the whole run
 
 
-def test_schema_file_in_docs_is_current() -> None:
-    committed = Path(__file__).parents[2] / "docs" / "scenario.schema.json"
-    assert json.loads(committed.read_text()) == json.loads(iot_mock("schema").stdout), (
-        "docs/scenario.schema.json is stale: iot-mock schema > docs/scenario.schema.json"
+def _retained(port: int, topic: str) -> list[bytes]:
+    """Retained messages on `topic`: the broker sends them on subscribing, before a marker published after."""
+
+    async def scenario() -> list[bytes]:
+        async with collect(port, topic) as got:
+            await publish(port, topic, b"marker")  # not retained: the retained store is unchanged
+            await got.wait_for(lambda: any(m.payload == b"marker" for m in got.messages))
+            return [m.payload for m in got.messages if m.retain]
+
+    return asyncio.run(scenario())
+
+
+def test_serve_with_the_api_port_taken_fails_before_starting_anything(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """One `error:` line and exit 3, and nothing on the broker: no `online` was ever published."""
+    prefix = f"cli-{os.getpid()}-{tmp_path.name}"
+    env = {"IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_STATE_DB": str(tmp_path / "devices.sqlite3")}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = iot_mock("serve", "--mqtt", mosquitto.url, "--port", str(port), "--no-embedded-broker", env=env)
+    assert done.returncode == 3
+    assert done.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port}: address already in use (set --port or IOT_MOCK_API_PORT)\n"
     )
+    assert _retained(mosquitto.port, f"{prefix}/simulator/status") == []
+
+
+def test_serve_checks_its_files_before_starting_anything(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """A device store that cannot be opened is exit 3, a missing TLS file exit 1; neither publishes."""
+    prefix = f"cli-{os.getpid()}-{tmp_path.name}"
+    (tmp_path / "a-file").write_text("")
+    store = tmp_path / "a-file" / "devices.sqlite3"
+    args = ("serve", "--mqtt", mosquitto.url, "--port", "0", "--no-embedded-broker")
+    done = iot_mock(*args, env={"IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_STATE_DB": str(store)})
+    assert done.returncode == 3
+    assert done.stderr == (
+        f"error: cannot open the device store {store}: File exists: {tmp_path / 'a-file'} (set IOT_MOCK_STATE_DB)\n"
+    )
+    missing = tmp_path / "ca.pem"
+    done = iot_mock(*args, env={"IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_TLS_CA": str(missing)})
+    assert (done.returncode, done.stderr) == (1, f"error: IOT_MOCK_MQTT_TLS_CA: no such file: {missing}\n")
+    assert _retained(mosquitto.port, f"{prefix}/simulator/status") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("notjson", "each origin must look like http://host[:port] or https://..., got 'notjson'"),
+        ('["*"]', "'*' is refused: list the origins that may call the API, got '[\"*\"]'"),
+        ("[oops", "must be comma-separated origins or a JSON list like [\"http://localhost:3000\"], got '[oops'"),
+    ],
+)
+def test_a_bad_setting_is_one_error_line(value: str, message: str, tmp_path: Path) -> None:
+    done = iot_mock("serve", "--no-embedded-broker", env={"IOT_MOCK_CORS_ORIGINS": value}, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == f"error: bad settings: IOT_MOCK_CORS_ORIGINS: {message}\n"
+
+
+def test_a_bad_port_flag_is_a_usage_error() -> None:
+    done = iot_mock("serve", "--port", "70000")
+    assert done.returncode == 2 and "--port: must be a TCP port from 0 to 65535, got '70000'" in done.stderr
 
 
 def test_hostile_templates_and_yaml_tags_are_error_lines(tmp_path: Path) -> None:
@@ -156,12 +243,19 @@ def test_hostile_templates_and_yaml_tags_are_error_lines(tmp_path: Path) -> None
     done = iot_mock("validate", *map(str, paths))
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        f"{paths[0]}:4: template: center: width 1000000000 above 1000000",
-        f"{paths[1]}:4: template: recursion too deep (does a macro call itself?)",
-        f"{paths[2]}:4: description: YAML tag '!foo' is not allowed in scenario files; write a plain value",
+        f"error: {paths[0]}:4: template: center: width 1000000000 above 1000000",
+        f"error: {paths[1]}:4: template: recursion too deep (does a macro call itself?)",
+        f"error: {paths[2]}:4: description: YAML tag '!foo' is not allowed in scenario files; write a plain value",
     ]
     run = iot_mock("run", str(paths[2]))
     assert run.returncode == 1
     assert run.stderr.splitlines() == [
         f"error: {paths[2]}:4: description: YAML tag '!foo' is not allowed in scenario files; write a plain value"
     ]
+
+
+def test_schema_file_in_docs_is_current() -> None:
+    committed = Path(__file__).parents[2] / "docs" / "scenario.schema.json"
+    assert json.loads(committed.read_text()) == json.loads(iot_mock("schema").stdout), (
+        "docs/scenario.schema.json is stale: iot-mock schema > docs/scenario.schema.json"
+    )

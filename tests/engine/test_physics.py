@@ -5,8 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 
+import numpy as np
 import pytest
 
+from engine import parse_scenario
+from engine.model.kinds import KNEE, nameplate
+from engine.runtime.sinks import MemorySink
+from engine.simulation import Simulation
 from tests.helpers import by_device, scenario_text, simulate
 
 SITE = scenario_text(
@@ -79,3 +84,71 @@ def test_timestamps_have_milliseconds_whenever_readings_fall_between_seconds() -
         "2025-08-04T00:00:00.000Z", "2025-08-04T00:00:00Z", "2025-08-04T00:00:01.500Z",
         "2025-08-04T00:00:02Z", "2025-08-04T00:00:03.000Z",
     ]  # fmt: skip
+
+
+RATED = {"hvac": 25.0, "light": 8.5, "rack": 45.0, "line": 120.0, "kitchen": 15.0, "peaky": 10.0, "noisy": 20.0}
+NAMEPLATE_SITE = scenario_text(
+    """\
+    profiles:
+      above-one: {weekday: [1.5, 1.2, 1.0, 0.95, 0.9, 0.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5,
+                            1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 1.5]}
+    devices:
+      - {id: hvac, kind: hvac, interval: 10s}
+      - {id: light, kind: lighting, interval: 10s}
+      - {id: rack, kind: server, interval: 10s}
+      - {id: line, kind: industrial, interval: 10s}
+      - {id: kitchen, kind: appliance, interval: 10s}
+      - {id: peaky, kind: hvac, rated_kw: 10, profile: above-one, interval: 10s}
+      - {id: noisy, kind: appliance, rated_kw: 20, profile: above-one, noise: 1, interval: 10s}
+    events:
+      - {at: "+1d10:00", action: brownout, target: all, factor: 0.9, duration: 2h}
+    """,
+    duration="3d",
+)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_healthy_power_stays_at_or_below_the_rating(seed: int) -> None:
+    """A platform alarming above nameplate must not fire on a healthy mock device (issue 8, item 13)."""
+    _, sink = simulate(NAMEPLATE_SITE, 3 * 86400, seed=seed)
+    readings = sink.readings()
+    assert len(readings) == 7 * 3 * 8640
+    for device_id, rows in by_device(readings).items():
+        peak = max(r.power for r in rows)
+        assert peak <= RATED[device_id], (device_id, peak)
+        if device_id in ("hvac", "kitchen", "peaky", "noisy"):
+            assert peak > 0.95 * RATED[device_id], (device_id, peak)  # the top is still reached, not cut low
+        for r in rows[::97]:
+            power_factor = 0.85 if device_id in ("hvac", "peaky") else PF.get(device_id, 0.97)
+            assert 3 * r.voltage * r.current * power_factor / 1000 == pytest.approx(r.power, rel=0.01), r
+
+
+def test_nameplate_is_the_same_for_floats_and_arrays_and_keeps_the_order() -> None:
+    """The real-time (float) and bulk (numpy) paths must give the same bits; the limit is monotonic."""
+    rng = np.random.default_rng(7)
+    demand = np.sort(rng.uniform(0.0, 3.0, 20_000) * 25.0)
+    limited = nameplate(demand, 25.0)
+    assert limited.tolist() == [nameplate(float(x), 25.0) for x in demand]
+    assert np.all(limited < 25.0) and np.all(np.diff(limited) >= 0)
+    below = demand <= 25.0 * KNEE
+    assert np.array_equal(limited[below], demand[below])
+
+
+def test_a_set_power_above_the_rating_is_a_scripted_overload() -> None:
+    """An explicit override above the nameplate is drawn as asked; at or below it, the limit holds."""
+    text = scenario_text("devices: [{id: ac, kind: hvac, rated_kw: 25, interval: 10s}]\n")
+    sim = Simulation(parse_scenario(text).plan, sink := MemorySink())
+    sim.command("ac", "set_power", {"fraction": 1.2})
+    sim.advance(3600)
+    sim.command("ac", "set_power", {"fraction": 1.0})
+    sim.advance(7200)
+    sim.command("ac", "set_power", {"kw": 25.0})
+    sim.advance(7210)
+    for _ in range(360):  # a few readings at a time: the real-time path
+        sim.advance(sim.now + 10)
+    rows = sink.readings()
+    overload = [r.power for r in rows if r.t < 3600]
+    assert max(overload) > 25.0 * 1.1 and min(overload) >= 30.0 * 0.9
+    assert sum(overload) / len(overload) == pytest.approx(30.0, rel=0.02)
+    at_rating = [r.power for r in rows if r.t >= 3600]
+    assert len(at_rating) == 721 and max(at_rating) <= 25.0 and min(at_rating) >= 25.0 * 0.9
