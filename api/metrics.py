@@ -58,6 +58,12 @@ class RunCollector(Collector):
         yield GaugeMetricFamily("iot_mock_devices", "Simulated devices", value=len(live.sim.meters))
         yield GaugeMetricFamily("iot_mock_sim_time_seconds", "Simulated time since the start", value=live.sim.now)
         yield GaugeMetricFamily("iot_mock_mqtt_connected", "1 when connected to the broker", value=bridge.connected)
+        yield GaugeMetricFamily(
+            "iot_mock_behind_seconds", "Wall seconds the run is behind its clock", value=live.pacing.behind_seconds
+        )
+        yield CounterMetricFamily(
+            "iot_mock_fell_behind", "Times the run fell behind its clock (by over a second)", value=live.pacing.episodes
+        )
 
 
 async def metrics(request: Request) -> Response:

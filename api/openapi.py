@@ -204,6 +204,9 @@ SCHEMAS: dict[str, Any] = _titled({
             "commands": {"type": "object"},
             "connections": {"type": "integer"},
             "lag_ms": {"type": "object"},
+            "undelivered": {"type": "integer", "description": "Readings dropped or still buffered."},
+            "behind_seconds": {"type": "number", "description": "Wall seconds simulated time is behind its clock."},
+            "falling_behind": {"type": "boolean", "description": "More than a second behind: the speed is too high."},
         },
     },
     "ScenarioSummary": {

@@ -59,7 +59,7 @@ def test_a_typo_is_a_usage_error_before_any_install(tmp_path: Path) -> None:
 
 
 def test_test_names_every_system_package_a_minimal_debian_lacks(tmp_path: Path) -> None:
-    """Debian minbase plus python3: no broker, no openssl, no browser, and no libatomic1 for Playwright's node."""
+    """Debian minbase plus python3: no broker, no openssl, no browser, no node (aedes), no libatomic1 (Playwright)."""
     checkout, log = _checkout(tmp_path)
     node = checkout / ".venv" / "lib" / "python3.11" / "site-packages" / "playwright" / "driver" / "node"
     _tool(node, "")
@@ -76,11 +76,14 @@ def test_test_names_every_system_package_a_minimal_debian_lacks(tmp_path: Path) 
     assert done.returncode == 2
     broker = "" if Path("/usr/sbin/mosquitto").exists() else "mosquitto "  # dev also looks there, off PATH
     assert done.stderr.splitlines()[-1] == (
-        f"dev: the tests need: sudo apt-get install {broker}mosquitto-clients openssl chromium libatomic1"
+        f"dev: the tests need: sudo apt-get install {broker}mosquitto-clients openssl chromium nodejs npm libatomic1"
     )
     assert "pytest" not in log.read_text()
-    for name in ("mosquitto", "mosquitto_sub", "openssl", "chromium", "ldd.fixed"):
+    for name in ("mosquitto", "mosquitto_sub", "openssl", "chromium", "node", "ldd.fixed"):
         _tool(tools / name, "")
+    (tools / "mkdir").symlink_to(shutil.which("mkdir") or "mkdir")
+    _tool(tools / "npm", f'echo "npm $*" >> {log}\nmkdir -p "$3/node_modules"\n')  # npm ci --prefix DIR
     fixed = _dev(checkout, "test", "-q", path=tools)
     assert fixed.returncode == 0, fixed.stderr
+    assert "npm ci --prefix tests/brokers --no-audit --no-fund --loglevel=error" in log.read_text()
     assert log.read_text().splitlines()[-1] == "pytest -q"

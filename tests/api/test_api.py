@@ -150,7 +150,7 @@ def test_metrics_follow_prometheus_conventions_and_count_commands(client: TestCl
         "iot_mock_commands_applied": "counter", "iot_mock_commands_rejected": "counter",
         "iot_mock_mqtt_connections": "counter", "iot_mock_publish_lag_seconds": "summary",
         "iot_mock_publish_lag_max_seconds": "gauge", "iot_mock_devices": "gauge", "iot_mock_sim_time_seconds": "gauge",
-        "iot_mock_mqtt_connected": "gauge",
+        "iot_mock_mqtt_connected": "gauge", "iot_mock_behind_seconds": "gauge", "iot_mock_fell_behind": "counter",
     }  # fmt: skip
     text = client.get("/metrics").text
     assert "iot_mock_readings_generated_total " in text and "iot_mock_mqtt_connections_total 1.0" in text
@@ -170,6 +170,7 @@ def test_metrics_follow_prometheus_conventions_and_count_commands(client: TestCl
     }  # fmt: skip
     assert set(metrics["iot_mock_publish_lag_seconds"][1]) == {(("quantile", "0.5"),), (("quantile", "0.99"),)}
     assert value["iot_mock_devices"] == 5 and value["iot_mock_running"] == 1 and value["iot_mock_mqtt_connected"] == 1
+    assert value["iot_mock_behind_seconds"] < 0.5 and value["iot_mock_fell_behind"] == 0  # x100 keeps up
 
 
 def test_scenarios_are_listed(client: TestClient) -> None:

@@ -81,3 +81,35 @@ def own_mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@dataclass
+class Aedes:
+    """aedes (Node.js), a second MQTT broker implementation, from tests/brokers (installed by ./dev test)."""
+
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        script = Path(__file__).parents[1] / "brokers" / "aedes.mjs"
+        node = shutil.which("node") or "node"
+        self.process = subprocess.Popen([node, str(script), str(self.port)], stdout=subprocess.DEVNULL)
+        wait_listening(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def aedes() -> Iterator[Aedes]:
+    broker = Aedes()
+    broker.start()
+    yield broker
+    broker.stop()
