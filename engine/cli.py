@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import importlib.metadata
 import json
 import logging
@@ -270,31 +269,43 @@ def _serve(args: argparse.Namespace) -> int:
     if not is_loopback(settings.api_host) and not settings.api_token:
         raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
     loaded = load_named(args.scenario)
-    _preflight(settings)
-    start = args.start or datetime.now(UTC).replace(microsecond=0)
-    plan = _sharded(moved_to(loaded.plan, start), args.shard)
-    app = create_app(plan, settings, speed=args.speed, seed=args.seed)
-    _configure_logging()
-    logging.getLogger("iot_mock").info("API and demo page on http://%s:%d/", settings.api_host, settings.api_port)
-    _run_async(lambda stop: serve(app, settings, stop))
+    sockets = _preflight(settings)
+    try:
+        start = args.start or datetime.now(UTC).replace(microsecond=0)
+        plan = _sharded(moved_to(loaded.plan, start), args.shard)
+        app = create_app(plan, settings, speed=args.speed, seed=args.seed)
+        _configure_logging()
+        port = sockets[0].getsockname()[1]
+        logging.getLogger("iot_mock").info("API and demo page on http://%s:%d/", settings.api_host, port)
+        _run_async(lambda stop: serve(app, settings, stop, sockets=sockets))
+    finally:
+        for listening in sockets:
+            listening.close()
     return 0
 
 
-def _preflight(settings: Settings) -> None:
-    """Check the files and the address `serve` needs, before it starts a broker or publishes anything."""
+def _preflight(settings: Settings) -> list[socket.socket]:
+    """Check the files `serve` needs and bind the API's address, before it starts a broker or publishes.
+
+    The bound sockets go to uvicorn, so nothing can take the address between the check and the serving.
+    """
+    from api.server import CannotListen, listen
     from api.store import DeviceStore
 
     for name in ("mqtt_tls_ca", "mqtt_tls_cert", "mqtt_tls_key"):
         path = getattr(settings, name)
         if path is not None and not path.is_file():
             raise IotMockError(f"IOT_MOCK_{name.upper()}: no such file: {path}")
-    check_listen(settings.api_host, settings.api_port)
     try:
         DeviceStore(settings.state_db).close()
     except (OSError, sqlite3.Error) as exc:
         reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
         where = f"cannot open the device store {settings.state_db}"
         raise CannotStart(f"{where}: {reason} (set IOT_MOCK_STATE_DB)") from None
+    try:
+        return listen(settings.api_host, settings.api_port)
+    except CannotListen as exc:
+        raise CannotStart(str(exc)) from None
 
 
 def _settings(
@@ -323,35 +334,6 @@ def _settings(
 
 _FLAGS = {"mqtt_url": "--mqtt", "api_host": "--host", "api_port": "--port"}
 """Settings fields that command-line flags set: an error names the flag when it was given."""
-
-
-def check_listen(host: str, port: int) -> None:
-    """Fail now if `host:port` cannot be listened on, as uvicorn would only after the run started.
-
-    Binds (with SO_REUSEADDR, as uvicorn does) every address the host resolves to, then closes.
-    """
-    where = f"{host}:{port}"
-    try:
-        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise CannotStart(f"cannot listen on {where}: {exc.strerror} (set --host or IOT_MOCK_API_HOST)") from None
-    for family, kind, proto, _, address in addresses:
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(address)
-            except OSError as exc:
-                raise CannotStart(f"cannot listen on {where}: {_bind_problem(exc)}") from None
-
-
-def _bind_problem(exc: OSError) -> str:
-    if exc.errno == errno.EADDRINUSE:
-        return "address already in use (set --port or IOT_MOCK_API_PORT)"
-    if exc.errno == errno.EACCES:
-        return "permission denied (ports below 1024 need privileges; set --port or IOT_MOCK_API_PORT)"
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return "not an address of this machine (set --host or IOT_MOCK_API_HOST)"
-    return f"{(exc.strerror or str(exc)).lower()} (set --host/--port or IOT_MOCK_API_HOST/IOT_MOCK_API_PORT)"
 
 
 def _sharded(plan: Plan, part: tuple[int, int] | None) -> Plan:

@@ -32,18 +32,30 @@ def wait_listening(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
 
 
-@dataclass
-class Mosquitto:
-    """A mosquitto process that can be stopped and started again on the same port."""
+@dataclass(kw_only=True)
+class Broker:
+    """A broker process on a loopback port of its own, stopped by its PID and startable again."""
 
-    folder: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
-    extra: str = ""
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@dataclass
+class Mosquitto(Broker):
+    """Mosquitto, with its configuration, persistence and log in `folder`."""
+
+    folder: Path
+    extra: str = ""
 
     def start(self) -> None:
         executable = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -58,12 +70,6 @@ class Mosquitto:
         self.process = subprocess.Popen([executable, "-c", str(config)], stdout=log, stderr=log)
         log.close()
         wait_listening(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 @pytest.fixture(scope="session")
@@ -84,27 +90,14 @@ def own_mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
 
 
 @dataclass
-class Aedes:
+class Aedes(Broker):
     """aedes (Node.js), a second MQTT broker implementation, from tests/brokers (installed by ./dev test)."""
-
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         script = Path(__file__).parents[1] / "brokers" / "aedes.mjs"
         node = shutil.which("node") or "node"
         self.process = subprocess.Popen([node, str(script), str(self.port)], stdout=subprocess.DEVNULL)
         wait_listening(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 @pytest.fixture(scope="session")
