@@ -38,6 +38,9 @@ _DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 WINDOW = 1000
 PIPELINE = 4
 """Windows in flight at once."""
+SLACK = 16 * WINDOW
+"""Readings a virtual run keeps buffered ahead of the broker (it waits above): enough to keep the windows
+full while the next batch is simulated, little enough to keep memory low whatever the outbox size."""
 # 0 = paho's in-flight limit off: paho rescans its in-flight messages on every acknowledgement when
 # a limit is set (quadratic in the window); the WINDOW already bounds what is in flight.
 INFLIGHT = 0
@@ -62,7 +65,7 @@ class MqttBridge:
         self.encoder = encoder
         self.clock = clock
         self.sim_now = sim_now
-        self.outbox = Outbox(settings.outbox_size)
+        self.outbox = Outbox(settings.outbox_size, low_water=SLACK)
         self.on_command: CommandHandler | None = None
         self.connected = False
         self.connections = 0
