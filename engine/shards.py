@@ -2,7 +2,7 @@
 
 Kubernetes gives each pod of a workload an index but not the count: an Indexed Job sets
 `JOB_COMPLETION_INDEX`; a StatefulSet names its pods `NAME-0` ... `NAME-(N-1)` (the pod's `HOSTNAME`),
-and from 1.27 labels them `apps.kubernetes.io/pod-index`, which the downward API can pass as
+and from 1.28 labels them `apps.kubernetes.io/pod-index`, which the downward API can pass as
 `IOT_MOCK_POD_INDEX`. The count comes from `IOT_MOCK_SHARDS`, written in the manifest next to the
 Job's `completions` or the set's `replicas`. Indexes are 0-based: index 0 runs shard 1/N.
 

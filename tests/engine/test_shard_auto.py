@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from engine.cli import EXIT_BAD_INPUT, EXIT_USAGE, main
+from engine.model.specs import shard
+from engine.scenario.catalog import load_named
 from tests.helpers import scenario_text
+from tests.runtime.conftest import Mosquitto, free_port
+from tests.runtime.mqtt_helpers import collect
 
 TEXT = scenario_text(
     """
@@ -69,6 +75,36 @@ def test_a_statefulset_pod_takes_its_ordinal_from_its_name(scenario: Path) -> No
     assert _finish(pod) == expected
     assert _finish(labelled) == expected
     assert expected[1] == "shard 3/3: 2 of 7 devices\n"
+
+
+def test_a_live_statefulset_pod_publishes_its_shard_only(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    # Pod iot-mock-3 of a 10-replica StatefulSet, configured as deploy/kubernetes/statefulset.yaml does.
+    expected = {device.id for device in shard(load_named("datacenter-day").plan, 4, 10).devices}
+    prefix = f"shard-auto-{os.getpid()}"
+    command = [sys.executable, "-m", "engine.cli", "serve", "datacenter-day", "--start", "2026-01-05T00:00:00Z",
+               "--port", str(free_port()), "--no-embedded-broker"]  # fmt: skip
+    env = _clean_environment() | {
+        "HOSTNAME": "iot-mock-3",
+        "IOT_MOCK_SHARD": "auto",
+        "IOT_MOCK_SHARDS": "10",
+        "IOT_MOCK_MQTT_URL": mosquitto.url,
+        "IOT_MOCK_TOPIC_PREFIX": prefix,
+        "IOT_MOCK_STATE_DB": str(tmp_path / "devices.sqlite3"),
+    }
+
+    async def scenario() -> tuple[set[str], str]:
+        async with collect(mosquitto.port, f"{prefix}/devices/+/status") as got:
+            pod = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+            try:
+                await got.wait_for(lambda: {m.topic.split("/")[-2] for m in got.messages} >= expected, timeout=30)
+            finally:
+                pod.send_signal(signal.SIGTERM)
+                _, err = await asyncio.to_thread(pod.communicate, timeout=30)
+        return {m.topic.split("/")[-2] for m in got.messages}, err
+
+    published, err = asyncio.run(scenario())
+    assert published == expected and len(expected) == 3
+    assert err.startswith("shard 4/10: 3 of 27 devices\n")
 
 
 @pytest.mark.parametrize(
