@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -40,7 +40,7 @@ from engine.scenario.compile import moved_to
 from engine.scenario.durations import parse_duration
 from engine.scenario.format import Scenario
 from engine.scenario.loader import read_source, render_source
-from engine.shards import Shard, chosen_shard, parse_shard
+from engine.shards import Shard, ShardFlag, chosen_shard, parse_shard
 from engine.simulation import Simulation
 
 T = TypeVar("T")
@@ -103,7 +103,7 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _shard(text: str) -> Shard | Literal["auto"]:
+def _shard(text: str) -> ShardFlag:
     try:
         return parse_shard(text)
     except ValueError as exc:

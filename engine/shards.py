@@ -19,6 +19,8 @@ from engine.errors import IotMockError
 
 Shard = tuple[int, int]
 """Shard K of N, 1 <= K <= N."""
+ShardFlag = Shard | Literal["auto"]
+"""What `--shard` and `IOT_MOCK_SHARD` say: a shard, or `auto` (ask the orchestrator)."""
 
 AUTO: Final = "auto"
 SHARD_VARIABLE: Final = "IOT_MOCK_SHARD"
@@ -31,7 +33,7 @@ _ORDINAL = re.compile(r".+-([0-9]+)")
 """A StatefulSet pod's name: the set's name, a dash and the ordinal."""
 
 
-def parse_shard(text: str) -> Shard | Literal["auto"]:
+def parse_shard(text: str) -> ShardFlag:
     """`K/N` with 1 <= K <= N, or `auto`; a ValueError says what is expected."""
     if text == AUTO:
         return AUTO
@@ -41,7 +43,7 @@ def parse_shard(text: str) -> Shard | Literal["auto"]:
     return int(index), int(count)
 
 
-def chosen_shard(flag: Shard | Literal["auto"] | None, environ: Mapping[str, str]) -> Shard | None:
+def chosen_shard(flag: ShardFlag | None, environ: Mapping[str, str]) -> Shard | None:
     """The shard to run: the `--shard` flag wins, else `IOT_MOCK_SHARD`; None runs every device.
 
     Raises IotMockError with one line naming the variable, its value and the fix.

@@ -83,7 +83,7 @@ def _pod_environment(workload: Resource, index: int, *, labelled: bool = True) -
         pod_name = f"{name}-{index}"
     downward = {"metadata.name": pod_name, POD_INDEX_LABEL: str(index) if labelled else ""}
     container = _container(workload)
-    environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", **orchestrator}
+    environment = dict(orchestrator)
     settings = _one("ConfigMap")
     for source in container.get("envFrom", []):
         assert source["configMapRef"]["name"] == settings["metadata"]["name"]
@@ -173,6 +173,6 @@ def test_the_pods_run_unprivileged_on_a_read_only_root(kind: str) -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert {"requests", "limits"} <= container["resources"].keys()
     mounts = [mount["mountPath"] for mount in container["volumeMounts"]]
-    state_db = dict(_pod_environment(workload, 0)).get("IOT_MOCK_STATE_DB")
+    state_db = _pod_environment(workload, 0).get("IOT_MOCK_STATE_DB")
     if kind == "StatefulSet":  # the device store must be on a volume, the root being read-only
         assert state_db is not None and any(state_db.startswith(mount + "/") for mount in mounts)
