@@ -40,6 +40,7 @@ from engine.scenario.compile import moved_to
 from engine.scenario.durations import parse_duration
 from engine.scenario.format import Scenario
 from engine.scenario.loader import read_source, render_source
+from engine.shards import Shard, ShardFlag, chosen_shard, parse_shard
 from engine.simulation import Simulation
 
 T = TypeVar("T")
@@ -102,14 +103,18 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _shard(text: str) -> tuple[int, int]:
-    index, _, count = text.partition("/")
-    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
-        raise argparse.ArgumentTypeError(f"must be K/N with 1 <= K <= N, like 2/4, got {text!r}")
-    return int(index), int(count)
+def _shard(text: str) -> ShardFlag:
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-SHARD_HELP = "run only shard K of N: a stable subset of the devices; N shards together give the whole run"
+SHARD_HELP = (
+    "run only shard K of N: a stable subset of the devices; N shards together give the whole run; "
+    "auto: K from the pod's index (JOB_COMPLETION_INDEX or the StatefulSet ordinal), N from IOT_MOCK_SHARDS "
+    "(default: IOT_MOCK_SHARD)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mqtt", metavar="URL", help="also publish to this broker, e.g. mqtt://user:pass@host:1883")
     run.add_argument("--speed", type=_speed, default=None, help="with --mqtt: 'max' (default, virtual time) or N (xN)")
     run.add_argument("--start", type=_start, help="move the scenario (events included) to start at this local time")
-    run.add_argument("--shard", type=_shard, metavar="K/N", help=SHARD_HELP)
+    run.add_argument("--shard", type=_shard, metavar="K/N|auto", help=SHARD_HELP)
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")  # fmt: skip
 
@@ -142,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--mqtt", metavar="URL", help="broker URL (default: IOT_MOCK_MQTT_URL or mqtt://127.0.0.1:1883)")
     serve.add_argument("--speed", type=_speed, default=1.0, help="N for N times real time (default 1)")
     serve.add_argument("--seed", type=int, help="seed of every random stream (default: the scenario's)")
-    serve.add_argument("--shard", type=_shard, metavar="K/N", help=SHARD_HELP)
+    serve.add_argument("--shard", type=_shard, metavar="K/N|auto", help=SHARD_HELP)
     serve.add_argument("--start", type=_start, help="sim time zero (default: now); shards of one run should share it")
     serve.add_argument("--no-embedded-broker", action="store_true", help="never start the embedded broker")
     serve.add_argument("--host", help="API address (default: IOT_MOCK_API_HOST or 127.0.0.1)")
@@ -207,8 +212,9 @@ def _print_issues(exc: ScenarioError) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    part = chosen_shard(args.shard, os.environ)
     loaded = load_named(args.scenario)
-    plan = _sharded(moved_to(loaded.plan, args.start) if args.start else loaded.plan, args.shard)
+    plan = _sharded(moved_to(loaded.plan, args.start) if args.start else loaded.plan, part)
     until = args.duration if args.duration is not None else plan.duration
     outputs: list[str] = args.out or ([] if args.mqtt else ["-"])
     encoder = Encoder(plan.start_epoch)
@@ -266,13 +272,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     # Everything that can be checked is, before a broker starts or `online` is published.
     settings = _settings(args.mqtt, embedded=not args.no_embedded_broker, host=args.host, port=args.port)
+    part = chosen_shard(args.shard, os.environ)
     if not is_loopback(settings.api_host) and not settings.api_token:
         raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
     loaded = load_named(args.scenario)
     sockets = _preflight(settings)
     try:
         start = args.start or datetime.now(UTC).replace(microsecond=0)
-        plan = _sharded(moved_to(loaded.plan, start), args.shard)
+        plan = _sharded(moved_to(loaded.plan, start), part)
         app = create_app(plan, settings, speed=args.speed, seed=args.seed)
         _configure_logging()
         port = sockets[0].getsockname()[1]
@@ -336,7 +343,7 @@ _FLAGS = {"mqtt_url": "--mqtt", "api_host": "--host", "api_port": "--port"}
 """Settings fields that command-line flags set: an error names the flag when it was given."""
 
 
-def _sharded(plan: Plan, part: tuple[int, int] | None) -> Plan:
+def _sharded(plan: Plan, part: Shard | None) -> Plan:
     if part is None:
         return plan
     sharded = shard(plan, *part)
