@@ -74,6 +74,8 @@ class Plan:
     stagger: bool = False
     profiles: Mapping[str, DailyProfile] = dataclasses.field(default_factory=dict)
     """Every profile a device may name: the built-in ones and the scenario's."""
+    shard: tuple[int, int] | None = None
+    """(K, N) when this plan is shard K of N of a scenario: other processes run the other devices."""
 
 
 def shard(plan: Plan, index: int, count: int) -> Plan:
@@ -94,4 +96,4 @@ def shard(plan: Plan, index: int, count: int) -> Plan:
         for event in plan.events
         if (targets := tuple(target for target in event.targets if target in kept))
     )
-    return dataclasses.replace(plan, devices=devices, events=events)
+    return dataclasses.replace(plan, devices=devices, events=events, shard=(index, count))

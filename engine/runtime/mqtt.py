@@ -67,6 +67,10 @@ class MqttBridge:
         self.sim_now = sim_now
         self.outbox = Outbox(settings.outbox_size, low_water=SLACK)
         self.on_command: CommandHandler | None = None
+        self.owns: Callable[[str], bool] | None = None
+        """Set in a sharded run: whether a device is this shard's. Commands for the devices of other
+        shards (which every shard receives) are theirs to answer: not answered here, nor counted."""
+        self.foreign_commands = 0
         self.connected = False
         self.connections = 0
         self.commands = {"received": 0, "applied": 0, "rejected": 0}
@@ -337,6 +341,9 @@ class MqttBridge:
             self.commands["received"] += 1
             self.commands["rejected"] += 1
             log.warning("command on %r rejected: not a valid device id", topic)
+            return
+        if self.owns is not None and not self.owns(device_id):
+            self.foreign_commands += 1
             return
         handler = self.on_command or _not_accepted
         try:

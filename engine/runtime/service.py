@@ -120,6 +120,8 @@ async def run_live(
         )
         sim = Simulation(plan, FanOut([bridge, *sinks]), seed=seed)
         bridge.on_command = sim.command
+        if plan.shard is not None:
+            bridge.owns = sim.by_id.__contains__
         live = LiveRun(sim, clock, bridge, stop, Pacing())
         pace = {"virtual": "in virtual time", "realtime": "in real time"}.get(clock.mode) or f"at x{clock.speed:g}"
         log.info(

@@ -18,10 +18,11 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from engine.model.specs import shard
 from engine.runtime.mqtt import MqttBridge
 from engine.runtime.service import LiveRun, run_live
 from tests.runtime.conftest import Mosquitto, free_port
-from tests.runtime.mqtt_helpers import collect
+from tests.runtime.mqtt_helpers import collect, publish
 from tests.runtime.test_mqtt import plan_of, settings_for
 
 FIFTY = "devices: [" + ", ".join(f"{{id: d{i}, kind: server, interval: 1s}}" for i in range(50)) + "]\n"
@@ -166,3 +167,35 @@ def test_a_lost_connection_leaves_no_unretrieved_future(
 
     asyncio.run(scenario())
     assert problems == []
+
+
+def test_shards_answer_only_the_commands_of_their_own_devices(mosquitto: Mosquitto) -> None:
+    """Every shard receives every command; only the one that runs the device answers it."""
+    whole = plan_of("devices: [" + ", ".join(f"{{id: d{i}, kind: server, interval: 1s}}" for i in range(4)) + "]\n")
+    first, _ = settings_for(mosquitto.url)
+    prefix = first.topic_prefix
+    second, _ = settings_for(mosquitto.url, topic_prefix=prefix)  # its own client id, the same topics
+
+    async def scenario() -> tuple[list[LiveRun], list[dict[str, Any]]]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        started: list[asyncio.Future[LiveRun]] = [loop.create_future(), loop.create_future()]
+        async with collect(mosquitto.port, f"{prefix}/devices/+/responses") as got, asyncio.TaskGroup() as tasks:
+            for k, settings in ((1, first), (2, second)):
+                part = shard(whole, k, 2)
+                tasks.create_task(run_live(part, settings, speed=20, stop=stop, started=started[k - 1]))
+            shards = [await future for future in started]
+            for live in shards:
+                await live.bridge.wait_connected()
+            for device in ("d0", "d1"):  # d0 is shard 1's, d1 shard 2's
+                command = json.dumps({"command": "disable", "id": device}).encode()
+                await publish(mosquitto.port, f"{prefix}/devices/{device}/commands", command)
+            await got.wait_for(lambda: all(live.bridge.foreign_commands == 1 for live in shards))
+            await got.wait_for(lambda: len(got.messages) >= 2)
+            stop.set()
+        return shards, [m.json() for m in got.messages]
+
+    shards, responses = asyncio.run(scenario())
+    assert sorted((r["id"], r["ok"]) for r in responses) == [("d0", True), ("d1", True)]
+    assert [live.bridge.commands["received"] for live in shards] == [1, 1]
+    assert not shards[0].sim.by_id["d0"].enabled and not shards[1].sim.by_id["d1"].enabled
