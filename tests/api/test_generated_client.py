@@ -12,15 +12,13 @@ import importlib
 import io
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.conftest import serving
+from tests.api.conftest import serving, wait_until
 from tests.runtime.conftest import Mosquitto
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -101,7 +99,7 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
         == "Generated"
     )
     readings = importlib.import_module(f"{PACKAGE}.api.default.get_readings")
-    wait_for(lambda: readings.sync_detailed(client=client, device_id="mock-hvac-001").status_code == 200)
+    wait_until(lambda: readings.sync_detailed(client=client, device_id="mock-hvac-001").status_code == 200)
     assert call("get_readings", 200, "Reading", device_id="mock-hvac-001").device_id == "mock-hvac-001"
     answer = call(
         "send_command",
@@ -140,10 +138,3 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
     assert call("start", 200, "Status", body=models.StartRequest(scenario="default", speed=20)).running is True
     assert call("stop", 200, "Status").running is False
     return called
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
