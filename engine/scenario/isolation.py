@@ -29,15 +29,21 @@ _CONTEXT.set_forkserver_preload(["__main__", __name__])
 def render_isolated(text: str, source: str, *, max_output: int = MAX_OUTPUT, max_seconds: float = MAX_SECONDS) -> str:
     """The rendered text, from a child process; raises TemplateError (located when possible)."""
     reader, writer = _CONTEXT.Pipe(duplex=False)
-    line: Any = _CONTEXT.RawValue("i", 0)
-    child = _CONTEXT.Process(
-        target=_render_child,
-        args=(writer, line, text, max_output, max_seconds),
-        name="iot-mock-template",
-        daemon=True,
-    )
     try:
-        child.start()
+        line: Any = _CONTEXT.RawValue("i", 0)  # shared memory: a file in the temporary directory
+        child = _CONTEXT.Process(
+            target=_render_child,
+            args=(writer, line, text, max_output, max_seconds),
+            name="iot-mock-template",
+            daemon=True,
+        )
+        child.start()  # the first start also starts the forkserver, whose socket is a temporary file
+    except OSError as exc:
+        reader.close()
+        writer.close()
+        why = f"cannot start the template worker: {exc.strerror or exc} (it needs a writable temporary directory)"
+        raise TemplateError(source, why) from exc
+    try:
         writer.close()
         if not reader.poll(max_seconds + _GRACE):
             raise overrun(source, max_seconds, line.value or None)

@@ -97,3 +97,16 @@ def test_the_image_refuses_to_serve_without_a_token(image: str) -> None:
     done = _docker("run", "--rm", "--network", "host", "-e", f"IOT_MOCK_API_PORT={free_port()}", image, check=False)
     assert done.returncode == 1
     assert done.stderr.strip() == "error: serving the API on 0.0.0.0 needs IOT_MOCK_API_TOKEN (16+ characters)"
+
+
+def test_a_read_only_root_needs_only_a_writable_tmp(image: str) -> None:
+    """Templates render in a worker process whose forkserver socket lives in the temporary directory."""
+    run = ("run", "--rm", "--read-only", "--network", "none")
+    rendered = _docker(*run, "--tmpfs", "/tmp", image, "run", "datacenter-day", "--duration", "1m", check=False)
+    assert rendered.returncode == 0 and rendered.stdout.startswith('{"device_id":"rack-a01"')  # a templated file
+    refused = _docker(*run, image, "run", "datacenter-day", "--duration", "1m", check=False)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.startswith("error: ") and refused.stderr.strip().endswith(
+        "datacenter-day.yaml: cannot start the template worker: No usable temporary directory found in "
+        "['/tmp', '/var/tmp', '/usr/tmp', '/home/iot-mock'] (it needs a writable temporary directory)"
+    )
