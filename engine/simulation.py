@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import simpy
 
-from engine.errors import DeviceError, DuplicateDevice, UnknownDevice
+from engine.errors import CommandError, DeviceError, DuplicateDevice, UnknownDevice
 from engine.model.behaviours import BEHAVIOURS
 from engine.model.calendar import SiteCalendar
 from engine.model.commands import ClearFault, InjectFault, Params, SetInterval, SetPower, parse_params
@@ -65,6 +65,8 @@ class Simulation:
         self.readings_emitted = 0
         self.revision = 0
         """Counts changes of device state (events, commands), so views of it can be cached."""
+        self.ended = False
+        """Set by `end()`: the devices are gone, and no command applies any more."""
         self._outbox = Outbox()
         for meter in self.meters:
             self._start_behaviour(meter)
@@ -107,6 +109,7 @@ class Simulation:
             self._outbox.statuses.append(
                 StatusChange(self.now, meter.spec.id, "offline", meter.enabled, "stopped", removed=True)
             )
+        self.ended = True
         self.flush()
 
     def change(self, meter: Meter, mutate: Callable[[Meter], None], reason: str) -> None:
@@ -164,6 +167,8 @@ class Simulation:
         self.flush()
 
     def _existing(self, device_id: str) -> Meter:
+        if self.ended:
+            raise CommandError(device_id, "the run has ended")
         meter = self.by_id.get(device_id)
         if meter is None:
             raise UnknownDevice(device_id)

@@ -6,7 +6,7 @@ re-anchors (wall_start, t0) at the current instant. Speed None means virtual tim
 the CPU (and the outbox's back-pressure) allows.
 
 A paced run never does more than a bounded slice of work between two awaits: each advance covers
-at most `max_readings` readings, so at any speed the event loop (the API, signals) stays
+at most `step` readings, so at any speed the event loop (the API, signals) stays
 responsive and memory stays bounded. When the machine or the broker cannot keep up with the
 speed, simulated time falls behind its clock instead: `Pacing` says by how much, and the run logs
 a warning while it is behind, and again when it has caught up.
@@ -141,16 +141,18 @@ async def drive(
     room: Callable[[], Awaitable[None]] | None = None,
     has_room: Callable[[], bool] | None = None,
     stop: asyncio.Event | None = None,
-    max_readings: int = TARGET_BATCH // 10,
+    batch: int = TARGET_BATCH // 10,
+    step: int = TARGET_BATCH // 10,
     pacing: Pacing | None = None,
 ) -> None:
-    """Advance `sim` to `until` along `clock`, at most about `max_readings` readings per advance.
+    """Advance `sim` to `until` along `clock`, in virtual or paced time as the clock is at each turn.
 
-    Virtual time awaits `room()` between batches. Paced time advances towards the clock's sim time
-    every TICK and skips a tick while `has_room()` is False (a connected but slower broker: the
-    run falls behind its clock rather than dropping readings).
+    Virtual time advances about `batch` readings at a time and awaits `room()` before each. Paced
+    time advances towards the clock's sim time every TICK, at most `step` readings at a time, and
+    skips a tick while `has_room()` is False (a connected but slower broker: the run falls behind
+    its clock rather than dropping readings). The speed may change between the two at any time.
     """
-    steps = _Steps(sim, max_readings)
+    batches, steps = _Steps(sim, batch), _Steps(sim, step)
     pacing = pacing or Pacing()
     deadline: float | None = None
     while sim.now < until and not (stop is not None and stop.is_set()):
@@ -161,10 +163,12 @@ async def drive(
             deadline = None
             continue
         if clock.speed is None:
+            pacing.update(clock, sim.now)
             if room is not None and not await _wait_unless_stopped(room, stop):
                 return
-            sim.advance(min(until, sim.now + steps.span()))
+            sim.advance(min(until, sim.now + batches.span()))
             await asyncio.sleep(0)
+            deadline = None
             continue
         now = clock.now()
         # Absolute deadlines; after a stall of over a second, start afresh instead of racing.
@@ -179,7 +183,7 @@ async def drive(
 class _Steps:
     """The longest advance (sim seconds) that stays within a number of readings.
 
-    Recomputed only when the devices change (the simulation's revision), not on every tick.
+    Recomputed when the simulation's revision changes (devices, events, commands), not on every tick.
     """
 
     def __init__(self, sim: Simulation, max_readings: int) -> None:

@@ -38,6 +38,8 @@ _DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 WINDOW = 1000
 PIPELINE = 4
 """Windows in flight at once."""
+LAST_CALL = 1.0
+"""Seconds after the drain deadline for the messages that are not readings (the devices' last statuses)."""
 SLACK = 16 * WINDOW
 """Readings a virtual run keeps buffered ahead of the broker (it waits above): enough to keep the windows
 full while the next batch is simulated, little enough to keep memory low whatever the outbox size."""
@@ -77,6 +79,7 @@ class MqttBridge:
         self._topic_headers: dict[str, bytes] = {}
         self._data_topics = [f"{self.prefix}/devices/{device_id}/data" for device_id in device_ids]
         self._closing = False
+        self._last_call = False
         self._drain_deadline = float("inf")
         self._stopped = asyncio.Event()
         self._subscribed = asyncio.Event()
@@ -248,7 +251,10 @@ class MqttBridge:
                 while flights and all(part.done() for part in flights[0][1]):
                     outbox.ack(flights.popleft()[0], time.monotonic())
                 if self._closing and (outbox.pending == 0 or time.monotonic() > self._drain_deadline):
-                    return
+                    if outbox.pending == 0 or self._last_call:
+                        return
+                    self._last_call_after_deadline()
+                    continue
                 while len(flights) < PIPELINE and (batch := outbox.take(WINDOW)):
                     parts = windows(paho, batch, self._topic_headers)
                     flights.append((batch, parts))
@@ -303,6 +309,16 @@ class MqttBridge:
                 self.outbox.ack(batch[:sent], now)
             if sent < len(batch):
                 flights.clear()
+
+    def _last_call_after_deadline(self) -> None:
+        """At the drain deadline: the readings still waiting are dropped (and counted), and the
+        messages behind them, the devices' last statuses and their retained clears, get LAST_CALL
+        seconds more, so no ghost device outlives the run on the broker."""
+        self._last_call = True
+        dropped = self.outbox.drop_waiting()
+        if dropped:
+            log.warning("drain deadline reached: %d readings dropped undelivered", dropped)
+        self._drain_deadline = time.monotonic() + LAST_CALL
 
     async def _announce(self, paho: mqtt.Client, state: bytes) -> None:
         """Publish the simulator's own retained status (`online`, `offline`) and wait for its PUBACK."""

@@ -129,6 +129,19 @@ class Outbox:
         if self._queue:
             self._notify()
 
+    def drop_waiting(self) -> int:
+        """Drop every reading still waiting (not in flight), counted as dropped; other messages stay.
+
+        For a stop at its drain deadline: the devices' last statuses behind the readings still go out.
+        """
+        kept = [message for message in self._queue if not message.reading]
+        dropped = len(self._queue) - len(kept)
+        self._queue = deque(kept)
+        self._queued_readings = 0
+        self.dropped += dropped
+        self._update_room()
+        return dropped
+
     def ready(self) -> asyncio.Future[None]:
         """A future that resolves once there is something to send (at once if there is)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -152,17 +152,18 @@ async def run_live(
                         await bridge.outbox.wait_empty()
                 clock.restart(sim.now)
             outbox = bridge.outbox
-            if speed is None:
-                await drive(sim, clock, until, room=outbox.wait_room, stop=stop,
-                            max_readings=outbox.capacity - outbox.low_water)  # fmt: skip
-            else:
-                # While connected, a full outbox holds the clock back (no reading dropped); while the
-                # broker is away, readings go on and the oldest are dropped past the bound.
-                step = min(PACED_STEP, outbox.capacity - outbox.low_water)
-                await drive(sim, clock, until, has_room=lambda: not bridge.connected or outbox.fits(step),
-                            stop=stop, max_readings=step, pacing=live.pacing)  # fmt: skip
+            # Virtual time waits for room in the outbox. Paced time, while connected, holds the clock
+            # back when the outbox is full (no reading dropped); while the broker is away, readings go
+            # on and the oldest are dropped past the bound. The API may switch between the two.
+            batch = outbox.capacity - outbox.low_water
+            step = min(PACED_STEP, batch)
+            await drive(
+                sim, clock, until, room=outbox.wait_room, has_room=lambda: not bridge.connected or outbox.fits(step),
+                stop=stop, batch=batch, step=step, pacing=live.pacing,
+            )  # fmt: skip
             if not stop.is_set():
                 await _deliver_all(live)
+            bridge.on_command = None  # commands during the drain are answered "not accepted"
             sim.end()
             await bridge.close(settings.drain_seconds)
         counters = live.counters()

@@ -130,3 +130,13 @@ def test_bad_commands_are_refused_with_a_precise_reason(
         sim.command(device, command, params)
     assert str(caught.value).startswith(message)
     assert sim.applied == []
+
+
+def test_no_command_applies_once_the_run_has_ended() -> None:
+    """A command arriving while a stopped run drains must not bring a cleared device back."""
+    sim = Simulation(parse_scenario(scenario_text("devices: [{id: a, kind: hvac}]\n")).plan, MemorySink())
+    sim.advance(60.0)
+    sim.end()
+    with pytest.raises(CommandError, match="the run has ended"):
+        sim.command("a", "disable")
+    assert sim.by_id["a"].enabled is True

@@ -22,7 +22,7 @@ from engine.model.specs import shard
 from engine.runtime.mqtt import MqttBridge
 from engine.runtime.service import LiveRun, run_live
 from tests.runtime.conftest import Mosquitto, free_port
-from tests.runtime.mqtt_helpers import collect, publish
+from tests.runtime.mqtt_helpers import collect, publish, retained
 from tests.runtime.test_mqtt import plan_of, settings_for
 
 FIFTY = "devices: [" + ", ".join(f"{{id: d{i}, kind: server, interval: 1s}}" for i in range(50)) + "]\n"
@@ -199,3 +199,53 @@ def test_shards_answer_only_the_commands_of_their_own_devices(mosquitto: Mosquit
     assert sorted((r["id"], r["ok"]) for r in responses) == [("d0", True), ("d1", True)]
     assert [live.bridge.commands["received"] for live in shards] == [1, 1]
     assert not shards[0].sim.by_id["d0"].enabled and not shards[1].sim.by_id["d1"].enabled
+
+
+def test_a_stop_at_the_drain_deadline_drops_the_waiting_readings_but_clears_every_device(
+    mosquitto: Mosquitto,
+) -> None:
+    """A backlog cut by the deadline must not leave the devices retained `online` on the broker."""
+    settings, prefix = settings_for(mosquitto.url, drain_seconds=0)
+
+    async def scenario() -> tuple[LiveRun, dict[str, bytes]]:
+        stop = asyncio.Event()
+        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+        async with asyncio.TaskGroup() as tasks:
+            runner = tasks.create_task(run_live(plan_of(FIFTY), settings, speed=None, stop=stop, started=started))
+            live = await started
+            await live.bridge.wait_connected()
+            async with asyncio.timeout(20):
+                while live.bridge.outbox.buffered < 20_000:  # a backlog the deadline will cut
+                    await asyncio.sleep(0.01)
+            stop.set()
+            await runner
+        return live, await retained(mosquitto.port, f"{prefix}/#")
+
+    live, kept = asyncio.run(scenario())
+    counters = live.counters()
+    assert counters["dropped"] > 0 and counters["buffered"] == 0
+    assert counters["generated"] == counters["delivered"] + counters["dropped"]
+    assert kept == {f"{prefix}/simulator/status": b"offline"}  # no ghost device
+
+
+def test_a_virtual_run_sped_up_to_a_pace_is_held_back_and_shows_it_falls_behind(mosquitto: Mosquitto) -> None:
+    settings, _ = settings_for(mosquitto.url, outbox_size=2000)
+
+    async def scenario() -> LiveRun:
+        stop = asyncio.Event()
+        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+        async with asyncio.TaskGroup() as tasks:
+            runner = tasks.create_task(run_live(plan_of(FIFTY), settings, speed=None, stop=stop, started=started))
+            live = await started
+            await live.bridge.wait_connected()
+            live.clock.set_speed(100_000, at=live.sim.now)  # as POST /api/v1/simulation/speed does
+            async with asyncio.timeout(20):
+                while not live.pacing.falling_behind:
+                    assert live.bridge.outbox.buffered <= 2000
+                    await asyncio.sleep(0.01)
+            stop.set()
+            await runner
+        return live
+
+    live = asyncio.run(scenario())
+    assert live.counters()["falling_behind"] is True and live.counters()["dropped"] == 0
