@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -65,7 +66,7 @@ MAX_SNAPSHOTS = 1_000_000
 def _snapshots(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_SNAPSHOTS:
+    if not re.fullmatch(r"[0-9]{1,7}", text) or not 1 <= int(text) <= MAX_SNAPSHOTS:  # ASCII digits only
         raise HTTPException(422, f"snapshots must be a whole number from 1 to {MAX_SNAPSHOTS}, got {text!r}")
     return int(text)
 

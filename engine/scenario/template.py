@@ -246,6 +246,10 @@ def render_template(
     def on_call(frame: FrameType, event: str, arg: Any) -> TraceFunction | None:
         return in_template if frame.f_code.co_filename == "<template>" else None
 
+    def current() -> int | None:
+        """The template line being run, where it is tracked (in the worker)."""
+        return (line_slot.value or None) if line_slot is not None else None
+
     previous = sys.gettrace()
     sys.settrace(on_call)
     try:
@@ -253,11 +257,11 @@ def render_template(
             parts.append(chunk)
             size += len(chunk)
             if size > max_output:
-                raise TemplateError(source, f"template output exceeds {max_output} characters")
+                raise TemplateError(source, f"template output exceeds {max_output} characters", line=current())
             if time.monotonic() > deadline:
                 raise _Overrun
     except _Overrun:
-        raise overrun(source, max_seconds) from None
+        raise overrun(source, max_seconds, current()) from None
     except TemplateError:
         raise
     except RecursionError as exc:

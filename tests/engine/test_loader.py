@@ -316,3 +316,16 @@ def test_yaml_tags_are_located_issues(tmp_path: Path, text: str, issue: str) -> 
 def test_plain_explicit_tags_are_fine(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\nname: !!str x\ndevices: !!seq [{id: a, kind: hvac, rated_kw: !!float 3}]\n")
     assert load_scenario(path).plan.devices[0].rated_kw == 3.0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+         "template took longer than 2s to render"),
+        ("{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}", "template output exceeds 8388608 characters"),
+    ],
+)  # fmt: skip
+def test_limits_stopped_inside_the_sandbox_say_the_template_line(tmp_path: Path, body: str, message: str) -> None:
+    path = write(tmp_path, f"version: 1\nname: x\n#\n# {body}\n")
+    assert messages(path) == [f"{path}:4: {message}"]
