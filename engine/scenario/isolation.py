@@ -7,13 +7,22 @@ template code imported already (a few milliseconds per render, no import per ren
 RLIMIT_AS set to its own size plus MAX_MEMORY (Linux), and killed by the parent when it is still
 running `_GRACE` seconds after the render deadline. The child reports the template line it is
 running through shared memory, so even a killed render gives a located error.
+
+multiprocessing would also have each child (and the forkserver, when asked to preload it) run the
+parent's `__main__` first: a caller's script without an `if __name__ == "__main__":` guard would
+run again in there. The worker needs only this module, so `__main__` is hidden while a child starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import resource
+import sys
+import threading
+import types
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -21,9 +30,21 @@ from engine.errors import TemplateError
 from engine.scenario.template import MAX_MEMORY, MAX_OUTPUT, MAX_SECONDS, LineSlot, overrun, render_template
 
 _GRACE = 0.5  # process start, and the time for the sandbox's own deadline to answer first
-_CONTEXT = multiprocessing.get_context("forkserver")  # POSIX: a fork of a clean, single-threaded server
-# Children re-import the parent's main module (multiprocessing's rule): have it imported already.
-_CONTEXT.set_forkserver_preload(["__main__", __name__])
+_CONTEXT = multiprocessing.get_context("forkserver")  # POSIX: a fork of a server that runs nothing else
+_CONTEXT.set_forkserver_preload([__name__])
+_STARTING = threading.Lock()  # API renders start children from several threads
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """While a child starts: a `__main__` with no file or spec, so the child imports none."""
+    with _STARTING:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
 
 
 def render_isolated(text: str, source: str, *, max_output: int = MAX_OUTPUT, max_seconds: float = MAX_SECONDS) -> str:
@@ -37,7 +58,8 @@ def render_isolated(text: str, source: str, *, max_output: int = MAX_OUTPUT, max
             name="iot-mock-template",
             daemon=True,
         )
-        child.start()  # the first start also starts the forkserver, whose socket is a temporary file
+        with _main_hidden():
+            child.start()  # the first start also starts the forkserver, whose socket is a temporary file
     except OSError as exc:
         reader.close()
         writer.close()
@@ -51,7 +73,9 @@ def render_isolated(text: str, source: str, *, max_output: int = MAX_OUTPUT, max
             outcome: tuple[str, str, int | None] = reader.recv()
         except EOFError:
             child.join(_GRACE)
-            msg = f"template stopped its worker (exit code {child.exitcode}; memory limit {MAX_MEMORY // 2**20} MiB)"
+            code = child.exitcode
+            killed = f"killed by signal {-code}; memory limit {MAX_MEMORY // 2**20} MiB" if code and code < 0 else ""
+            msg = f"template stopped its worker ({killed or f'exit code {code}'})"
             raise TemplateError(source, msg, line=line.value or None) from None
     finally:
         writer.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -329,3 +331,13 @@ def test_plain_explicit_tags_are_fine(tmp_path: Path) -> None:
 def test_limits_stopped_inside_the_sandbox_say_the_template_line(tmp_path: Path, body: str, message: str) -> None:
     path = write(tmp_path, f"version: 1\nname: x\n#\n# {body}\n")
     assert messages(path) == [f"{path}:4: {message}"]
+
+
+def test_a_script_without_a_main_guard_loads_templated_scenarios(tmp_path: Path) -> None:
+    """The template worker must not run the caller's script again (multiprocessing's main re-import)."""
+    script = tmp_path / "plain.py"
+    script.write_text(
+        'from engine import load_named\nprint("devices", len(load_named("datacenter-day").plan.devices))\n'
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "devices 27\n", "")
