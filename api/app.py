@@ -21,7 +21,7 @@ from api.metrics import METRICS_ROUTES
 from api.openapi import OPENAPI_ROUTES
 from api.routes import ROUTES
 from api.routing import paths
-from api.scenarios import SCENARIO_ROUTES
+from api.scenarios import SCENARIO_ROUTES, Loader
 from api.security import Cors, Guard
 from api.store import DeviceStore
 from engine.model.specs import Plan
@@ -34,13 +34,15 @@ def create_app(plan: Plan, settings: Settings, *, speed: float | None = 1.0, see
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         store = DeviceStore(settings.state_db)
+        loader = Loader()
         try:
             async with asyncio.TaskGroup() as tasks:
                 conductor = Conductor(settings, tasks, store)
                 await conductor.start(plan, speed=speed, seed=seed)
-                yield {"conductor": conductor}
+                yield {"conductor": conductor, "loader": loader}
                 await conductor.stop()
         finally:
+            loader.close()
             store.close()
 
     # The first is the outermost: CORS answers preflights before the token guard sees them.

@@ -295,7 +295,8 @@ QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
 RAW_BODY = {("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/scenarios/validate")}
 """Bodies read as they are (a command envelope, YAML), not as a JSON object: a bad one is a 422, not a 400."""
 ERROR_TEXTS = {"400": "Body is not a JSON object", "401": "Missing or wrong bearer token", "404": "Not found",
-               "409": "Conflict", "413": "Body too large", "422": "Invalid value"}  # fmt: skip
+               "409": "Conflict", "413": "Body too large", "422": "Invalid value",
+               "503": "Too many scenario loads at once; retry after Retry-After seconds"}  # fmt: skip
 UNDOCUMENTED = {"/", "/docs", "/openapi.json"}
 
 
@@ -361,6 +362,8 @@ def _errors(path: str, method: str) -> dict[str, Any]:
         codes.add("422")
     if (method, path) in BODIES:
         codes |= {"413", "422"} | (set() if (method, path) in RAW_BODY else {"400"})
+    if path.startswith("/api/v1/scenarios") or path == "/api/v1/simulation/start":
+        codes.add("503")  # scenario loads beyond the loader's queue
     error = {"content": {"application/json": {"schema": ERROR}}}
     return {code: {"description": ERROR_TEXTS[code], **error} for code in sorted(codes)}
 

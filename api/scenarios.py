@@ -10,8 +10,10 @@ a slow or hostile file cannot hold up publishing or other requests.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.exceptions import HTTPException
@@ -28,30 +30,61 @@ from engine.scenario.compile import moved_to
 from engine.scenario.format import Duration, KindTarget, Target
 from engine.scenario.loader import parse_scenario
 
+T = TypeVar("T")
+
 
 def _summary(plan: Plan) -> dict[str, Any]:
     return {"name": plan.name, "revision": plan.revision, "description": plan.description,
             "devices": len(plan.devices)}  # fmt: skip
 
 
-async def _named(name: str) -> Plan:
+async def _named(request: Request, name: str) -> Plan:
     if name not in scenario_names():
         raise HTTPException(404, f"no named scenario {name!r}; see GET /api/v1/scenarios")
-    return (await asyncio.to_thread(load_named, name)).plan
+    loader: Loader = request.state.loader
+    return (await loader.run(load_named, name)).plan
 
 
-async def _uploaded(text: bytes | str, source: str) -> Plan:
-    return (await asyncio.to_thread(parse_scenario, text, source)).plan
+async def _uploaded(request: Request, text: bytes | str, source: str) -> Plan:
+    loader: Loader = request.state.loader
+    return (await loader.run(parse_scenario, text, source)).plan
+
+
+class Loader:
+    """Loads uploaded scenarios off the event loop, a few at a time, on threads of its own.
+
+    Not the loop's default executor: aiomqtt connects to the broker through that one, so a flood of
+    slow uploads there would hold up a reconnection. Each load may run a template worker (2 s,
+    256 MiB), so at most `workers` run at once and `waiting` more queue; beyond, a 503 says to retry.
+    """
+
+    def __init__(self, *, workers: int = 2, waiting: int = 8) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="iot-mock-scenario")
+        self._limit = workers + waiting
+        self._busy = 0
+
+    async def run(self, load: Callable[..., T], *args: object) -> T:
+        if self._busy >= self._limit:
+            raise HTTPException(503, "too many scenarios are being loaded at once; retry in a few seconds",
+                                headers={"Retry-After": "2"})  # fmt: skip
+        self._busy += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, load, *args)
+        finally:
+            self._busy -= 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 async def list_scenarios(request: Request) -> Response:
     """The named scenarios: name, revision, description, device count."""
-    return JSONResponse([_summary(await _named(name)) for name in scenario_names()])
+    return JSONResponse([_summary(await _named(request, name)) for name in scenario_names()])
 
 
 async def show_scenario(request: Request) -> Response:
     """One named scenario: its summary, timezone, duration, devices and events."""
-    plan = await _named(request.path_params["name"])
+    plan = await _named(request, request.path_params["name"])
     return JSONResponse(
         _summary(plan)
         | {
@@ -69,7 +102,7 @@ async def show_scenario(request: Request) -> Response:
 
 async def validate_scenario(request: Request) -> Response:
     """Check a scenario sent as YAML in the body: 200 with its summary, or 422 with every issue."""
-    plan = await _uploaded(await request.body(), "upload.yaml")
+    plan = await _uploaded(request, await request.body(), "upload.yaml")
     return JSONResponse({"valid": True, **_summary(plan)})
 
 
@@ -99,7 +132,10 @@ async def start(request: Request) -> Response:
         body = StartRequest.model_validate(await json_object(request))
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
-    plan = await _named(body.scenario) if body.scenario is not None else await _uploaded(body.yaml or "", "body.yaml")
+    if body.scenario is not None:
+        plan = await _named(request, body.scenario)
+    else:
+        plan = await _uploaded(request, body.yaml or "", "body.yaml")
     plan = moved_to(plan, body.start or datetime.now(UTC).replace(microsecond=0))
     await conductor(request).start(plan, speed=body.speed, seed=body.seed)
     return await simulation_status(request)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
 
+import pytest
+from starlette.exceptions import HTTPException
 from starlette.testclient import TestClient
 
+from api.scenarios import Loader
 from tests.api.conftest import make_client, wait_until
 from tests.helpers import HOSTILE_TEMPLATES, hostile_scenario, scenario_text
 from tests.runtime.conftest import Mosquitto
@@ -144,3 +148,26 @@ def test_one_size_limit_for_scenario_uploads(mosquitto: Mosquitto, tmp_path: Pat
             client.post("/api/v1/simulation/start", json={"yaml": too_big}),
         ):
             assert (response.status_code, response.json()["detail"]) == (413, "body larger than 65536 bytes")
+
+
+def test_scenario_loads_keep_off_the_default_executor_and_refuse_a_flood() -> None:
+    """aiomqtt connects through the loop's default executor: slow uploads must never fill it."""
+    release = threading.Event()
+
+    async def scenario() -> tuple[list[str], float]:
+        loader = Loader(workers=2, waiting=1)
+        async with asyncio.TaskGroup() as tasks:
+            loads = [tasks.create_task(loader.run(release.wait, 10)) for _ in range(3)]
+            await asyncio.sleep(0)  # each task runs up to its load: two running, one queued
+            with pytest.raises(HTTPException) as refused:
+                await loader.run(release.wait, 10)
+            started = time.monotonic()
+            await asyncio.get_running_loop().run_in_executor(None, lambda: None)  # not queued behind them
+            free_after = time.monotonic() - started
+            release.set()
+        loader.close()
+        assert refused.value.status_code == 503 and refused.value.headers == {"Retry-After": "2"}
+        return [str(load.result()) for load in loads], free_after
+
+    results, free_after = asyncio.run(scenario())
+    assert results == ["True", "True", "True"] and free_after < 0.5
