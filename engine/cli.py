@@ -44,9 +44,6 @@ from engine.shards import Shard, ShardFlag, chosen_shard, parse_shard
 from engine.simulation import Simulation
 
 T = TypeVar("T")
-UNDELIVERED = 4
-"""Exit code of a `run --mqtt` that ended with readings the broker never got (dropped or still buffered)."""
-
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
 """A bad scenario file, setting (environment, `.env`) or output path: one `error:` line per problem."""
@@ -56,6 +53,8 @@ EXIT_CANNOT_START = 3
 """`serve` cannot start: the API address cannot be listened on, or the device store cannot be opened.
 
 Checked before anything starts, so a failure starts no broker and publishes nothing."""
+EXIT_UNDELIVERED = 4
+"""A `run --mqtt` ended with readings the broker never got (dropped, or still buffered when stopped)."""
 EXIT_INTERRUPTED = 130
 
 
@@ -262,7 +261,7 @@ def _run(args: argparse.Namespace) -> int:
             f"({counters['dropped']} dropped, {counters['buffered']} still buffered when the run was stopped)",
             file=sys.stderr,
         )
-        return UNDELIVERED
+        return EXIT_UNDELIVERED
     return 0
 
 

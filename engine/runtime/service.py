@@ -60,7 +60,7 @@ class LiveRun:
             "delivered": outbox.delivered,
             "buffered": outbox.buffered,
             "dropped": outbox.dropped,
-            "undelivered": outbox.buffered + outbox.dropped,
+            "undelivered": self.undelivered,
             "behind_seconds": round(self.pacing.behind_seconds, 3),
             "falling_behind": self.pacing.falling_behind,
             "commands": dict(self.bridge.commands),
