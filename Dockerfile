@@ -9,10 +9,11 @@ ARG BASE_IMAGE=python:3.11-slim
 
 # Build: the wheel of iot-mock, installed with its dependencies (all binary wheels) into a venv.
 FROM ${BASE_IMAGE} AS build
+LABEL iot-mock-stage=build
 # Debian's own python3 keeps venv apart (python3-venv); the python images have it built in.
-RUN python3 -m venv /opt/probe 2>/dev/null || { apt-get update -qq \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; } \
-    ; rm -rf /opt/probe
+RUN { python3 -m venv /opt/probe >/dev/null 2>&1 || { apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }; } \
+    && rm -rf /opt/probe
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY engine engine
@@ -28,7 +29,9 @@ RUN python3 -m venv /opt/build \
 
 # Runtime: the base image and the venv; no compiler, no pip, no test tooling.
 FROM ${BASE_IMAGE}
-RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin iot-mock
+# The python images ship pip, setuptools and wheel: not needed to run, so not kept.
+RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin iot-mock \
+    && { python3 -m pip uninstall -y -q pip setuptools wheel >/dev/null 2>&1 || true; }
 COPY --from=build /opt/iot-mock /opt/iot-mock
 ENV PATH=/opt/iot-mock/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -52,7 +53,10 @@ def parse_mqtt_url(url: str) -> BrokerAddress:
 class Settings(BaseSettings):
     """Everything the live service can be told; see README for each variable."""
 
-    model_config = SettingsConfigDict(env_prefix="IOT_MOCK_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="IOT_MOCK_", env_file=os.environ.get("IOT_MOCK_ENV_FILE", ".env") or None, extra="ignore"
+    )
+    """`.env` in the working folder, or the file IOT_MOCK_ENV_FILE names (empty: none)."""
 
     mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="Broker URL; mqtts:// for TLS.")
     mqtt_username: str | None = Field(None, description="Overrides the URL's user.")

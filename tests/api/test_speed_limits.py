@@ -55,13 +55,13 @@ def test_the_top_speed_keeps_the_api_answering_and_sigterm_stops_within_the_drai
                 slowest = max(slowest, time.monotonic() - started)
                 status = api.get("/api/v1/simulation/status").json()
                 assert status["buffered"] <= 20_000
-            assert slowest < 1.0  # prompt answers while the simulation runs flat out
+            assert slowest < 1.5  # prompt answers while the simulation runs flat out
             assert status["dropped"] == 0 and status["behind_seconds"] > 1
             assert "iot_mock_behind_seconds " in api.get("/metrics").text
         asked = time.monotonic()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
-        assert time.monotonic() - asked < 1 + 3  # the drain deadline, the final statuses and the goodbye
+        assert time.monotonic() - asked < 1 + 5  # the drain deadline, the final statuses and the goodbye
     finally:
         if process.poll() is None:
             process.kill()

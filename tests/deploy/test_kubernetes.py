@@ -173,6 +173,9 @@ def test_the_pods_run_unprivileged_on_a_read_only_root(kind: str) -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert {"requests", "limits"} <= container["resources"].keys()
     mounts = [mount["mountPath"] for mount in container["volumeMounts"]]
+    # Templated scenarios render in a worker whose forkserver socket lives in the temporary directory.
+    tmp = next(mount["name"] for mount in container["volumeMounts"] if mount["mountPath"] == "/tmp")
+    assert "emptyDir" in next(volume for volume in pod["volumes"] if volume["name"] == tmp)
     state_db = _pod_environment(workload, 0).get("IOT_MOCK_STATE_DB")
     if kind == "StatefulSet":  # the device store must be on a volume, the root being read-only
         assert state_db is not None and any(state_db.startswith(mount + "/") for mount in mounts)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiomqtt
@@ -296,23 +297,33 @@ def test_outbox_overflow_drops_the_oldest_and_counts_exactly() -> None:
     assert counters["generated"] == counters["delivered"] + counters["buffered"] + counters["dropped"]
 
 
-def _serve(url: str, prefix: str, *extra: str) -> subprocess.Popen[str]:
+@contextlib.contextmanager
+def _served(url: str, prefix: str, state: Path, *extra: str) -> Iterator[subprocess.Popen[str]]:
+    """`iot-mock serve` at x50 in a subprocess; killed at the end if a test left it running."""
     env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_URL": url,
-           "IOT_MOCK_STATE_DB": os.path.join(tempfile.mkdtemp(), "devices.sqlite3")}  # fmt: skip
+           "IOT_MOCK_STATE_DB": str(state / "devices.sqlite3")}  # fmt: skip
     command = [sys.executable, "-m", "engine.cli", "serve", "--speed", "50", "--port", str(free_port()), *extra]
-    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=15)
+        if process.stderr is not None:
+            process.stderr.close()
 
 
-def test_sigterm_drains_publishes_offline_and_reports(mosquitto: Mosquitto) -> None:
+def test_sigterm_drains_publishes_offline_and_reports(mosquitto: Mosquitto, tmp_path: Path) -> None:
     prefix = f"test-{secrets.token_hex(4)}"
 
     async def scenario() -> str:
         async with collect(mosquitto.port, f"{prefix}/#") as got:
-            service = _serve(mosquitto.url, prefix, "--no-embedded-broker")
-            await got.wait_for(lambda: len(got.on("/data")) >= 10)
-            service.send_signal(signal.SIGTERM)
-            _, stderr = service.communicate(timeout=15)
-            assert service.returncode == 0
+            with _served(mosquitto.url, prefix, tmp_path, "--no-embedded-broker") as service:
+                await got.wait_for(lambda: len(got.on("/data")) >= 10)
+                service.send_signal(signal.SIGTERM)
+                _, stderr = service.communicate(timeout=15)
+                assert service.returncode == 0
             await got.wait_for(lambda: got.on("simulator/status")[-1].payload == b"offline")
             delivered = len(got.on("/data"))
         assert f"readings generated, {delivered} delivered, 0 buffered, 0 dropped" in stderr
@@ -322,15 +333,15 @@ def test_sigterm_drains_publishes_offline_and_reports(mosquitto: Mosquitto) -> N
     assert f"connected to MQTT broker {mosquitto.url}" in stderr
 
 
-def test_a_crash_leaves_the_will_message_offline(mosquitto: Mosquitto) -> None:
+def test_a_crash_leaves_the_will_message_offline(mosquitto: Mosquitto, tmp_path: Path) -> None:
     prefix = f"test-{secrets.token_hex(4)}"
 
     async def scenario() -> None:
         async with collect(mosquitto.port, f"{prefix}/simulator/status") as got:
-            service = _serve(mosquitto.url, prefix, "--no-embedded-broker")
-            await got.wait_for(lambda: [m.payload for m in got.messages] == [b"online"])
-            service.kill()
-            service.communicate(timeout=10)
+            with _served(mosquitto.url, prefix, tmp_path, "--no-embedded-broker") as service:
+                await got.wait_for(lambda: [m.payload for m in got.messages] == [b"online"])
+                service.kill()
+                service.communicate(timeout=10)
             await got.wait_for(lambda: [m.payload for m in got.messages] == [b"online", b"offline"])
 
     asyncio.run(scenario())
@@ -339,15 +350,13 @@ def test_a_crash_leaves_the_will_message_offline(mosquitto: Mosquitto) -> None:
 def test_embedded_broker_when_none_listens(tmp_path: Path) -> None:
     port = free_port()
     prefix = f"test-{secrets.token_hex(4)}"
-    service = _serve(f"mqtt://127.0.0.1:{port}", prefix)
-    try:
+    with _served(f"mqtt://127.0.0.1:{port}", prefix, tmp_path) as service:
         wait_listening(port, timeout=20)
         topic = f"{prefix}/devices/+/data"
         reader = subprocess.run(
             ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-C", "3", "-W", "20"],
             capture_output=True, text=True, timeout=30, check=False,
         )  # fmt: skip
-    finally:
         service.send_signal(signal.SIGTERM)
         _, stderr = service.communicate(timeout=15)
     assert reader.returncode == 0, reader.stderr

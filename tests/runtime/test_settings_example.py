@@ -35,3 +35,11 @@ def test_cors_origins_are_comma_separated_or_a_json_list(monkeypatch: pytest.Mon
     assert Settings(_env_file=None).cors_origins == ["http://localhost:3000", "https://dash.example.com:8443"]
     monkeypatch.setenv("IOT_MOCK_CORS_ORIGINS", '["http://localhost:3000"]')
     assert Settings(_env_file=None).cors_origins == ["http://localhost:3000"]
+
+
+def test_a_developers_env_file_does_not_reach_the_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's compose step writes the token to .env; the tests' apps must not start requiring it."""
+    (tmp_path / ".env").write_text("IOT_MOCK_API_TOKEN=abcdefghijklmnopqrstuvwxyz\n")
+    monkeypatch.chdir(tmp_path)
+    assert Settings().api_token is None
+    assert Settings(_env_file=tmp_path / ".env").api_token == "abcdefghijklmnopqrstuvwxyz"  # read when asked
