@@ -12,6 +12,10 @@ from typing import Any
 
 import aiomqtt
 
+from engine.model.specs import Plan
+from engine.runtime.service import LiveRun, run_live
+from engine.runtime.settings import Settings
+
 
 @dataclass
 class Received:
@@ -89,3 +93,18 @@ async def retained(port: int, topic: str) -> dict[str, bytes]:
         await publish(port, marker, b"end")
         await got.wait_for(lambda: any(m.topic == marker for m in got.messages))
         return {m.topic: m.payload for m in got.messages if m.retain}
+
+
+@contextlib.asynccontextmanager
+async def running(plan: Plan, settings: Settings, *, speed: float | None) -> AsyncIterator[LiveRun]:
+    """A live run of `plan`, once connected to its broker; stopped (drain, `offline`) when the block ends."""
+    stop = asyncio.Event()
+    started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(run_live(plan, settings, speed=speed, stop=stop, started=started), name="live-run")
+        live = await started
+        await live.bridge.wait_connected()
+        try:
+            yield live
+        finally:
+            stop.set()

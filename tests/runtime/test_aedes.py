@@ -9,7 +9,7 @@ import pytest
 
 from engine.runtime.service import LiveRun, run_live
 from tests.runtime.conftest import Aedes
-from tests.runtime.mqtt_helpers import collect, publish, retained
+from tests.runtime.mqtt_helpers import collect, publish, retained, running
 from tests.runtime.test_mqtt import plan_of, settings_for
 
 THREE = "devices: [" + ", ".join(f"{{id: d{i}, kind: industrial, interval: 1s}}" for i in range(3)) + "]\n"
@@ -37,17 +37,13 @@ def test_a_command_round_trip_through_aedes(aedes: Aedes) -> None:
     settings, prefix = settings_for(aedes.url)
 
     async def scenario() -> tuple[LiveRun, list[dict[str, object]], list[dict[str, object]]]:
-        stop = asyncio.Event()
-        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
-        async with collect(aedes.port, f"{prefix}/devices/d0/+") as got, asyncio.TaskGroup() as tasks:
-            runner = tasks.create_task(run_live(plan_of(THREE), settings, speed=20, stop=stop, started=started))
-            live = await started
-            await live.bridge.wait_connected()
+        async with (
+            collect(aedes.port, f"{prefix}/devices/d0/+") as got,
+            running(plan_of(THREE), settings, speed=20) as live,
+        ):
             command = {"command": "disable", "id": "c-1"}
             await publish(aedes.port, f"{prefix}/devices/d0/commands", json.dumps(command).encode())
             await got.wait_for(lambda: bool(got.on("/responses")) and len(got.on("/status")) >= 2)
-            stop.set()
-            await runner
         return live, [m.json() for m in got.on("/responses")], [m.json() for m in got.on("/status") if m.payload]
 
     live, responses, statuses = asyncio.run(scenario())

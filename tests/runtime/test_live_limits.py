@@ -22,7 +22,7 @@ from engine.model.specs import shard
 from engine.runtime.mqtt import MqttBridge
 from engine.runtime.service import LiveRun, run_live
 from tests.runtime.conftest import Mosquitto, free_port
-from tests.runtime.mqtt_helpers import collect, publish, retained
+from tests.runtime.mqtt_helpers import collect, publish, retained, running
 from tests.runtime.test_mqtt import plan_of, settings_for
 
 FIFTY = "devices: [" + ", ".join(f"{{id: d{i}, kind: server, interval: 1s}}" for i in range(50)) + "]\n"
@@ -37,12 +37,7 @@ def test_at_the_top_speed_the_loop_stays_responsive_the_bound_holds_and_falling_
     caplog.set_level(logging.INFO, "iot_mock")
 
     async def scenario() -> tuple[LiveRun, float, float, int]:
-        stop = asyncio.Event()
-        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
-        async with asyncio.TaskGroup() as tasks:
-            runner = tasks.create_task(run_live(plan_of(FIFTY), settings, speed=100_000, stop=stop, started=started))
-            live = await started
-            await live.bridge.wait_connected()
+        async with running(plan_of(FIFTY), settings, speed=100_000) as live:
             stall = 0.0
             most = 0
             until = time.monotonic() + 20
@@ -53,9 +48,7 @@ def test_at_the_top_speed_the_loop_stays_responsive_the_bound_holds_and_falling_
                 stall = max(stall, time.monotonic() - before - 0.01)  # how long the loop was held
                 most = max(most, live.bridge.outbox.buffered)
             asked = time.monotonic()
-            stop.set()
-            await runner
-            return live, stall, time.monotonic() - asked, most
+        return live, stall, time.monotonic() - asked, most
 
     live, stall, stopping, most = asyncio.run(scenario())
     assert stall < 1.0  # the API and signals are served between bounded slices of work (measured: ~15 ms)
@@ -208,17 +201,9 @@ def test_a_stop_at_the_drain_deadline_drops_the_waiting_readings_but_clears_ever
     settings, prefix = settings_for(mosquitto.url, drain_seconds=0)
 
     async def scenario() -> tuple[LiveRun, dict[str, bytes]]:
-        stop = asyncio.Event()
-        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
-        async with asyncio.TaskGroup() as tasks:
-            runner = tasks.create_task(run_live(plan_of(FIFTY), settings, speed=None, stop=stop, started=started))
-            live = await started
-            await live.bridge.wait_connected()
-            async with asyncio.timeout(20):
-                while live.bridge.outbox.buffered < 20_000:  # a backlog the deadline will cut
-                    await asyncio.sleep(0.01)
-            stop.set()
-            await runner
+        async with running(plan_of(FIFTY), settings, speed=None) as live, asyncio.timeout(20):
+            while live.bridge.outbox.buffered < 20_000:  # a backlog the deadline will cut
+                await asyncio.sleep(0.01)
         return live, await retained(mosquitto.port, f"{prefix}/#")
 
     live, kept = asyncio.run(scenario())
@@ -232,19 +217,11 @@ def test_a_virtual_run_sped_up_to_a_pace_is_held_back_and_shows_it_falls_behind(
     settings, _ = settings_for(mosquitto.url, outbox_size=2000)
 
     async def scenario() -> LiveRun:
-        stop = asyncio.Event()
-        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
-        async with asyncio.TaskGroup() as tasks:
-            runner = tasks.create_task(run_live(plan_of(FIFTY), settings, speed=None, stop=stop, started=started))
-            live = await started
-            await live.bridge.wait_connected()
+        async with running(plan_of(FIFTY), settings, speed=None) as live, asyncio.timeout(20):
             live.clock.set_speed(100_000, at=live.sim.now)  # as POST /api/v1/simulation/speed does
-            async with asyncio.timeout(20):
-                while not live.pacing.falling_behind:
-                    assert live.bridge.outbox.buffered <= 2000
-                    await asyncio.sleep(0.01)
-            stop.set()
-            await runner
+            while not live.pacing.falling_behind:
+                assert live.bridge.outbox.buffered <= 2000
+                await asyncio.sleep(0.01)
         return live
 
     live = asyncio.run(scenario())

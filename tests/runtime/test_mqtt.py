@@ -24,7 +24,7 @@ from engine.runtime.service import LiveRun, run_live
 from engine.runtime.settings import Settings
 from tests.helpers import READING_FIELDS, scenario_text
 from tests.runtime.conftest import Mosquitto, free_port, wait_listening
-from tests.runtime.mqtt_helpers import collect, publish, retained
+from tests.runtime.mqtt_helpers import collect, publish, retained, running
 
 
 def plan_of(devices: str, **fields: object) -> Plan:
@@ -148,18 +148,14 @@ def test_bad_commands_get_an_error_response_and_the_run_goes_on(
     settings, prefix = settings_for(mosquitto.url)
 
     async def scenario() -> None:
-        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        async with collect(mosquitto.port, f"{prefix}/devices/#") as got, asyncio.TaskGroup() as tasks:
-            runner = tasks.create_task(run_live(plan_of(TWO), settings, speed=200, stop=stop, started=started))
-            live = await started
-            await live.bridge.wait_connected()
+        async with (
+            collect(mosquitto.port, f"{prefix}/devices/#") as got,
+            running(plan_of(TWO), settings, speed=200) as live,
+        ):
             await publish(mosquitto.port, f"{prefix}/devices/{topic_device}/commands", payload)
             await got.wait_for(lambda: len(got.on("/responses")) == 1)
             seen = len(got.on("/data"))
             await got.wait_for(lambda: len(got.on("/data")) > seen + 4)  # still publishing
-            stop.set()
-            await runner
         (response,) = [m.json() for m in got.on("/responses")]
         assert response["ok"] is False and response["error"].startswith(error)
         assert live.bridge.commands["rejected"] == 1
@@ -192,17 +188,13 @@ def test_rejected_commands_keep_their_id_and_command_and_deep_nesting_logs_no_tr
     ]
 
     async def scenario() -> LiveRun:
-        started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        async with collect(mosquitto.port, f"{prefix}/devices/+/responses") as got, asyncio.TaskGroup() as tasks:
-            runner = tasks.create_task(run_live(plan_of(TWO), settings, speed=100, stop=stop, started=started))
-            live = await started
-            await live.bridge.wait_connected()
+        async with (
+            collect(mosquitto.port, f"{prefix}/devices/+/responses") as got,
+            running(plan_of(TWO), settings, speed=100) as live,
+        ):
             for payload in payloads:
                 await publish(mosquitto.port, f"{prefix}/devices/rack/commands", payload)
             await got.wait_for(lambda: len(got.messages) == len(payloads))
-            stop.set()
-            await runner
         responses = [m.json() for m in got.messages]
         got_back = [(r["id"], r["command"], r["error"]) for r in responses]
         assert [(i, c) for i, c, _ in got_back] == [(i, c) for i, c, _ in expected]
