@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -10,26 +9,9 @@ from starlette.testclient import TestClient
 
 from tests.api.conftest import make_client, wait_until
 from tests.runtime.conftest import Mosquitto
-from tests.runtime.mqtt_helpers import collect, publish
+from tests.runtime.mqtt_helpers import retained_on
 
 NEW = {"id": "pump-001", "kind": "industrial", "name": "Pump", "rated_kw": 7.5, "interval": "1s"}
-
-
-def _retained(port: int, topic: str) -> list[bytes]:
-    """The retained messages a fresh subscriber gets on `topic`.
-
-    A marker published after subscribing arrives after any retained message (the broker sends
-    those on subscribing), so waiting for it decides "none" without sleeping.
-    """
-    marker = topic.rsplit("/", 1)[0] + "/marker"
-
-    async def scenario() -> list[bytes]:
-        async with collect(port, topic.rsplit("/", 1)[0] + "/#") as got:
-            await publish(port, marker, b"end")
-            await got.wait_for(lambda: any(m.topic == marker for m in got.messages))
-            return [m.payload for m in got.messages if m.retain and m.topic == topic]
-
-    return asyncio.run(scenario())
 
 
 def test_a_created_device_publishes_and_a_deleted_one_stops(mosquitto: Mosquitto, tmp_path: Path) -> None:
@@ -50,12 +32,12 @@ def test_a_created_device_publishes_and_a_deleted_one_stops(mosquitto: Mosquitto
         status = client.get("/api/v1/simulation/status").json()
         prefix = status["mqtt"]["topic_prefix"]
         topic = f"{prefix}/devices/pump-001/status"
-        assert [json.loads(p)["status"] for p in _retained(mosquitto.port, topic)] == ["online"]
+        assert [json.loads(p)["status"] for p in retained_on(mosquitto.port, topic)] == ["online"]
         assert client.delete("/api/v1/devices/pump-001").status_code == 204
         assert client.get("/api/v1/devices/pump-001").status_code == 404
         assert client.delete("/api/v1/devices/pump-001").status_code == 404
         wait_until(lambda: client.get("/api/v1/simulation/status").json()["buffered"] == 0)
-        assert _retained(mosquitto.port, topic) == []  # the retained status is cleared
+        assert retained_on(mosquitto.port, topic) == []  # the retained status is cleared
 
 
 def test_device_changes_survive_a_restart(mosquitto: Mosquitto, tmp_path: Path) -> None:

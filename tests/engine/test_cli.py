@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import importlib.metadata
 import json
@@ -17,7 +16,7 @@ import pytest
 from engine.model.kinds import KINDS
 from tests.helpers import READING_FIELDS
 from tests.runtime.conftest import Mosquitto
-from tests.runtime.mqtt_helpers import collect, publish
+from tests.runtime.mqtt_helpers import retained_on
 
 
 def iot_mock(
@@ -165,18 +164,6 @@ def test_progress_bar_when_asked(tmp_path: Path) -> None:
     assert done.stderr.decode().count("100%") == 1  # once, with the rate of the whole run
 
 
-def _retained(port: int, topic: str) -> list[bytes]:
-    """Retained messages on `topic`: the broker sends them on subscribing, before a marker published after."""
-
-    async def scenario() -> list[bytes]:
-        async with collect(port, topic) as got:
-            await publish(port, topic, b"marker")  # not retained: the retained store is unchanged
-            await got.wait_for(lambda: any(m.payload == b"marker" for m in got.messages))
-            return [m.payload for m in got.messages if m.retain]
-
-    return asyncio.run(scenario())
-
-
 def test_serve_with_the_api_port_taken_fails_before_starting_anything(mosquitto: Mosquitto, tmp_path: Path) -> None:
     """One `error:` line and exit 3, and nothing on the broker: no `online` was ever published."""
     prefix = f"cli-{os.getpid()}-{tmp_path.name}"
@@ -190,7 +177,7 @@ def test_serve_with_the_api_port_taken_fails_before_starting_anything(mosquitto:
     assert done.stderr == (
         f"error: cannot listen on 127.0.0.1:{port}: address already in use (set --port or IOT_MOCK_API_PORT)\n"
     )
-    assert _retained(mosquitto.port, f"{prefix}/simulator/status") == []
+    assert retained_on(mosquitto.port, f"{prefix}/simulator/status") == []
 
 
 def test_serve_checks_its_files_before_starting_anything(mosquitto: Mosquitto, tmp_path: Path) -> None:
@@ -207,7 +194,7 @@ def test_serve_checks_its_files_before_starting_anything(mosquitto: Mosquitto, t
     missing = tmp_path / "ca.pem"
     done = iot_mock(*args, env={"IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_TLS_CA": str(missing)})
     assert (done.returncode, done.stderr) == (1, f"error: IOT_MOCK_MQTT_TLS_CA: no such file: {missing}\n")
-    assert _retained(mosquitto.port, f"{prefix}/simulator/status") == []
+    assert retained_on(mosquitto.port, f"{prefix}/simulator/status") == []
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,12 @@ async def retained(port: int, topic: str) -> dict[str, bytes]:
         return {m.topic: m.payload for m in got.messages if m.retain}
 
 
+def retained_on(port: int, topic: str) -> list[bytes]:
+    """The retained message on one topic, as a list (empty when there is none); from sync tests."""
+    kept = asyncio.run(retained(port, topic.rsplit("/", 1)[0] + "/#"))
+    return [payload for name, payload in kept.items() if name == topic]
+
+
 @contextlib.asynccontextmanager
 async def running(plan: Plan, settings: Settings, *, speed: float | None) -> AsyncIterator[LiveRun]:
     """A live run of `plan`, once connected to its broker; stopped (drain, `offline`) when the block ends."""
