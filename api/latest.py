@@ -15,22 +15,19 @@ from engine.model.readings import Reading, ReadingBatch, StatusChange
 
 
 class LatestReadings:
-    """Sink that remembers each device's most recent reading and status."""
+    """Sink that remembers each device's most recent reading."""
 
     def __init__(self, start_epoch: float = 0.0) -> None:
         self.readings: dict[str, Reading] = {}
         self.millis: dict[str, bool] = {}  # whether the device's timestamps carry milliseconds
-        self.statuses: dict[str, StatusChange] = {}
         self._encoder = Encoder(start_epoch)  # its own: the bridge's keeps a table of every device id
 
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
         self._remember(batch)
         for change in statuses:
             if change.removed:
-                for table in (self.readings, self.millis, self.statuses):
+                for table in (self.readings, self.millis):
                     table.pop(change.device_id, None)
-            else:
-                self.statuses[change.device_id] = change
 
     def payload(self, device_id: str) -> bytes | None:
         """The device's latest reading as its MQTT payload; None before its first reading."""
