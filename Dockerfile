@@ -18,6 +18,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY engine engine
 COPY api api
+COPY iot_mock iot_mock
 COPY scenarios scenarios
 RUN python3 -m venv /opt/build \
     && /opt/build/bin/pip install --no-cache-dir --disable-pip-version-check -q build \

@@ -61,7 +61,7 @@ def main() -> None:
         env = {**os.environ, "IOT_MOCK_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}", "IOT_MOCK_MQTT_EMBEDDED": "false",
                "IOT_MOCK_STATE_DB": str(folder / "devices.sqlite3")}  # fmt: skip
         service = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "serve", str(path), "--port", str(port)],
+            [sys.executable, "-m", "iot_mock", "serve", str(path), "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:

@@ -69,7 +69,7 @@ def run(port: int, path: Path, duration: str, speed: str, qos: int, expected: in
         env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_QOS": str(qos),
                "IOT_MOCK_OUTBOX_SIZE": "1000000", "IOT_MOCK_MQTT_EMBEDDED": "false"}  # fmt: skip
         report = folder / "report.json"
-        command = [sys.executable, "-m", "engine.cli", "run", str(path), "--duration", duration, "--speed", speed,
+        command = [sys.executable, "-m", "iot_mock", "run", str(path), "--duration", duration, "--speed", speed,
                    "--mqtt", f"mqtt://127.0.0.1:{port}", "--report", str(report)]  # fmt: skip
         subprocess.run(command, env=env, check=True, stderr=subprocess.DEVNULL)
         try:

@@ -49,7 +49,7 @@ def measure(label: str, scenario: str, duration: str, folder: Path) -> None:
     path = folder / f"{label}.yaml"
     path.write_text(scenario)
     out = folder / f"{label}.jsonl"
-    command = [sys.executable, "-m", "engine.cli", "run", str(path), "--duration", duration, "--out", str(out)]
+    command = [sys.executable, "-m", "iot_mock", "run", str(path), "--duration", duration, "--out", str(out)]
     started = time.perf_counter()
     subprocess.run(command, check=True)
     elapsed = time.perf_counter() - started

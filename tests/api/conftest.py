@@ -58,7 +58,7 @@ def serving(mosquitto: Mosquitto, tmp_path: Path, **env: str) -> Iterator[str]:
     command = [
         sys.executable,
         "-m",
-        "engine.cli",
+        "iot_mock",
         "serve",
         "--speed",
         "20",

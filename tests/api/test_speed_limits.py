@@ -30,7 +30,7 @@ def test_the_top_speed_keeps_the_api_answering_and_sigterm_stops_within_the_drai
     env = {**os.environ, "IOT_MOCK_MQTT_URL": mosquitto.url, "IOT_MOCK_TOPIC_PREFIX": f"speed-{port}",
            "IOT_MOCK_STATE_DB": str(tmp_path / "devices.sqlite3"), "IOT_MOCK_OUTBOX_SIZE": "20000",
            "IOT_MOCK_DRAIN_SECONDS": "1"}  # fmt: skip
-    command = [sys.executable, "-m", "engine.cli", "serve", str(scenario), "--port", str(port), "--no-embedded-broker"]
+    command = [sys.executable, "-m", "iot_mock", "serve", str(scenario), "--port", str(port), "--no-embedded-broker"]
     log = tmp_path / "serve.log"
     with log.open("w") as errors:
         process = subprocess.Popen(command, env=env, stderr=errors, cwd=Path(__file__).parents[2])

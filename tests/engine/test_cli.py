@@ -23,7 +23,7 @@ def iot_mock(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
+        [sys.executable, "-m", "iot_mock", *args],
         capture_output=True, text=True, timeout=120, cwd=cwd, env={**os.environ, **(env or {})},
     )  # fmt: skip
 
@@ -150,13 +150,13 @@ def test_render_shows_the_templated_yaml() -> None:
 
 
 def test_output_to_a_closed_pipe_stops_quietly() -> None:
-    command = f"{sys.executable} -m engine.cli run default --duration 1d | head -n 1"
+    command = f"{sys.executable} -m iot_mock run default --duration 1d | head -n 1"
     done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
     assert len(done.stdout.splitlines()) == 1 and done.stderr == ""
 
 
 def test_progress_bar_when_asked(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "engine.cli", "run", "--duration", "2h", "--out", str(tmp_path / "r.jsonl")]
+    command = [sys.executable, "-m", "iot_mock", "run", "--duration", "2h", "--out", str(tmp_path / "r.jsonl")]
     done = subprocess.run([*command, "--progress"], capture_output=True, timeout=60, check=True)
     final = done.stderr.decode().split("\r")[-1]
     assert final.startswith("[##############################] 100%  3,600 readings  ")

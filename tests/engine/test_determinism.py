@@ -60,7 +60,7 @@ def test_same_bytes_in_separate_processes(tmp_path: Path) -> None:
         command = [
             sys.executable,
             "-m",
-            "engine.cli",
+            "iot_mock",
             "run",
             str(scenario),
             "--duration",

@@ -57,7 +57,7 @@ def test_a_shard_must_be_within_its_count() -> None:
 @pytest.mark.parametrize("value", ["0/2", "3/2", "1", "a/b", "1/0"])
 def test_the_cli_refuses_a_bad_shard(value: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "run", "default", "--shard", value], capture_output=True, text=True
+        [sys.executable, "-m", "iot_mock", "run", "default", "--shard", value], capture_output=True, text=True
     )
     assert result.returncode == 2
     assert "must be K/N with 1 <= K <= N" in result.stderr

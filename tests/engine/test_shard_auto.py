@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import EXIT_BAD_INPUT, EXIT_USAGE, main
 from engine.model.specs import shard
 from engine.scenario.catalog import load_named
+from iot_mock.cli import EXIT_BAD_INPUT, EXIT_USAGE, main
 from tests.helpers import scenario_text
 from tests.runtime.conftest import Mosquitto, free_port
 from tests.runtime.mqtt_helpers import collect
@@ -37,7 +37,7 @@ def _clean_environment() -> dict[str, str]:
 
 
 def _start(scenario: Path, *args: str, **environment: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "engine.cli", "run", str(scenario), "--duration", "3h", *args]
+    command = [sys.executable, "-m", "iot_mock", "run", str(scenario), "--duration", "3h", *args]
     env = _clean_environment() | environment
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -81,7 +81,7 @@ def test_a_live_statefulset_pod_publishes_its_shard_only(mosquitto: Mosquitto, t
     # Pod iot-mock-3 of a 10-replica StatefulSet, configured as deploy/kubernetes/statefulset.yaml does.
     expected = {device.id for device in shard(load_named("datacenter-day").plan, 4, 10).devices}
     prefix = f"shard-auto-{os.getpid()}"
-    command = [sys.executable, "-m", "engine.cli", "serve", "datacenter-day", "--start", "2026-01-05T00:00:00Z",
+    command = [sys.executable, "-m", "iot_mock", "serve", "datacenter-day", "--start", "2026-01-05T00:00:00Z",
                "--port", str(free_port()), "--no-embedded-broker"]  # fmt: skip
     env = _clean_environment() | {
         "HOSTNAME": "iot-mock-3",
@@ -183,7 +183,7 @@ def test_a_shard_that_cannot_be_placed_is_one_error_line(
 
 def test_serve_checks_the_shard_before_it_starts_anything(tmp_path: Path) -> None:
     # Nothing listens at this broker address: a serve that got further would start the embedded one.
-    command = [sys.executable, "-m", "engine.cli", "serve", "--shard", "auto", "--port", "0"]
+    command = [sys.executable, "-m", "iot_mock", "serve", "--shard", "auto", "--port", "0"]
     env = _clean_environment() | {"IOT_MOCK_SHARDS": "3", "IOT_MOCK_STATE_DB": str(tmp_path / "devices.sqlite3")}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert (done.returncode, done.stdout) == (EXIT_BAD_INPUT, "")

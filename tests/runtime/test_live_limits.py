@@ -92,7 +92,7 @@ def test_the_end_of_a_run_waits_for_a_broker_that_went_away_and_delivers_everyth
 def test_a_run_stopped_with_readings_undelivered_exits_non_zero_and_says_how_many(tmp_path: Path) -> None:
     env = {**os.environ, "IOT_MOCK_MQTT_EMBEDDED": "false", "IOT_MOCK_DRAIN_SECONDS": "0.2"}
     report = tmp_path / "report.json"
-    command = [sys.executable, "-m", "engine.cli", "run", "default", "--duration", "1h",
+    command = [sys.executable, "-m", "iot_mock", "run", "default", "--duration", "1h",
                "--mqtt", f"mqtt://127.0.0.1:{free_port()}", "--report", str(report)]  # fmt: skip
     with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]) as run:
         assert run.stderr is not None

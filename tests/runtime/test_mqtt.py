@@ -294,7 +294,7 @@ def _served(url: str, prefix: str, state: Path, *extra: str) -> Iterator[subproc
     """`iot-mock serve` at x50 in a subprocess; killed at the end if a test left it running."""
     env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_URL": url,
            "IOT_MOCK_STATE_DB": str(state / "devices.sqlite3")}  # fmt: skip
-    command = [sys.executable, "-m", "engine.cli", "serve", "--speed", "50", "--port", str(free_port()), *extra]
+    command = [sys.executable, "-m", "iot_mock", "serve", "--speed", "50", "--port", str(free_port()), *extra]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
     try:
         yield process
@@ -364,7 +364,7 @@ def test_cli_run_to_mqtt_back_dated_with_a_report(mosquitto: Mosquitto, tmp_path
     async def scenario() -> list[dict[str, object]]:
         async with collect(mosquitto.port, f"{prefix}/devices/+/data") as got:
             env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_EMBEDDED": "false"}
-            command = [sys.executable, "-m", "engine.cli", "run", "default", "--duration", "1h", "--mqtt",
+            command = [sys.executable, "-m", "iot_mock", "run", "default", "--duration", "1h", "--mqtt",
                        mosquitto.url, "--start", "2024-02-29T12:00", "--report", str(report)]  # fmt: skip
             done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr

@@ -1,0 +1,7 @@
+"""`python -m iot_mock`: the same as the `iot-mock` command."""
+
+import sys
+
+from iot_mock.cli import main
+
+sys.exit(main())
