@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from api.latest import LatestReadings
 from api.store import DeviceStore
-from engine.model.meter import Meter
+from engine.model.device import Device
 from engine.model.specs import Plan
 from engine.runtime.envelope import new_counts
 from engine.runtime.service import LiveRun, run_live
@@ -28,8 +28,8 @@ class Conductor:
     live: LiveRun | None = None
     latest: LatestReadings = field(default_factory=LatestReadings)
     cache: dict[str, tuple[int, bytes]] = field(default_factory=dict)
-    device_json: dict[str, tuple[Meter, int, bytes]] = field(default_factory=dict)
-    """Each device's JSON in the device list, with the meter and revision it describes."""
+    device_json: dict[str, tuple[Device, int, bytes]] = field(default_factory=dict)
+    """Each device's JSON in the device list, with the device and revision it describes."""
     rest_commands: dict[str, int] = field(default_factory=new_counts)
     """Commands of the current run sent through the API, by outcome (MQTT's are the bridge's)."""
     _task: asyncio.Task[LiveRun] | None = None

@@ -30,11 +30,11 @@ def snapshot(request: Request) -> dict[str, object]:
     live = conductor(request).current
     if live is None:
         return {"simulation": {"running": False}, "devices": []}
-    payloads = conductor(request).latest.payloads(meter.spec.id for meter in live.sim.meters)
+    payloads = conductor(request).latest.payloads(device.spec.id for device in live.sim.devices)
     devices = []
-    for meter in live.sim.meters:
-        device = describe(live, meter.spec.id)
-        payload = payloads.get(meter.spec.id)
+    for simulated in live.sim.devices:
+        device = describe(live, simulated.spec.id)
+        payload = payloads.get(simulated.spec.id)
         device["reading"] = None if payload is None else json.loads(payload)  # the published reading
         devices.append(device)
     return {"simulation": status_of(live), "devices": devices}

@@ -15,11 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.errors import InvalidBody
-from api.routes import conductor, describe, json_object, live_run, meter_of
+from api.routes import conductor, describe, device_of, json_object, live_run
 from api.routing import Operation
+from engine.model.actions import CreateDevice, DeleteDevice, UpdateDevice
 from engine.model.specs import DeviceSpec, Plan
 from engine.scenario.compile import device_spec
-from engine.scenario.format import Device, Interval
+from engine.scenario.fields import Interval
+from engine.scenario.format import Device
 
 
 class DeviceUpdate(BaseModel):
@@ -65,7 +67,7 @@ async def create_device(request: Request) -> Response:
     """
     live = live_run(request)
     device, spec = _spec(live.sim.plan, await json_object(request))
-    live.sim.add_device(spec)
+    live.sim.apply(CreateDevice(spec), (spec.id,))
     conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
     return JSONResponse(describe(live, spec.id), status_code=201)
 
@@ -73,14 +75,14 @@ async def create_device(request: Request) -> Response:
 async def update_device(request: Request) -> Response:
     """Change a device from now on: name, location, rated_kw, profile, interval, noise, power_factor."""
     live = live_run(request)
-    meter = meter_of(live, request.path_params["device_id"])
+    current = device_of(live, request.path_params["device_id"])
     try:
         changes = DeviceUpdate.model_validate(await json_object(request))
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
-    body = device_body(meter.spec) | changes.model_dump(exclude_unset=True)
+    body = device_body(current.spec) | changes.model_dump(exclude_unset=True)
     device, spec = _spec(live.sim.plan, body)
-    live.sim.update_device(spec)
+    live.sim.apply(UpdateDevice(spec), (spec.id,))
     conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
     return JSONResponse(describe(live, spec.id))
 
@@ -88,8 +90,8 @@ async def update_device(request: Request) -> Response:
 async def delete_device(request: Request) -> Response:
     """Delete a device: it stops publishing and its retained status is cleared."""
     live = live_run(request)
-    device_id = meter_of(live, request.path_params["device_id"]).spec.id
-    live.sim.remove_device(device_id)
+    device_id = device_of(live, request.path_params["device_id"]).spec.id
+    live.sim.apply(DeleteDevice(), (device_id,))
     conductor(request).store.save(live.sim.plan.name, device_id, None)
     return Response(status_code=204)
 

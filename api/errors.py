@@ -23,10 +23,16 @@ class InvalidBody(Exception):
         )
 
     @classmethod
-    def of(cls, exc: ValidationError) -> InvalidBody:
-        return cls([
-            {"loc": ".".join(str(part) for part in error["loc"]), "msg": error["msg"]} for error in exc.errors()
-        ])  # fmt: skip
+    def of(cls, exc: ValidationError, *, tagged: str | None = None) -> InvalidBody:
+        """The issues of a body; `tagged` names the discriminator of a body that is a tagged union
+        (whose errors pydantic locates under the tag, dropped here, or nowhere for a bad tag)."""
+        issues = []
+        for error in exc.errors():
+            loc = error["loc"]
+            if tagged is not None:
+                loc = (tagged,) if error["type"] == "union_tag_invalid" or not loc else loc[1:]
+            issues.append({"loc": ".".join(str(part) for part in loc), "msg": error["msg"]})
+        return cls(issues)
 
 
 async def invalid_body(request: Request, exc: Exception) -> Response:

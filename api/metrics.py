@@ -55,7 +55,7 @@ class RunCollector(Collector):
                 lag.add_sample("iot_mock_publish_lag_seconds", {"quantile": str(quantile)}, value)
         yield lag
         yield GaugeMetricFamily("iot_mock_publish_lag_max_seconds", "Largest publish lag", value=outbox.lag.maximum)
-        yield GaugeMetricFamily("iot_mock_devices", "Simulated devices", value=len(live.sim.meters))
+        yield GaugeMetricFamily("iot_mock_devices", "Simulated devices", value=len(live.sim.devices))
         yield GaugeMetricFamily("iot_mock_sim_time_seconds", "Simulated time since the start", value=live.sim.now)
         yield GaugeMetricFamily("iot_mock_mqtt_connected", "1 when connected to the broker", value=bridge.connected)
         yield GaugeMetricFamily(

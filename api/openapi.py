@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute
@@ -16,9 +17,10 @@ from starlette.routing import BaseRoute
 from api.demo import MAX_SNAPSHOTS
 from api.devices import DeviceUpdate
 from api.routing import Endpoint, Operation, PathRoute
-from api.scenarios import EventRequest, StartRequest
+from api.scenarios import StartRequest
 from api.security import guarded
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
+from engine.scenario.actions import ACTION_NAMES, TargetedAction
 from engine.scenario.format import Device
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -35,10 +37,13 @@ def _array(name: str) -> dict[str, Any]:
 def _model_schemas() -> dict[str, Any]:
     """JSON Schemas of the request models, their nested models moved to the components."""
     out: dict[str, Any] = {}
-    for model in (Device, DeviceUpdate, StartRequest, EventRequest):
+    for model in (Device, DeviceUpdate, StartRequest):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         out.update(schema.pop("$defs", {}))
         out[model.__name__] = schema
+    events = TypeAdapter(TargetedAction).json_schema(ref_template="#/components/schemas/{model}")
+    out.update(events.pop("$defs", {}))
+    out["EventRequest"] = events
     out["DeviceCreate"] = out.pop("Device")
     _default_first(out)
     return out
@@ -120,22 +125,12 @@ SCHEMAS: dict[str, Any] = _titled({
         "type": "object",
         "required": ["command"],
         "properties": {
-            "command": {
-                "type": "string",
-                "enum": [
-                    "enable",
-                    "disable",
-                    "set_online",
-                    "set_offline",
-                    "set_power",
-                    "clear_override",
-                    "set_interval",
-                    "reset_energy",
-                    "inject_fault",
-                    "clear_fault",
-                ],
+            "command": {"type": "string", "enum": list(ACTION_NAMES)},
+            "params": {
+                "type": "object",
+                "description": "The action's parameters: those of the EventRequest member of the same `action`, "
+                "without `action` and `target`.",
             },
-            "params": {"type": "object"},
             "id": {"type": "string", "maxLength": 128},
         },
         "additionalProperties": False,

@@ -16,11 +16,13 @@ from starlette.responses import JSONResponse, Response
 from api.conductor import Conductor
 from api.routing import Operation
 from engine.errors import UnknownDevice
+from engine.model.actions import ReadNow
+from engine.model.device import Device
 from engine.model.encoding import Encoder
-from engine.model.meter import Meter
 from engine.runtime.clock import check_speed
 from engine.runtime.envelope import apply
 from engine.runtime.service import LiveRun
+from engine.scenario.actions import FAULT_NAMES
 
 
 def conductor(request: Request) -> Conductor:
@@ -40,17 +42,18 @@ def _device(request: Request) -> dict[str, Any]:
     return describe(live_run(request), request.path_params["device_id"])
 
 
-def meter_of(live: LiveRun, device_id: str) -> Meter:
-    """The device's meter; 404 if there is no such device."""
-    meter = live.sim.by_id.get(device_id)
-    if meter is None:
+def device_of(live: LiveRun, device_id: str) -> Device:
+    """The device; 404 if there is no such device."""
+    device = live.sim.by_id.get(device_id)
+    if device is None:
         raise HTTPException(404, f"unknown device {device_id!r}")
-    return meter
+    return device
 
 
 def describe(live: LiveRun, device_id: str) -> dict[str, Any]:
-    meter = meter_of(live, device_id)
-    spec = meter.spec
+    device = device_of(live, device_id)
+    spec = device.spec
+    active = {fault.name for fault in device.faults()}
     return {
         "id": spec.id,
         "kind": spec.kind,
@@ -58,18 +61,13 @@ def describe(live: LiveRun, device_id: str) -> dict[str, Any]:
         "location": spec.location,
         "rated_kw": spec.rated_kw,
         "profile": spec.profile.name,
-        "interval": meter.interval,
+        "interval": device.interval,
         "power_factor": spec.power_factor,
         "phases": spec.phases,
-        "status": meter.status,
-        "enabled": meter.enabled,
-        "override_kw": meter.override_kw,
-        "faults": {
-            "outage": meter.outages > 0,
-            "comm_loss": meter.comm_losses > 0,
-            "brownout": bool(meter.brownouts),
-            "stuck": meter.stuck > 0,
-        },
+        "status": device.status,
+        "enabled": device.enabled,
+        "override_kw": device.load.override_kw,
+        "faults": {name: name in active for name in FAULT_NAMES},
     }
 
 
@@ -81,12 +79,12 @@ async def list_devices(request: Request) -> Response:
     cached = keeper.cache.get("devices")
     if cached is None or cached[0] != revision:  # device state only changes with events and commands
         parts = keeper.device_json
-        for meter in live.sim.meters:  # only the devices that changed are described again
-            part = parts.get(meter.spec.id)
-            if part is None or part[0] is not meter or part[1] != meter.revision:
-                body = json.dumps(describe(live, meter.spec.id), separators=(",", ":")).encode()
-                parts[meter.spec.id] = part = (meter, meter.revision, body)
-        listed = b"[" + b",".join(parts[meter.spec.id][2] for meter in live.sim.meters) + b"]"
+        for device in live.sim.devices:  # only the devices that changed are described again
+            part = parts.get(device.spec.id)
+            if part is None or part[0] is not device or part[1] != device.revision:
+                body = json.dumps(describe(live, device.spec.id), separators=(",", ":")).encode()
+                parts[device.spec.id] = part = (device, device.revision, body)
+        listed = b"[" + b",".join(parts[device.spec.id][2] for device in live.sim.devices) + b"]"
         cached = keeper.cache["devices"] = (revision, listed)
     return Response(cached[1], media_type="application/json")
 
@@ -98,7 +96,7 @@ async def get_device(request: Request) -> Response:
 
 async def get_readings(request: Request) -> Response:
     """The device's latest reading: the bytes of its MQTT payload."""
-    device_id = meter_of(live_run(request), request.path_params["device_id"]).spec.id
+    device_id = device_of(live_run(request), request.path_params["device_id"]).spec.id
     payload = conductor(request).latest.payload(device_id)
     if payload is None:
         raise HTTPException(404, f"no reading from {device_id!r} yet")
@@ -108,7 +106,7 @@ async def get_readings(request: Request) -> Response:
 async def simulate(request: Request) -> Response:
     """Produce and publish one reading of the device now; returns it (404 while it is offline)."""
     live = live_run(request)
-    live.sim.read_now(meter_of(live, request.path_params["device_id"]).spec.id)
+    live.sim.apply(ReadNow(), (device_of(live, request.path_params["device_id"]).spec.id,))
     return await get_readings(request)
 
 
@@ -133,7 +131,7 @@ async def send_command(request: Request) -> Response:
     and messages; a rejected command is a 422 whose `detail` is the MQTT response's `error`.
     """
     live = live_run(request)
-    device_id = meter_of(live, request.path_params["device_id"]).spec.id
+    device_id = device_of(live, request.path_params["device_id"]).spec.id
     keeper = conductor(request)
     max_bytes = keeper.settings.command_max_bytes
     answer = apply(live.sim.command, device_id, await request.body(), max_bytes=max_bytes, counts=keeper.rest_commands)
@@ -152,7 +150,7 @@ async def simulation_status(request: Request) -> Response:
 
 def status_of(live: LiveRun) -> dict[str, Any]:
     sim, clock = live.sim, live.clock
-    meters = sim.meters
+    devices = sim.devices
     return {
         "running": not live.stop.is_set(),
         "paused": clock.paused,
@@ -162,9 +160,9 @@ def status_of(live: LiveRun) -> dict[str, Any]:
         "sim_time": sim.now,
         "timestamp": Encoder(sim.plan.start_epoch).timestamp(sim.now, millis=sim.now % 1 != 0),
         "devices": {
-            "total": len(meters),
-            "online": sum(1 for m in meters if m.status == "online"),
-            "enabled": sum(1 for m in meters if m.enabled),
+            "total": len(devices),
+            "online": sum(1 for d in devices if d.status == "online"),
+            "enabled": sum(1 for d in devices if d.enabled),
         },
         "mqtt": {
             "connected": live.bridge.connected,

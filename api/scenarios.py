@@ -13,9 +13,9 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,9 +25,9 @@ from api.routes import conductor, json_object, live_run, simulation_status
 from api.routing import Operation
 from engine.model.specs import Plan
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
+from engine.scenario.actions import TargetedAction
 from engine.scenario.catalog import load_named, scenario_names
-from engine.scenario.compile import moved_to
-from engine.scenario.format import Duration, KindTarget, Target
+from engine.scenario.compile import moved_to, target_ids
 from engine.scenario.loader import parse_scenario
 
 T = TypeVar("T")
@@ -93,7 +93,7 @@ async def show_scenario(request: Request) -> Response:
             "seed": plan.seed,
             "devices": [{"id": d.id, "kind": d.kind, "name": d.name, "rated_kw": d.rated_kw} for d in plan.devices],
             "events": [
-                {"at": e.at, "action": e.action, "targets": list(e.targets), "duration": e.duration}
+                {"at": e.at, "action": e.action.action, "targets": list(e.targets), "duration": e.action.lasts()}
                 for e in plan.events
             ],
         }
@@ -141,40 +141,27 @@ async def start(request: Request) -> Response:
     return await simulation_status(request)
 
 
-class EventRequest(BaseModel):
-    """A fault to start now on some devices, for a while (until cleared when no duration)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["outage", "brownout", "comm_loss", "stuck"]
-    target: Target
-    duration: Duration | None = None
-    factor: float = Field(0.85, gt=0, lt=1, description="Voltage multiplier of a brownout.")
+_EVENT: TypeAdapter[TargetedAction] = TypeAdapter(TargetedAction)
 
 
 async def inject_event(request: Request) -> Response:
-    """Inject an event now: outage, brownout, comm_loss or stuck, on a device, a list, a kind or all."""
+    """Apply an action now (any of the scenario format's: a fault, set_power...) to a device, a list, a kind or all."""
     live = live_run(request)
     try:
-        event = EventRequest.model_validate(await json_object(request))
+        event = _EVENT.validate_python(await json_object(request))
     except ValidationError as exc:
-        raise InvalidBody.of(exc) from None
-    meters = live.sim.meters
-    if isinstance(event.target, KindTarget):
-        targets = [m.spec.id for m in meters if m.spec.kind == event.target.kind]
-    elif event.target == "all":
-        targets = [m.spec.id for m in meters]
-    else:
-        targets = [event.target] if isinstance(event.target, str) else list(event.target)
-        missing = [t for t in targets if t not in live.sim.by_id]
+        raise InvalidBody.of(exc, tagged="action") from None
+    if isinstance(event.target, str | list) and event.target != "all":
+        named = [event.target] if isinstance(event.target, str) else event.target
+        missing = [device_id for device_id in named if device_id not in live.sim.by_id]
         if missing:
             raise HTTPException(404, f"unknown device {missing[0]!r}")
-    params: dict[str, Any] = {"fault": event.action, "duration": event.duration}
-    if event.action == "brownout":
-        params["factor"] = event.factor
-    for device_id in targets:
-        live.sim.command(device_id, "inject_fault", {k: v for k, v in params.items() if v is not None})
-    return JSONResponse({"action": event.action, "targets": targets, "at": live.sim.now, "duration": event.duration})
+    targets = target_ids(event.target, [(d.spec.id, d.spec.kind) for d in live.sim.devices])
+    action = event.resolved()
+    live.sim.apply(action, targets)
+    return JSONResponse(
+        {"action": action.action, "targets": list(targets), "at": live.sim.now, "duration": action.lasts()}
+    )
 
 
 SCENARIO_ROUTES = [

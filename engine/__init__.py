@@ -6,16 +6,16 @@ sockets and wall clocks; `runtime/` connects it to files, clocks and (later) MQT
 
 from engine.errors import CommandError, IotMockError, Issue, ScenarioError, SimulationError, TemplateError
 from engine.model.readings import Reading, ReadingBatch, Sink, StatusChange
-from engine.model.specs import DeviceSpec, Plan, SiteSpec, TimelineEvent
+from engine.model.specs import DeviceSpec, Plan, Scheduled, SiteSpec
 from engine.scenario.catalog import load_named, scenario_names
 from engine.scenario.format import Scenario
 from engine.scenario.loader import LoadedScenario, load_scenario, parse_scenario
-from engine.simulation import AppliedEvent, Simulation
+from engine.simulation import Entry, Simulation
 
 __all__ = [
-    "AppliedEvent",
     "CommandError",
     "DeviceSpec",
+    "Entry",
     "IotMockError",
     "Issue",
     "LoadedScenario",
@@ -24,13 +24,13 @@ __all__ = [
     "ReadingBatch",
     "Scenario",
     "ScenarioError",
+    "Scheduled",
     "Simulation",
     "SimulationError",
     "Sink",
     "SiteSpec",
     "StatusChange",
     "TemplateError",
-    "TimelineEvent",
     "load_named",
     "load_scenario",
     "parse_scenario",

@@ -3,7 +3,7 @@
     IotMockError                 everything we raise on purpose
     ├── ScenarioError            a bad scenario file: .source, .issues (every problem, each located)
     │   └── TemplateError        Jinja failed or exceeded a limit: .line
-    ├── CommandError             a command that cannot be applied: .device_id, .reason
+    ├── CommandError             a command that cannot be applied: .device_id, .reason, .sim_time
     └── SimulationError          a device process failed: .device_id, .sim_time
 
 Only the CLI turns these into exit codes; the API turns them into 4xx responses.
@@ -53,9 +53,11 @@ class TemplateError(ScenarioError):
 class CommandError(IotMockError):
     """A command that cannot be applied to a device (unknown device, bad parameters...)."""
 
-    def __init__(self, device_id: str, reason: str) -> None:
+    def __init__(self, device_id: str, reason: str, *, sim_time: float | None = None) -> None:
         self.device_id = device_id
         self.reason = reason
+        self.sim_time = sim_time
+        """The simulated instant it was refused at, when the simulation refused it."""
         super().__init__(f"{device_id}: {reason}")
 
 

@@ -37,7 +37,7 @@ def golden_output(name: str) -> bytes:
     run_virtual(sim, end)
     encoder = Encoder(loaded.plan.start_epoch)
     lines = b"".join(encoder.jsonl(batch) for batch in sink.batches).splitlines(keepends=True)
-    events = "".join(f"# {e.t:g} {e.action} {e.phase} {','.join(e.targets)}\n" for e in sim.applied)
+    events = "".join(f"# {e.t:g} {e.action} {e.phase} {','.join(e.targets)}\n" for e in sim.journal)
     return events.encode() + b"".join(lines[:: EVERY_NTH[name]])
 
 

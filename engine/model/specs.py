@@ -9,12 +9,15 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from engine.model.profiles import DailyProfile
 
+if TYPE_CHECKING:
+    from engine.model.actions import Action
+
 Kind = Literal["hvac", "lighting", "server", "industrial", "appliance"]
-Action = Literal["outage", "comm_loss", "brownout", "stuck", "disable", "enable"]
+"""The kinds of device; `engine.model.kinds.KINDS` holds what each one is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +48,12 @@ class DeviceSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class TimelineEvent:
-    """Something the scenario makes happen at `at` seconds after the start, to `targets`."""
+class Scheduled:
+    """An action of the scenario's timeline: at `at` seconds after the start, on `targets`."""
 
     at: float
-    action: Action
     targets: tuple[str, ...]
-    duration: float | None = None
-    factor: float | None = None
+    action: Action
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class Plan:
     seed: int
     site: SiteSpec
     devices: tuple[DeviceSpec, ...]
-    events: tuple[TimelineEvent, ...] = ()
+    events: tuple[Scheduled, ...] = ()
     holidays: frozenset[date] = frozenset()
     source_sha256: str = ""
     stagger: bool = False

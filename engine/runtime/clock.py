@@ -195,7 +195,7 @@ class _Steps:
     def span(self) -> float:
         if self.sim.revision != self._revision:
             self._revision = self.sim.revision
-            rate = math.fsum(1.0 / meter.interval for meter in self.sim.meters)
+            rate = math.fsum(1.0 / meter.interval for meter in self.sim.devices)
             longest = batch_span(self.sim) / 10  # smaller batches than a file run: the broker is the bottleneck
             self._span = max(0.001, min(longest, self.max_readings / rate)) if rate else longest
         return self._span

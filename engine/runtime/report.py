@@ -11,7 +11,7 @@ from engine.simulation import Simulation
 
 
 def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wall_seconds: float) -> dict[str, Any]:
-    """Run id, scenario identity, seed, span, per-device totals and every event applied."""
+    """Run id, scenario identity, seed, span, per-device totals and the journal of every action applied."""
     plan = sim.plan
     encoder = Encoder(plan.start_epoch)
 
@@ -19,20 +19,21 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
         return encoder.timestamp(t)
 
     devices = []
-    for meter in sim.all_meters:  # removed devices too: their readings went out
-        count = meter.published
+    for device in sim.all_devices:  # deleted devices too: their readings went out
+        link, register = device.link, device.register
+        count = link.published
         devices.append(
             {
-                "device_id": meter.spec.id,
-                "kind": meter.spec.kind,
+                "device_id": device.spec.id,
+                "kind": device.spec.kind,
                 "readings": count,
-                "last_seq": meter.seq - 1 if meter.seq else None,
-                "energy_kwh": round(meter.energy, 6),
-                "energy_reported_kwh": round(meter.energy - meter.energy_offset, 6),
+                "last_seq": link.seq - 1 if link.seq else None,
+                "energy_kwh": round(register.energy, 6),
+                "energy_reported_kwh": round(register.energy - register.energy_offset, 6),
                 "power_kw": {
-                    "min": round(meter.power_min, 6) if count else None,
-                    "max": round(meter.power_max, 6) if count else None,
-                    "mean": round(meter.power_sum / count, 6) if count else None,
+                    "min": round(link.power_min, 6) if count else None,
+                    "max": round(link.power_max, 6) if count else None,
+                    "mean": round(link.power_sum / count, 6) if count else None,
                 },
             }
         )
@@ -50,19 +51,20 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
         "duration_s": until,
         "wall_seconds": round(wall_seconds, 3),
         "readings": sim.readings_emitted,
-        "energy_kwh": round(sum(meter.energy for meter in sim.all_meters), 6),
+        "energy_kwh": round(sum(device.register.energy for device in sim.all_devices), 6),
         "devices": devices,
         "events": [
             {
-                "t": event.t,
-                "timestamp": stamp(event.t),
-                "action": event.action,
-                "phase": event.phase,
-                "targets": list(event.targets),
-                "source": event.source,
-                **({"detail": event.detail} if event.detail else {}),
+                "t": entry.t,
+                "timestamp": stamp(entry.t),
+                "action": entry.action,
+                "phase": entry.phase,
+                "targets": list(entry.targets),
+                "source": entry.source,
+                **({"params": dict(entry.params)} if entry.params else {}),
+                **({"duration": entry.duration} if entry.duration is not None else {}),
             }
-            for event in sim.applied
+            for entry in sim.journal
         ],
     }
 

@@ -12,7 +12,7 @@ TARGET_BATCH = 500_000
 
 def batch_span(sim: Simulation) -> float:
     """Sim seconds per advance so that a batch holds about TARGET_BATCH readings."""
-    rate = sum(1.0 / meter.interval for meter in sim.meters)
+    rate = sum(1.0 / meter.interval for meter in sim.devices)
     return min(6 * 3600.0, max(1.0, TARGET_BATCH / rate)) if rate else 6 * 3600.0
 
 

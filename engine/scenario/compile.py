@@ -8,7 +8,7 @@ with their lines; `to_plan` then resolves defaults, profiles, targets and event 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfoNotFoundError
 from engine.model.calendar import utc_epoch
 from engine.model.kinds import KINDS
 from engine.model.profiles import BUILTIN_PROFILES, DailyProfile, profile_from_curves
-from engine.model.specs import DeviceSpec, Plan, SiteSpec, TimelineEvent
+from engine.model.specs import DeviceSpec, Plan, Scheduled, SiteSpec
 from engine.model.zones import site_zone
 from engine.scenario.durations import parse_relative
-from engine.scenario.format import DEFAULT_START, Device, Event, KindTarget, Scenario
+from engine.scenario.fields import KindTarget, Target
+from engine.scenario.format import DEFAULT_START, Device, Scenario
 
 Problem = tuple[tuple[str | int, ...], str, object]
 RESERVED_IDS = frozenset({"all"})
@@ -44,15 +45,14 @@ def event_offset(at: str | datetime, start: datetime, timezone: str) -> float:
     return utc_epoch(moment, timezone) - utc_epoch(start, timezone)
 
 
-def target_ids(event: Event, scenario: Scenario) -> tuple[str, ...]:
-    """The device ids an event acts on, in device order."""
-    target = event.target
+def target_ids(target: Target, devices: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The ids of the (id, kind) `devices` a target names, in device order."""
     if target == "all":
-        return tuple(device.id for device in scenario.devices)
+        return tuple(device_id for device_id, _ in devices)
     if isinstance(target, KindTarget):
-        return tuple(device.id for device in scenario.devices if device.kind == target.kind)
+        return tuple(device_id for device_id, kind in devices if kind == target.kind)
     wanted = {target} if isinstance(target, str) else set(target)
-    return tuple(device.id for device in scenario.devices if device.id in wanted)
+    return tuple(device_id for device_id, _ in devices if device_id in wanted)
 
 
 def check(data: dict[str, Any]) -> list[Problem]:
@@ -161,13 +161,10 @@ def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
         profiles[name] = profile_from_curves(name, profile.weekday, profile.saturday, profile.sunday)
     site = SiteSpec(scenario.site.voltage, scenario.site.phases, scenario.site.frequency)
     devices = tuple(device_spec(device, profiles, site) for device in scenario.devices)
+    ids = [(device.id, device.kind) for device in scenario.devices]
     events = tuple(
-        TimelineEvent(
-            at=event_offset(event.at, scenario.start, scenario.timezone),
-            action=event.action,
-            targets=target_ids(event, scenario),
-            duration=getattr(event, "duration", None),
-            factor=getattr(event, "factor", None),
+        Scheduled(
+            event_offset(event.at, scenario.start, scenario.timezone), target_ids(event.target, ids), event.resolved()
         )
         for event in scenario.events
     )

@@ -12,36 +12,15 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engine.model.specs import Kind
 from engine.model.zones import site_zone
-from engine.scenario.durations import DURATION_PATTERN, parse_duration
+from engine.scenario.actions import ScheduledEvent
+from engine.scenario.fields import ID_PATTERN, Duration, Interval
 
 SUPPORTED_VERSIONS = (1,)
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-DeviceKind = Literal["hvac", "lighting", "server", "industrial", "appliance"]
-
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    WithJsonSchema(
-        {
-            "anyOf": [{"type": "string", "pattern": DURATION_PATTERN}, {"type": "number", "minimum": 0}],
-            "description": "A duration: seconds, or units d/h/m/s/ms such as '500ms', '30s', '1h30m', '7d'.",
-        }
-    ),
-]
 Fraction = Annotated[float, Field(ge=0, le=1.5)]
-
-
-def _reading_interval(interval: float) -> float:
-    if not 0.1 <= interval <= 86400:
-        raise ValueError(f"must be between 100ms and 1d, got {interval:g}s")
-    return interval
-
-
-Interval = Annotated[Duration, AfterValidator(_reading_interval)]
-"""Time between two readings of a device: 100 ms to 1 day."""
 DEFAULT_START = datetime(2025, 1, 6)
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -94,7 +73,7 @@ class Device(_Strict):
     """One simulated energy meter; everything but `id` and `kind` has a realistic default."""
 
     id: str = Field(pattern=ID_PATTERN, description="Unique id, also the MQTT topic segment.")
-    kind: DeviceKind = Field(description="What the meter measures; sets the default behaviour.")
+    kind: Kind = Field(description="What the meter measures; sets the default behaviour.")
     name: str = Field("", max_length=200, description="Human name; defaults to the id.")
     location: str = Field("", max_length=200, description="Where the device is, free text.")
     rated_kw: float | None = Field(
@@ -117,86 +96,8 @@ class Device(_Strict):
     )
 
 
-class KindTarget(_Strict):
-    """Every device of one kind."""
-
-    kind: DeviceKind = Field(description="The kind of device targeted.")
-
-
-Target = Annotated[
-    str | list[str] | KindTarget,
-    Field(description="A device id, a list of ids, {kind: K}, or 'all'."),
-]
-
-
-def _no_number(value: object) -> object:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError(f"must be a local date-time like '2025-08-05T14:00' or relative like '+90m', got {value!r}")
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day)
-    return value
-
-
-At = Annotated[
-    str | datetime,
-    BeforeValidator(_no_number),
-    Field(
-        description=(
-            "When: a local date-time in the scenario's timezone ('2025-08-05T14:00'), "
-            "or relative to the start ('+2d09:00', '+90m')."
-        )
-    ),
-]
-
-
-class _EventBase(_Strict):
-    at: At
-    target: Target = "all"
-
-
-class _TimedEvent(_EventBase):
-    duration: Duration | None = Field(None, description="How long it lasts; to the end of the run if omitted.")
-
-
-class Outage(_TimedEvent):
-    """Supply lost: power, voltage and current 0, energy flat; the meter keeps reporting."""
-
-    action: Literal["outage"] = Field(description="What happens.")
-
-
-class CommLoss(_TimedEvent):
-    """Communication lost: no readings, status offline; the meter keeps integrating energy."""
-
-    action: Literal["comm_loss"] = Field(description="What happens.")
-
-
-class Brownout(_TimedEvent):
-    """Voltage sag: voltage times `factor`; resistive loads draw less power, others more current."""
-
-    action: Literal["brownout"] = Field(description="What happens.")
-    factor: float = Field(0.85, gt=0, lt=1, description="Voltage multiplier while it lasts.")
-
-
-class Stuck(_TimedEvent):
-    """A stuck sensor: reported values frozen at the last reading; the meter keeps integrating."""
-
-    action: Literal["stuck"] = Field(description="What happens.")
-
-
-class Disable(_TimedEvent):
-    """The load is switched off: near-zero standby power, readings go on."""
-
-    action: Literal["disable"] = Field(description="What happens.")
-
-
-class Enable(_EventBase):
-    """The load is switched back on."""
-
-    action: Literal["enable"] = Field(description="What happens.")
-
-
-Event = Annotated[Outage | CommLoss | Brownout | Stuck | Disable | Enable, Field(discriminator="action")]
-EVENT_ACTIONS = ("outage", "comm_loss", "brownout", "stuck", "disable", "enable")
+Event = ScheduledEvent
+"""One entry of `events:` (see `engine.scenario.actions`)."""
 
 
 class Scenario(_Strict):

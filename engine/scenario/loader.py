@@ -16,8 +16,9 @@ from pydantic import ValidationError
 
 from engine.errors import Issue, ScenarioError
 from engine.model.specs import Plan
+from engine.scenario.actions import ACTION_NAMES
 from engine.scenario.compile import check, to_plan
-from engine.scenario.format import EVENT_ACTIONS, SUPPORTED_VERSIONS, Scenario
+from engine.scenario.format import SUPPORTED_VERSIONS, Scenario
 from engine.scenario.isolation import render_isolated
 from engine.scenario.template import is_template
 from engine.scenario.yaml_source import ParsedYaml, _dotted, parse_yaml
@@ -145,7 +146,7 @@ def _message(kind: str, msg: str, value: object, ctx: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         return f"must be 1 to 64 letters, digits, '_' or '-', got {value!r}"
     if kind == "union_tag_invalid":
-        return f"unknown action {ctx.get('tag')!r}; one of: {', '.join(EVENT_ACTIONS)}"
+        return f"unknown action {ctx.get('tag')!r}; one of: {', '.join(ACTION_NAMES)}"
     msg = msg.removeprefix("Value error, ")
     if "got " not in msg and isinstance(value, str | int | float | bool):
         msg = f"{msg[0].lower()}{msg[1:]}, got {value!r}"

@@ -126,7 +126,7 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
         "inject_event",
         200,
         "EventResult",
-        body=models.EventRequest(action=models.EventRequestAction("outage"), target="mock-lighting-001", duration="1m"),
+        body=models.OutageNow(action="outage", target="mock-lighting-001", duration="1m"),
     )
     assert event.targets == ["mock-lighting-001"]
     assert [s.name for s in call("list_scenarios", 200, list)] == ["datacenter-day", "default", "office-week"]

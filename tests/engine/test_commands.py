@@ -33,14 +33,14 @@ def test_commands_take_effect_from_the_current_instant() -> None:
     assert len(overridden) == 60 and all(12.5 * 0.9 <= p <= 12.5 * 1.1 for p in overridden)
     assert all(not r.enabled for r in rack if 1200 <= r.t < 1800)
     assert [r.t for r in rack if r.t >= 1800] == [1800.0 + 60 * i for i in range(10)]
-    assert [(e.t, e.action, e.source) for e in sim.applied] == [
+    assert [(e.t, e.action, e.source) for e in sim.journal] == [
         (600.0, "set_power", "command"),
         (1200.0, "clear_override", "command"),
         (1200.0, "disable", "command"),
         (1800.0, "enable", "command"),
         (1800.0, "set_interval", "command"),
     ]
-    assert sim.applied[0].detail == '{"kw":12.5}'
+    assert sim.journal[0].params == {"kw": 12.5}
 
 
 def test_offline_online_and_status_changes() -> None:
@@ -92,7 +92,7 @@ def test_injected_faults_end_after_their_duration_or_when_cleared() -> None:
     assert [r.t for r in readings["ac"] if r.voltage == 0] == [100, 110, 120, 130, 140, 150]
     assert all(r.voltage < 120 for r in readings["rack"] if 100 <= r.t < 400)
     assert all(r.voltage > 220 for r in readings["rack"] if r.t >= 400)
-    assert [(e.t, e.action, e.phase) for e in sim.applied] == [
+    assert [(e.t, e.action, e.phase) for e in sim.journal] == [
         (100.0, "outage", "start"),
         (100.0, "brownout", "start"),
         (160.0, "outage", "end"),
@@ -113,7 +113,7 @@ def test_reset_energy_restarts_the_reported_counter() -> None:
     ("device", "command", "params", "message"),
     [
         ("nope", "enable", None, "nope: unknown device"),
-        ("ac", "explode", None, "ac: unknown command 'explode'; one of: enable, disable, set_online"),
+        ("ac", "explode", None, "ac: unknown command 'explode'; one of: outage, comm_loss, brownout, stuck, disable"),
         ("ac", "set_power", {}, "ac: set_power: give exactly one of 'kw' or 'fraction'"),
         ("ac", "set_power", {"kw": -1}, "ac: set_power: kw: Input should be greater than or equal to 0"),
         ("ac", "set_interval", {"interval": "5x"}, "ac: set_interval: interval: must be a duration like"),
@@ -129,7 +129,7 @@ def test_bad_commands_are_refused_with_a_precise_reason(
     with pytest.raises(CommandError) as caught:
         sim.command(device, command, params)
     assert str(caught.value).startswith(message)
-    assert sim.applied == []
+    assert list(sim.journal) == []
 
 
 def test_no_command_applies_once_the_run_has_ended() -> None:

@@ -26,7 +26,7 @@ def test_outage_zeroes_power_voltage_current_and_freezes_energy() -> None:
     after = next(r for r in readings["ac"] if r.t == 5400)
     assert after.power > 0 and after.voltage > 200
     assert all(r.power > 0 for r in readings["oven"])  # other devices are untouched
-    assert [(e.t, e.action, e.phase, e.targets) for e in sim.applied] == [
+    assert [(e.t, e.action, e.phase, e.targets) for e in sim.journal] == [
         (3600.0, "outage", "start", ("ac",)),
         (5400.0, "outage", "end", ("ac",)),
     ]
@@ -99,4 +99,4 @@ def test_overlapping_outages_nest() -> None:
 
 def test_events_after_the_run_never_happen() -> None:
     sim, _, _ = run('  - {at: "+5d", action: outage}\n')
-    assert sim.applied == []
+    assert list(sim.journal) == []

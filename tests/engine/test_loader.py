@@ -75,7 +75,8 @@ events:
         f"{src}:12: events[0].target: unknown device id 'zz'",
         f"{src}:13: events[1].factor: input should be less than 1, got 2",
         f"{src}:14: events[2].action: unknown action 'explode'; one of: outage, comm_loss, brownout, stuck, "
-        "disable, enable",
+        "disable, enable, set_online, set_offline, set_power, clear_override, set_interval, reset_energy, "
+        "inject_fault, clear_fault",
         f"{src}:15: events[3].at: must be a local date-time like '2025-08-05T14:00' or relative like '+2d09:00', "
         "got 'tomorrow'",
         f"{src}:15: events[3].target: must be a device id, a list of ids, {{kind: K}} or 'all', got 5",
@@ -219,7 +220,7 @@ events:
     plan = load_scenario(write(tmp_path, text)).plan
     # DST starts on 2025-03-30 at 02:00 in Berlin: local noon that day is 35 h after the start, not 36.
     assert [e.at for e in plan.events] == [35 * 3600.0, 36 * 3600.0, 6 * 3600.0]
-    assert plan.events[0].duration == 3600.0
+    assert plan.events[0].action.lasts() == 3600.0
     assert plan.events[0].targets == ("a",)
 
 

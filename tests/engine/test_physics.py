@@ -45,7 +45,7 @@ def test_energy_is_the_integral_of_power_over_time() -> None:
         assert readings[-1].energy == pytest.approx(integral, rel=0.001), device_id
         assert readings[0].energy == 0.0
         assert all(b.energy >= a.energy for a, b in itertools.pairwise(readings))
-        assert sim.by_id[device_id].energy == pytest.approx(readings[-1].energy, rel=1e-12)
+        assert sim.by_id[device_id].register.energy == pytest.approx(readings[-1].energy, rel=1e-12)
 
 
 def test_noise_stays_within_its_bounds_around_nominal_voltage() -> None:

@@ -32,7 +32,7 @@ def _run(plan: Plan) -> tuple[list[Reading], list[tuple[float, str, tuple[str, .
     sink = MemorySink()
     sim = Simulation(plan, sink)
     run_virtual(sim, 4 * 3600)
-    return sink.readings(), [(e.t, e.action, e.targets) for e in sim.applied]
+    return sink.readings(), [(e.t, e.action, e.targets) for e in sim.journal]
 
 
 def test_shards_together_give_the_whole_run() -> None:

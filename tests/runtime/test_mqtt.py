@@ -102,7 +102,7 @@ def test_every_command_is_applied_and_answered(mosquitto: Mosquitto) -> None:
             (f"r{n}", command, True) for n, (command, _) in enumerate(commands)
         ]
         assert all(r["timestamp"].endswith("Z") for r in responses)
-        applied = [(e.action, e.source) for e in live.sim.applied if e.phase == "start"]
+        applied = [(e.action, e.source) for e in live.sim.journal if e.phase == "start"]
         assert applied == [(command if command != "inject_fault" else "brownout", "command") for command, _ in commands]
         assert live.bridge.commands == {"received": 10, "applied": 10, "rejected": 0}
 

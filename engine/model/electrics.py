@@ -1,0 +1,69 @@
+"""The electrics stage: supply voltage (noise, sags, outages) and `P = phases * V * I * PF`.
+
+A sag scales the voltage; resistive loads (voltage exponent 2) then draw less power, regulated
+ones draw the same power at a higher current. An outage zeroes power, voltage and current.
+Faults on this stage: `faults.Sag` and `faults.Outage`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.model.faults import Outage, Sag
+from engine.model.kinds import KINDS
+from engine.model.randomness import Uniforms, stream
+from engine.model.readings import FloatArray
+from engine.model.specs import DeviceSpec, SiteSpec
+from engine.model.stage import Stage
+
+Values = tuple[FloatArray, FloatArray, FloatArray]
+
+
+class Electrics(Stage):
+    """Voltage and current of one device's supply, given the power it draws."""
+
+    def __init__(self, spec: DeviceSpec, site: SiteSpec, seed: int) -> None:
+        super().__init__()
+        self.nominal_voltage = site.voltage
+        self.voltage_exponent = KINDS[spec.kind].voltage_exponent
+        self._rng = Uniforms(stream(seed, spec.id, "voltage"))
+
+    def _sag(self) -> float:
+        return math.prod(fault.factor for fault in self.faults if isinstance(fault, Sag)) if self.faults else 1.0
+
+    def _dead(self) -> bool:
+        return any(isinstance(fault, Outage) for fault in self.faults)
+
+    def over(self, spec: DeviceSpec, power: FloatArray) -> Values:
+        """Power (after a sag), voltage and current for the demands `power`."""
+        n = len(power)
+        u = self._rng.array(2 * n)
+        sag = self._sag()
+        voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * (u[0::2] + u[1::2] - 1.0)) * sag
+        for _ in range(self.voltage_exponent if sag != 1.0 else 0):  # repeated * rather than libm pow
+            power = power * sag
+        if self.faults and self._dead():
+            power = np.zeros(n)
+            voltage = np.zeros(n)
+        current = power * 1000.0 / (spec.phases * np.maximum(voltage, 1e-9) * spec.power_factor)
+        return power, voltage, current
+
+    def at(self, spec: DeviceSpec, powers: list[float]) -> tuple[list[float], list[float], list[float]]:
+        """`over` for a few readings, with Python floats."""
+        w = self._rng.values(2 * len(powers))
+        sag = self._sag()
+        exponent = self.voltage_exponent if sag != 1.0 else 0
+        dead = bool(self.faults) and self._dead()
+        out_power, out_voltage, out_current = [], [], []
+        for i, power in enumerate(powers):
+            voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * (w[2 * i] + w[2 * i + 1] - 1.0)) * sag
+            for _ in range(exponent):
+                power = power * sag
+            if dead:
+                power = voltage = 0.0
+            out_power.append(power)
+            out_voltage.append(voltage)
+            out_current.append(power * 1000.0 / (spec.phases * max(voltage, 1e-9) * spec.power_factor))
+        return out_power, out_voltage, out_current

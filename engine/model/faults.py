@@ -1,0 +1,57 @@
+"""Faults: modifiers on the device stage they affect, active from their start to their end.
+
+A fault is a small value added to one stage's list (`Device.add_fault`) and removed by identity at
+its end, so two overlapping faults of one kind nest: the supply stays off until both outages have
+ended, and two sags multiply. A stage with no fault takes its plain path; faults are rare, so the
+common case costs nothing. A new kind of fault is one class here, on the stage it modifies, plus
+the scenario action that starts it (`engine/scenario/actions.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+Stage = Literal["load", "electrics", "register", "link"]
+"""The stages a reading passes: demand, supply and conversion, the metering register, the link out."""
+
+
+@dataclass(eq=False, slots=True)
+class Fault:
+    """A fault in force on one stage; compared by identity, so equal faults nest."""
+
+    name: ClassVar[str]
+    stage: ClassVar[Stage]
+
+
+@dataclass(eq=False, slots=True)
+class Outage(Fault):
+    """Supply lost: power, voltage and current are 0, energy stays flat; the meter keeps reporting."""
+
+    name = "outage"
+    stage = "electrics"
+
+
+@dataclass(eq=False, slots=True)
+class Sag(Fault):
+    """A brownout: the voltage times `factor` while it lasts."""
+
+    name = "brownout"
+    stage = "electrics"
+    factor: float
+
+
+@dataclass(eq=False, slots=True)
+class Stuck(Fault):
+    """A stuck sensor: the register shows the values of the last reading before it began."""
+
+    name = "stuck"
+    stage = "register"
+
+
+@dataclass(eq=False, slots=True)
+class CommLoss(Fault):
+    """The link is down: no reading leaves the meter, which goes on measuring."""
+
+    name = "comm_loss"
+    stage = "link"

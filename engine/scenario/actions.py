@@ -1,0 +1,306 @@
+"""The vocabulary of actions: one class per action, shared by scenario events, commands and the API.
+
+Each class validates and documents its parameters (the JSON Schema of the scenario format, the
+command envelope and the OpenAPI document are generated from them) and says what it does to a
+device (`start`, and `end` after its `duration` for the timed ones). A scenario event is an action
+with `at` and `target`; a command is an action named by `command` with its `params`; the API's
+injected event is an action with a `target`. Adding an action is adding one class to `AnyAction`;
+a new fault also adds its modifier to `engine.model.faults`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
+
+from engine.errors import CommandError
+from engine.model import faults
+from engine.model.actions import Action
+from engine.model.device import Device
+from engine.scenario.fields import At, Duration, Interval, Target
+
+BROWNOUT_FACTOR = 0.85
+"""The voltage multiplier of a brownout that does not give its own."""
+_NOT_PARAMS = {"action", "duration", "at", "target"}
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def lasts(self) -> float | None:
+        return None
+
+    def start(self, device: Device) -> faults.Fault | None:
+        raise NotImplementedError
+
+    def end(self, device: Device, fault: faults.Fault | None) -> None:
+        return None
+
+    def resolved(self) -> Action:
+        """The action to apply: itself (`inject_fault` names another)."""
+        return self  # type: ignore[return-value]  # every concrete subclass declares `action`
+
+    def params(self) -> dict[str, object]:
+        params: dict[str, object] = self.model_dump(mode="json", exclude=_NOT_PARAMS, exclude_none=True)
+        return params
+
+
+class _Timed(_Action):
+    duration: Duration | None = Field(
+        None, description="How long it lasts; until cleared or the end of the run if omitted."
+    )
+
+    def lasts(self) -> float | None:
+        return self.duration
+
+
+class _Fault(_Timed):
+    """An action that puts a fault on one stage of the device while it lasts."""
+
+    def fault(self) -> faults.Fault:
+        raise NotImplementedError
+
+    def start(self, device: Device) -> faults.Fault | None:
+        fault = self.fault()
+        device.add_fault(fault)
+        return fault
+
+    def end(self, device: Device, fault: faults.Fault | None) -> None:
+        if fault is not None:
+            device.remove_fault(fault)
+
+
+class Outage(_Fault):
+    """Supply lost: power, voltage and current 0, energy flat; the meter keeps reporting."""
+
+    action: Literal["outage"] = Field(description="What happens.")
+
+    def fault(self) -> faults.Fault:
+        return faults.Outage()
+
+
+class CommLoss(_Fault):
+    """Communication lost: no readings, status offline; the meter keeps integrating energy."""
+
+    action: Literal["comm_loss"] = Field(description="What happens.")
+
+    def fault(self) -> faults.Fault:
+        return faults.CommLoss()
+
+
+class Brownout(_Fault):
+    """Voltage sag: voltage times `factor`; resistive loads draw less power, others more current."""
+
+    action: Literal["brownout"] = Field(description="What happens.")
+    factor: float = Field(BROWNOUT_FACTOR, gt=0, lt=1, description="Voltage multiplier while it lasts.")
+
+    def fault(self) -> faults.Fault:
+        return faults.Sag(self.factor)
+
+
+class Stuck(_Fault):
+    """A stuck sensor: reported values frozen at the last reading; the meter keeps integrating."""
+
+    action: Literal["stuck"] = Field(description="What happens.")
+
+    def fault(self) -> faults.Fault:
+        return faults.Stuck()
+
+
+_FAULTS: dict[str, type[_Fault]] = {
+    get_args(cls.model_fields["action"].annotation)[0]: cls for cls in _Fault.__subclasses__()
+}
+"""Every fault action by name (each fault class above, in order)."""
+FAULT_NAMES: tuple[str, ...] = tuple(_FAULTS)
+if TYPE_CHECKING:
+    FaultName = str
+else:
+    FaultName = Literal[FAULT_NAMES]
+
+
+class Disable(_Timed):
+    """The load is switched off: near-zero standby power, readings go on; back on after `duration`."""
+
+    action: Literal["disable"] = Field(description="What happens.")
+
+    def start(self, device: Device) -> faults.Fault | None:
+        device.load.enabled = False
+        return None
+
+    def end(self, device: Device, fault: faults.Fault | None) -> None:
+        device.load.enabled = True
+
+
+class Enable(_Action):
+    """The load is switched back on."""
+
+    action: Literal["enable"] = Field(description="What happens.")
+
+    def start(self, device: Device) -> faults.Fault | None:
+        device.load.enabled = True
+        return None
+
+
+class SetOnline(_Action):
+    """The device's link comes back: readings are sent again."""
+
+    action: Literal["set_online"] = Field(description="What happens.")
+
+    def start(self, device: Device) -> faults.Fault | None:
+        device.link.online = True
+        return None
+
+
+class SetOffline(_Action):
+    """The device's link is taken down: status offline, no readings, energy goes on."""
+
+    action: Literal["set_offline"] = Field(description="What happens.")
+
+    def start(self, device: Device) -> faults.Fault | None:
+        device.link.online = False
+        return None
+
+
+class SetPower(_Action):
+    """Override the load: `kw`, or `fraction` of the rated power; exactly one of them."""
+
+    action: Literal["set_power"] = Field(description="What happens.")
+    kw: float | None = Field(None, ge=0, le=1_000_000, description="Power in kW.")
+    fraction: float | None = Field(None, ge=0, le=2, description="Fraction of the rated power.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SetPower:
+        if (self.kw is None) == (self.fraction is None):
+            raise ValueError("give exactly one of 'kw' or 'fraction'")
+        return self
+
+    def start(self, device: Device) -> faults.Fault | None:
+        device.load.override_kw = self.kw if self.kw is not None else device.spec.rated_kw * (self.fraction or 0)
+        return None
+
+
+class ClearOverride(_Action):
+    """The load follows its curve and behaviour again."""
+
+    action: Literal["clear_override"] = Field(description="What happens.")
+
+    def start(self, device: Device) -> faults.Fault | None:
+        device.load.override_kw = None
+        return None
+
+
+class SetInterval(_Action):
+    """Readings every `interval` from the next one on."""
+
+    action: Literal["set_interval"] = Field(description="What happens.")
+    interval: Interval = Field(description="Time between readings, 100ms to 1d.")
+
+    def start(self, device: Device) -> faults.Fault | None:
+        device.set_interval(self.interval)
+        return None
+
+
+class ResetEnergy(_Action):
+    """The reported energy counter restarts at 0 (the true integral goes on, for the report)."""
+
+    action: Literal["reset_energy"] = Field(description="What happens.")
+
+    def start(self, device: Device) -> faults.Fault | None:
+        device.register.reset()
+        return None
+
+
+class InjectFault(_Action):
+    """Start a fault now, for `duration` (until cleared if omitted): the same as the fault's own action."""
+
+    action: Literal["inject_fault"] = Field(description="What happens.")
+    fault: FaultName = Field(description="Which fault.")
+    duration: Duration | None = Field(None, description="How long it lasts.")
+    factor: float = Field(BROWNOUT_FACTOR, gt=0, lt=1, description="Voltage multiplier of a brownout.")
+
+    def resolved(self) -> Action:
+        fields: dict[str, Any] = {"action": self.fault, "duration": self.duration}
+        if "factor" in _FAULTS[self.fault].model_fields:
+            fields["factor"] = self.factor
+        return _FAULTS[self.fault].model_validate(fields)  # type: ignore[return-value]
+
+    def start(self, device: Device) -> faults.Fault | None:
+        raise AssertionError("inject_fault is applied as the fault it names (resolved())")
+
+
+class ClearFault(_Action):
+    """End a fault now: one kind, or every fault when `fault` is omitted."""
+
+    action: Literal["clear_fault"] = Field(description="What happens.")
+    fault: FaultName | None = Field(None, description="Which fault; all of them if omitted.")
+
+    def start(self, device: Device) -> faults.Fault | None:
+        device.clear_faults(self.fault)
+        return None
+
+
+AnyAction = Annotated[
+    Outage | CommLoss | Brownout | Stuck | Disable | Enable | SetOnline | SetOffline | SetPower | ClearOverride
+    | SetInterval | ResetEnergy | InjectFault | ClearFault,
+    Field(discriminator="action"),
+]  # fmt: skip
+"""Every action, discriminated on `action`: the one definition of the closed set."""
+ACTIONS: tuple[type[_Action], ...] = get_args(get_args(AnyAction)[0])
+ACTION_NAMES: tuple[str, ...] = tuple(get_args(cls.model_fields["action"].annotation)[0] for cls in ACTIONS)
+_ADAPTER: TypeAdapter[_Action] = TypeAdapter(AnyAction)
+
+
+class _When(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: At
+    target: Target = "all"
+
+
+class _On(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: Target
+
+
+def _with(base: type[BaseModel], suffix: str) -> Any:
+    """The union of every action with the fields of `base` added (its members named `<Action><suffix>`)."""
+    members = tuple(
+        create_model(f"{cls.__name__}{suffix}", __base__=(cls, base), __doc__=cls.__doc__) for cls in ACTIONS
+    )
+    return Annotated[Union[members], Field(discriminator="action")]  # noqa: UP007 - a union built from a tuple
+
+
+if TYPE_CHECKING:
+
+    class ScheduledEvent(_When, _Action):
+        """An entry of a scenario's `events:`: an action, `at` a time, on a `target`."""
+
+    class TargetedAction(_On, _Action):
+        """An action on a `target`, now (the API's injected event)."""
+
+else:
+    ScheduledEvent = _with(_When, "Event")
+    TargetedAction = _with(_On, "Now")
+
+
+def command_action(device_id: str, command: str, params: object) -> Action:
+    """The action a command names, with its parameters validated; raises CommandError naming the problem."""
+    if command not in ACTION_NAMES:
+        raise CommandError(device_id, f"unknown command {command!r}; one of: {', '.join(ACTION_NAMES)}")
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise CommandError(device_id, f"params must be an object, got {type(params).__name__}")
+    if "action" in params:
+        raise CommandError(device_id, f"{command}: action: Extra inputs are not permitted")
+    try:
+        return _ADAPTER.validate_python({**params, "action": command}).resolved()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"][1:])  # the first is the union's tag
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        raise CommandError(device_id, f"{command}: " + "; ".join(problems)) from None

@@ -1,0 +1,248 @@
+"""The simulation: a plan's devices and timeline in a SimPy environment, advanced by a clock.
+
+Every discrete thing is a SimPy process: each device's behaviour (compressor cycles, batch
+jobs...) and each scheduled action. Readings between them are sampled in bulk by the devices.
+`advance(until)` runs the environment to `until` and hands the sink every reading due before it,
+sorted by time then device order; a virtual run calls it with big steps, a real-time clock with
+small ones, and both produce the same readings. The core never reads the wall clock.
+
+Every change goes through one door: the timeline's actions at their instants, and external ones
+(commands, the API's device changes) through `apply`, at the current instant, after the
+timeline's actions due at that instant. Each is recorded in the journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from engine.errors import CommandError, DeviceError, DuplicateDevice, UnknownDevice
+from engine.model.actions import Action, CreateDevice, DeleteDevice, ReadNow, RunChange, Source, UpdateDevice
+from engine.model.behaviours import BEHAVIOURS
+from engine.model.calendar import SiteCalendar
+from engine.model.device import Device
+from engine.model.faults import Fault
+from engine.model.randomness import stream
+from engine.model.readings import Outbox, ReadingBatch, Sink, StatusChange
+from engine.model.specs import DeviceSpec, Plan, Scheduled
+from engine.scenario.actions import command_action
+from engine.simulation.journal import Entry, Journal, Phase
+
+
+class Simulation:
+    """Devices and timeline of one plan; `advance(until)` moves sim time and emits readings."""
+
+    def __init__(self, plan: Plan, sink: Sink, *, seed: int | None = None) -> None:
+        self.plan = plan
+        self.seed = plan.seed if seed is None else seed
+        self.sink = sink
+        self.env = simpy.Environment()
+        self.calendar = SiteCalendar(plan.start_epoch, plan.timezone, plan.holidays)
+        self.all_devices = [self._device(spec, i) for i, spec in enumerate(plan.devices)]
+        """Every device by index, deleted ones included: batches refer to devices by index."""
+        self.devices = list(self.all_devices)
+        """The devices that exist now."""
+        self.device_ids = tuple(spec.id for spec in plan.devices)
+        self.by_id = {device.spec.id: device for device in self.devices}
+        self._behaviours: dict[int, simpy.Process] = {}
+        self.journal = Journal()
+        # When each device's next reading is due: a real-time tick samples only the devices due.
+        self._next_due = np.array([device.next_due for device in self.devices])
+        self.readings_emitted = 0
+        self.revision = 0
+        """Counts changes of device state (actions), so views of it can be cached."""
+        self.ended = False
+        """Set by `end()`: the devices are gone, and no action applies any more."""
+        self._outbox = Outbox()
+        for device in self.devices:
+            self._start_behaviour(device)
+            self._outbox.statuses.append(StatusChange(0.0, device.spec.id, device.status, device.enabled, "start"))
+        for scheduled in plan.events:
+            self.env.process(self._timeline(scheduled))
+
+    def _device(self, spec: DeviceSpec, index: int) -> Device:
+        return Device(spec, index, self.plan.site, self.calendar, self.seed, stagger=self.plan.stagger)
+
+    @property
+    def now(self) -> float:
+        """Sim time: seconds since the scenario start."""
+        return float(self.env.now)
+
+    def advance(self, until: float) -> int:
+        """Run to `until` and write every reading due before it to the sink; returns their count."""
+        if until > self.env.now:
+            self.env.run(until=until)
+        devices, next_due, outbox = self.all_devices, self._next_due, self._outbox
+        for index in np.flatnonzero(next_due < until).tolist():
+            device = devices[index]
+            device.sample(until, outbox)
+            next_due[index] = device.next_due
+        return self.flush()
+
+    def flush(self) -> int:
+        """Hand the sink what the outbox holds now, in (time, device) order; returns the reading count."""
+        outbox, self._outbox = self._outbox, Outbox()
+        batch = ReadingBatch.merge(self.device_ids, outbox.chunks, outbox.rows)
+        if len(batch) or outbox.statuses:
+            self.sink.write(batch, outbox.statuses)
+        self.readings_emitted += len(batch)
+        return len(batch)
+
+    def end(self) -> None:
+        """The run is over: every device goes silent (status `offline`, reason `stopped`) and is gone.
+
+        Live sinks publish that, then clear each device's retained status, so a later subscriber
+        sees no device of a run that no longer exists.
+        """
+        for device in self.devices:
+            self._outbox.statuses.append(
+                StatusChange(self.now, device.spec.id, "offline", device.enabled, "stopped", removed=True)
+            )
+        self.ended = True
+        self.flush()
+
+    # The one door for external change ------------------------------------------------------
+    def apply(self, change: Action | RunChange, targets: tuple[str, ...], *, source: Source = "command") -> None:
+        """Apply an action (or a change of devices) to `targets` now, and record it in the journal.
+
+        The timeline's actions due at this instant are applied first. Raises CommandError (naming
+        the device and the sim time) when it cannot be applied; then nothing changed.
+        """
+        try:
+            if self.ended:
+                raise CommandError(targets[0] if targets else "", "the run has ended")
+            self._settle()
+            if isinstance(change, CreateDevice):
+                self._create(change)
+            else:
+                for device_id in targets:
+                    if device_id not in self.by_id:
+                        raise UnknownDevice(device_id)
+                if isinstance(change, UpdateDevice | DeleteDevice | ReadNow):
+                    self._change_devices(change, targets)
+                else:
+                    self._start(change, targets, source)
+        except CommandError as exc:
+            exc.sim_time = self.now
+            raise
+        self.flush()  # statuses go out now, even while the clock is paused
+
+    def command(self, device_id: str, command: str, params: object = None) -> None:
+        """`apply` the action a command names (parameters validated first); raises CommandError."""
+        self.apply(command_action(device_id, command, params), (device_id,))
+
+    def _settle(self) -> None:
+        """Process what the environment has due at this very instant (the timeline before external actions)."""
+        while self.env.peek() <= self.env.now:
+            self.env.step()
+
+    def _create(self, change: CreateDevice) -> None:
+        spec = change.spec
+        if spec.id in self.by_id:
+            raise DuplicateDevice(spec.id)
+        device = self._device(spec, len(self.all_devices))
+        device.start_at(self.now)
+        self.all_devices.append(device)
+        self.devices.append(device)
+        self.by_id[spec.id] = device
+        self.device_ids = (*self.device_ids, spec.id)
+        self._next_due = np.append(self._next_due, device.next_due)
+        self._start_behaviour(device)
+        self.revision += 1
+        self._outbox.statuses.append(StatusChange(self.now, spec.id, device.status, device.enabled, "created"))
+        self._record(change.action, "start", (spec.id,), "command")
+
+    def _change_devices(self, change: UpdateDevice | DeleteDevice | ReadNow, targets: tuple[str, ...]) -> None:
+        for device_id in targets:
+            device = self.by_id[device_id]
+            if isinstance(change, UpdateDevice):
+                if change.spec.kind != device.spec.kind:
+                    raise DeviceError(device_id, f"the kind of a device cannot change (it is {device.spec.kind!r})")
+                self._change(device, _respec(change.spec), "updated")
+            elif isinstance(change, DeleteDevice):
+                self._delete(device)
+            else:
+                device.sample(self.now, self._outbox)
+                device.read_now(self.now, self._outbox)
+        self._record(change.action, "start", targets, "command")
+
+    def _delete(self, device: Device) -> None:
+        device.sample(self.now, self._outbox)
+        self._next_due[device.index] = np.inf
+        process = self._behaviours.pop(device.index, None)
+        if process is not None and process.is_alive:
+            process.interrupt()
+        del self.by_id[device.spec.id]
+        self.devices.remove(device)
+        self.revision += 1
+        gone = StatusChange(self.now, device.spec.id, "offline", device.enabled, "deleted", removed=True)
+        self._outbox.statuses.append(gone)
+
+    # Actions on devices --------------------------------------------------------------------
+    def _timeline(self, scheduled: Scheduled) -> Generator[simpy.Event, Any, None]:
+        """One scheduled action: start at `at` (and end after its duration, by `_start`)."""
+        yield self.env.timeout(max(0.0, scheduled.at - self.env.now))
+        self._start(scheduled.action, scheduled.targets, "scenario")
+
+    def _start(self, action: Action, targets: tuple[str, ...], source: Source) -> None:
+        present = tuple(device_id for device_id in targets if device_id in self.by_id)
+        started: list[tuple[Device, Fault | None]] = []
+        for device_id in present:
+            device = self.by_id[device_id]
+            self._change(device, lambda d: started.append((d, action.start(d))), action.action)
+        self._record(action.action, "start", present, source, action)
+        lasts = action.lasts()
+        if lasts is not None:
+            self.env.process(self._end_later(action, lasts, started, source))
+
+    def _end_later(
+        self, action: Action, lasts: float, started: list[tuple[Device, Fault | None]], source: Source
+    ) -> Generator[simpy.Event, Any, None]:
+        """The end of a timed action on the devices it started on (and that still exist)."""
+        yield self.env.timeout(lasts)
+        ended = []
+        for device, fault in started:
+            if self.by_id.get(device.spec.id) is device:
+                self._change(device, _ending(action, fault), f"{action.action}_end")
+                ended.append(device.spec.id)
+        self._record(action.action, "end", tuple(ended), source, action)
+
+    def _change(self, device: Device, mutate: Callable[[Device], object], reason: str) -> None:
+        """Apply `mutate` to a device now: readings before now keep the old state."""
+        before = (device.status, device.enabled)
+        device.sample(self.now, self._outbox)
+        mutate(device)
+        self.revision += 1
+        device.revision += 1
+        self._next_due[device.index] = device.next_due
+        if (device.status, device.enabled) != before:
+            self._outbox.statuses.append(StatusChange(self.now, device.spec.id, device.status, device.enabled, reason))
+
+    def _record(
+        self, name: str, phase: Phase, targets: tuple[str, ...], source: Source, action: Action | None = None
+    ) -> None:
+        params = action.params() if action is not None else {}
+        duration = action.lasts() if action is not None else None
+        self.journal.record(Entry(self.now, name, phase, targets, source, params, duration))
+
+    def _start_behaviour(self, device: Device) -> None:
+        if device.spec.behaviour:
+            self._behaviours[device.index] = self.env.process(self._behave(device))
+
+    def _behave(self, device: Device) -> Generator[simpy.Event, Any, None]:
+        """The kind's behaviour process, until the device is deleted."""
+        behaviour = BEHAVIOURS[device.spec.kind]
+        with contextlib.suppress(simpy.Interrupt):
+            yield from behaviour(self.env, device, stream(self.seed, device.spec.id, "behaviour"))
+
+
+def _respec(spec: DeviceSpec) -> Callable[[Device], None]:
+    return lambda device: device.respec(spec)
+
+
+def _ending(action: Action, fault: Fault | None) -> Callable[[Device], None]:
+    return lambda device: action.end(device, fault)
