@@ -28,7 +28,7 @@ def _checkout(tmp_path: Path) -> tuple[Path, Path]:
     (tmp_path / "pyproject.toml").write_text("")
     log = tmp_path / "log"
     _tool(tmp_path / ".venv" / "bin" / "python", f'echo "python $*" >> {log}\n')
-    for name in ("iot-mock", "ruff", "mypy", "pytest"):
+    for name in ("iot-mock", "ruff", "mypy", "lint-imports", "pytest"):
         _tool(tmp_path / ".venv" / "bin" / name, f'echo "{name} $*" >> {log}\n')
     return tmp_path, log
 

@@ -1,17 +1,26 @@
 """Each named scenario, run for a fixed span with its seed, matches its committed output.
 
+Two goldens per scenario: `NAME.jsonl`, the span's readings (every nth line), and `NAME.report.txt`,
+the run report with the readings around each event and the hash of the whole span.
 Regenerate after an intended change with `pytest tests/test_golden.py --update-golden`
 and review the diff of tests/golden/ like code.
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+import hashlib
+import json
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine import load_named, scenario_names
 from engine.model.encoding import Encoder
+from engine.runtime.report import build_report
 from engine.runtime.sinks import MemorySink
 from engine.runtime.virtual import run_virtual
 from engine.simulation import Simulation
@@ -53,3 +62,79 @@ def test_golden_output(name: str, update_golden: bool) -> None:
         path.write_bytes(actual)
     assert path.exists(), "no golden file; run: pytest tests/test_golden.py --update-golden"
     assert actual == path.read_bytes(), f"{name} changed; if intended, regenerate with --update-golden"
+
+
+# The run report's golden, next to the readings': the report, the readings around each event, the hash of the rest.
+REPORT_READINGS = 3
+"""Readings of each target shown before an event, and as many from it on: a few dozen per event."""
+NORMALISED: dict[str, object] = {"run_id": "normalised", "wall_seconds": 0.0}
+"""Report fields that differ between two runs of the same scenario."""
+
+
+def _report_json(report: dict[str, Any]) -> str:
+    """The report as JSON with one line per top-level field, device and event: a diff names what changed."""
+
+    def field(value: object) -> str:
+        if isinstance(value, list) and value:
+            return "[\n" + ",\n".join(f"    {json.dumps(item)}" for item in value) + "\n  ]"
+        return json.dumps(value)
+
+    return "{\n" + ",\n".join(f"  {json.dumps(key)}: {field(value)}" for key, value in report.items()) + "\n}\n"
+
+
+def report_golden(name: str) -> str:
+    """The run report of the run to the span's end, the readings around each event of the span, and its hash.
+
+    Built from the report as `iot-mock run` writes it: a change to the report's fields (the events' free-text
+    `detail`, say) shows here, and is regenerated on purpose with `--update-golden` like the readings.
+    """
+    loaded = load_named(name)
+    sink = MemorySink()
+    sim = Simulation(loaded.plan, sink)
+    start, end = SPANS[name]
+    run_virtual(sim, start)
+    sink.batches.clear()
+    sink.statuses.clear()
+    run_virtual(sim, end)
+    report = build_report(sim, run_id="golden", source=loaded.source, until=end, wall_seconds=0.0)
+    report |= NORMALISED
+    report["scenario"]["source"] = Path(report["scenario"]["source"]).name  # the checkout's path varies
+    encoder = Encoder(loaded.plan.start_epoch)
+    output = b"".join(encoder.jsonl(batch) for batch in sink.batches)
+    lines = output.decode().splitlines()
+    times: dict[str, list[float]] = defaultdict(list)
+    rows: dict[str, list[str]] = defaultdict(list)
+    readings = (
+        (batch.device_ids[device], t) for batch in sink.batches for device, t in zip(batch.device, batch.t, strict=True)
+    )
+    for (device_id, t), line in zip(readings, lines, strict=True):
+        times[device_id].append(float(t))
+        rows[device_id].append(line)
+    parts = [
+        f"# {name}: the run report of [0, {end:g}) s (its {', '.join(NORMALISED)} normalised: they vary between runs)",
+        _report_json(report).rstrip("\n"),
+        f"# sha256 of the JSON lines of the readings of [{start:g}, {end:g}) s: {len(lines)} readings, "
+        f"{len(output)} bytes",
+        hashlib.sha256(output).hexdigest(),
+        f"# status changes in [{start:g}, {end:g}) s",
+        *(json.dumps(dataclasses.asdict(change)) for change in sink.statuses),
+    ]
+    for event in (e for e in sim.journal if start <= e.t < end):
+        parts.append(
+            f"# {event.action} {event.phase} at {encoder.timestamp(event.t)} (t={event.t:g} s): of each target, "
+            f"the last {REPORT_READINGS} readings before it and the first {REPORT_READINGS} from it on"
+        )
+        for device_id in event.targets:
+            at = bisect.bisect_left(times[device_id], event.t)
+            parts.extend(rows[device_id][max(0, at - REPORT_READINGS) : at + REPORT_READINGS])
+    return "\n".join(parts) + "\n"
+
+
+@pytest.mark.parametrize("name", sorted(SPANS))
+def test_golden_report(name: str, update_golden: bool) -> None:
+    path = GOLDEN / f"{name}.report.txt"
+    actual = report_golden(name)
+    if update_golden:
+        path.write_text(actual)
+    assert path.exists(), "no golden report; run: pytest tests/test_golden.py --update-golden"
+    assert actual == path.read_text(), f"{name}'s report changed; if intended, regenerate with --update-golden"
