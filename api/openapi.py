@@ -21,6 +21,7 @@ from api.scenarios import StartRequest
 from api.security import guarded
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import ACTION_NAMES, TargetedAction
+from engine.scenario.fields import ID_PATTERN
 from engine.scenario.format import Device
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -327,7 +328,7 @@ def _operation(path: str, method: str, endpoint: Endpoint) -> dict[str, Any]:
     if description.strip():
         operation["description"] = description.strip()
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": ID_PATTERN}}
         for name in ("device_id", "name")
         if "{" + name + "}" in path
     ]

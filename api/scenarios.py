@@ -28,6 +28,7 @@ from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import TargetedAction
 from engine.scenario.catalog import load_named, scenario_names
 from engine.scenario.compile import moved_to, target_ids
+from engine.scenario.fields import ID_PATTERN
 from engine.scenario.loader import parse_scenario
 
 T = TypeVar("T")
@@ -111,7 +112,7 @@ class StartRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    scenario: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A named scenario.")
+    scenario: str | None = Field(None, pattern=ID_PATTERN, description="A named scenario.")
     yaml: str | None = Field(
         None, description="A scenario file's text, instead of a name (within the body limit, IOT_MOCK_MAX_BODY_BYTES)."
     )

@@ -96,7 +96,7 @@ def report_golden(name: str) -> str:
     sink.batches.clear()
     sink.statuses.clear()
     run_virtual(sim, end)
-    report = build_report(sim, run_id="golden", source=loaded.source, until=end, wall_seconds=0.0)
+    report: dict[str, Any] = dict(build_report(sim, run_id="golden", source=loaded.source, until=end, wall_seconds=0.0))
     report |= NORMALISED
     report["scenario"]["source"] = Path(report["scenario"]["source"]).name  # the checkout's path varies
     encoder = Encoder(loaded.plan.start_epoch)

@@ -70,10 +70,6 @@ class SiteCalendar:
             return t + (self.start_epoch + self._offsets[0])
         return t + (self.start_epoch + self._offsets[bisect.bisect_right(self._changes, t) - 1])
 
-    def local_datetime(self, t: float) -> datetime:
-        """The aware local date-time at sim time t, for messages and reports."""
-        return datetime.fromtimestamp(self.start_epoch + t, UTC).astimezone(self.zone)
-
     def day_type(self, day: int) -> int:
         """WEEKDAY, SATURDAY or SUNDAY (holidays included) of local day number `day` since 1970."""
         if day in self._holidays:

@@ -22,7 +22,7 @@ from engine.model.faults import Fault
 from engine.model.link import Link
 from engine.model.load import Load
 from engine.model.randomness import stream
-from engine.model.readings import FloatArray, Outbox, Status
+from engine.model.readings import FloatArray, Produced, Status
 from engine.model.register import Register
 from engine.model.specs import DeviceSpec, SiteSpec
 from engine.model.stage import Stage
@@ -118,7 +118,7 @@ class Device:
             end += 1
         return end - self._next_k
 
-    def sample(self, until: float, out: Outbox) -> None:
+    def sample(self, until: float, out: Produced) -> None:
         """Readings due before `until` under the current state, into `out` if sent."""
         n = self._slot_count(until)
         if n <= 0:
@@ -137,11 +137,11 @@ class Device:
         millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0
         self.link.send(t, shown, self.load.enabled, millis, out)
 
-    def read_now(self, now: float, out: Outbox) -> None:
+    def read_now(self, now: float, out: Produced) -> None:
         """One extra reading at `now`, outside the schedule (the API's `simulate`)."""
         self._read([now], out)
 
-    def _read(self, times: list[float], out: Outbox) -> None:
+    def _read(self, times: list[float], out: Produced) -> None:
         """Readings at `times` (ascending, after the last one) with Python floats, as rows."""
         spec = self.spec
         powers, voltages, currents = self.electrics.at(spec, self.load.at(times))

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from engine.model.faults import CommLoss
-from engine.model.readings import Chunk, FloatArray, Outbox, Status
+from engine.model.readings import Chunk, FloatArray, Produced, Status
 from engine.model.register import Shown
 from engine.model.stage import Stage
 
@@ -40,7 +40,7 @@ class Link(Stage):
         up = self.online and not (self.faults and any(isinstance(fault, CommLoss) for fault in self.faults))
         return "online" if up else "offline"
 
-    def send(self, t: FloatArray, shown: tuple[FloatArray, ...], enabled: bool, millis: bool, out: Outbox) -> None:
+    def send(self, t: FloatArray, shown: tuple[FloatArray, ...], enabled: bool, millis: bool, out: Produced) -> None:
         """Readings at `t` with the values `shown` (power, voltage, current, energy), if the link is up."""
         if self.status == "offline":
             return
@@ -53,7 +53,7 @@ class Link(Stage):
         self.power_max = max(self.power_max, float(power.max()))
         out.chunks.append(Chunk(self.index, t, power, voltage, current, energy, seq, enabled, millis))
 
-    def send_few(self, times: list[float], shown: list[Shown], enabled: bool, millis: bool, out: Outbox) -> None:
+    def send_few(self, times: list[float], shown: list[Shown], enabled: bool, millis: bool, out: Produced) -> None:
         """`send` for a few readings, as rows."""
         if self.status == "offline":
             return

@@ -130,7 +130,7 @@ class StatusChange:
 
 
 @dataclass(slots=True)
-class Outbox:
+class Produced:
     """What the simulation produced since the last drain: readings (chunks, rows) and status changes."""
 
     chunks: list[Chunk] = field(default_factory=list)

@@ -3,14 +3,69 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from engine.model.encoding import Encoder
-from engine.simulation import Simulation
+from engine.simulation import Entry, Simulation
 
 
-def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wall_seconds: float) -> dict[str, Any]:
+class PowerTotals(TypedDict):
+    min: float | None
+    max: float | None
+    mean: float | None
+
+
+class DeviceTotals(TypedDict):
+    """What one device sent, and the energy it measured (true, and as its counter showed it)."""
+
+    device_id: str
+    kind: str
+    readings: int
+    last_seq: int | None
+    energy_kwh: float
+    energy_reported_kwh: float
+    power_kw: PowerTotals
+
+
+class ReportEvent(TypedDict):
+    """One journal entry: one phase of one action."""
+
+    t: float
+    timestamp: str
+    action: str
+    phase: str
+    targets: list[str]
+    source: str
+    params: NotRequired[dict[str, object]]
+    duration: NotRequired[float]
+
+
+class ScenarioIdentity(TypedDict):
+    name: str
+    revision: int
+    sha256: str
+    source: str
+
+
+class Report(TypedDict):
+    """The run report's JSON (a live run adds its clock and MQTT counters beside these)."""
+
+    run_id: str
+    scenario: ScenarioIdentity
+    seed: int
+    start: str
+    end: str
+    duration_s: float
+    wall_seconds: float
+    readings: int
+    energy_kwh: float
+    devices: list[DeviceTotals]
+    events: list[ReportEvent]
+
+
+def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wall_seconds: float) -> Report:
     """Run id, scenario identity, seed, span, per-device totals and the journal of every action applied."""
     plan = sim.plan
     encoder = Encoder(plan.start_epoch)
@@ -18,7 +73,7 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
     def stamp(t: float) -> str:
         return encoder.timestamp(t)
 
-    devices = []
+    devices: list[DeviceTotals] = []
     for device in sim.all_devices:  # deleted devices too: their readings went out
         link, register = device.link, device.register
         count = link.published
@@ -53,21 +108,25 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
         "readings": sim.readings_emitted,
         "energy_kwh": round(sum(device.register.energy for device in sim.all_devices), 6),
         "devices": devices,
-        "events": [
-            {
-                "t": entry.t,
-                "timestamp": stamp(entry.t),
-                "action": entry.action,
-                "phase": entry.phase,
-                "targets": list(entry.targets),
-                "source": entry.source,
-                **({"params": dict(entry.params)} if entry.params else {}),
-                **({"duration": entry.duration} if entry.duration is not None else {}),
-            }
-            for entry in sim.journal
-        ],
+        "events": [_event(entry, stamp(entry.t)) for entry in sim.journal],
     }
 
 
-def write_report(report: dict[str, Any], path: str | Path) -> None:
+def _event(entry: Entry, timestamp: str) -> ReportEvent:
+    event: ReportEvent = {
+        "t": entry.t,
+        "timestamp": timestamp,
+        "action": entry.action,
+        "phase": entry.phase,
+        "targets": list(entry.targets),
+        "source": entry.source,
+    }
+    if entry.params:
+        event["params"] = dict(entry.params)
+    if entry.duration is not None:
+        event["duration"] = entry.duration
+    return event
+
+
+def write_report(report: Mapping[str, object], path: str | Path) -> None:
     Path(path).write_text(json.dumps(report, indent=2) + "\n")

@@ -215,7 +215,7 @@ class InjectFault(_Action):
     """Start a fault now, for `duration` (until cleared if omitted): the same as the fault's own action."""
 
     action: Literal["inject_fault"] = Field(description="What happens.")
-    fault: FaultName = Field(description="Which fault.")
+    fault: FaultName = Field(description=f"Which fault: {', '.join(FAULT_NAMES)}.")
     duration: Duration | None = Field(None, description="How long it lasts.")
     factor: float = Field(BROWNOUT_FACTOR, gt=0, lt=1, description="Voltage multiplier of a brownout.")
 
@@ -233,7 +233,7 @@ class ClearFault(_Action):
     """End a fault now: one kind, or every fault when `fault` is omitted."""
 
     action: Literal["clear_fault"] = Field(description="What happens.")
-    fault: FaultName | None = Field(None, description="Which fault; all of them if omitted.")
+    fault: FaultName | None = Field(None, description=f"Which fault ({', '.join(FAULT_NAMES)}); all if omitted.")
 
     def start(self, device: Device) -> faults.Fault | None:
         device.clear_faults(self.fault)

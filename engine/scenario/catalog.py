@@ -1,6 +1,6 @@
 """Named scenarios: the YAML files in `scenarios/`, found by name without path tricks.
 
-A name is `^[A-Za-z0-9_-]{1,64}$` and maps to `<dir>/<name>.yaml`, so a name can never reach
+A name is an id (`fields.ID_PATTERN`) and maps to `<dir>/<name>.yaml`, so a name can never reach
 outside the directory. The directory is `IOT_MOCK_SCENARIOS_DIR`, else the checkout's
 `scenarios/`, else the copy bundled in the installed package.
 """
@@ -12,9 +12,10 @@ import re
 from pathlib import Path
 
 from engine.errors import Issue, ScenarioError
+from engine.scenario.fields import ID_PATTERN
 from engine.scenario.loader import LoadedScenario, load_scenario
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NAME = re.compile(ID_PATTERN)
 
 
 def scenarios_dir() -> Path:

@@ -54,16 +54,3 @@ def parse_relative(value: str) -> float | None:
         return parse_duration(text[1:])
     except ValueError:
         raise ValueError(f"must be '+[Nd][HH:MM[:SS]]' or '+' and a duration like '+1h30m', got {value!r}") from None
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest unit form of `seconds`, such as `1h30m` or `500ms`, for messages and reports."""
-    if seconds == 0:
-        return "0s"
-    millis = round(seconds * 1000)
-    parts = []
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
-        count, millis = divmod(millis, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)

@@ -96,7 +96,7 @@ class Device(_Strict):
     )
 
 
-Event = ScheduledEvent
+Event = ScheduledEvent  # the name a scenario file gives it
 """One entry of `events:` (see `engine.scenario.actions`)."""
 
 

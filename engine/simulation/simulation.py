@@ -27,7 +27,7 @@ from engine.model.calendar import SiteCalendar
 from engine.model.device import Device
 from engine.model.faults import Fault
 from engine.model.randomness import stream
-from engine.model.readings import Outbox, ReadingBatch, Sink, StatusChange
+from engine.model.readings import Produced, ReadingBatch, Sink, StatusChange
 from engine.model.specs import DeviceSpec, Plan, Scheduled
 from engine.scenario.actions import command_action
 from engine.simulation.journal import Entry, Journal, Phase
@@ -57,7 +57,7 @@ class Simulation:
         """Counts changes of device state (actions), so views of it can be cached."""
         self.ended = False
         """Set by `end()`: the devices are gone, and no action applies any more."""
-        self._outbox = Outbox()
+        self._outbox = Produced()
         for device in self.devices:
             self._start_behaviour(device)
             self._outbox.statuses.append(StatusChange(0.0, device.spec.id, device.status, device.enabled, "start"))
@@ -85,7 +85,7 @@ class Simulation:
 
     def flush(self) -> int:
         """Hand the sink what the outbox holds now, in (time, device) order; returns the reading count."""
-        outbox, self._outbox = self._outbox, Outbox()
+        outbox, self._outbox = self._outbox, Produced()
         batch = ReadingBatch.merge(self.device_ids, outbox.chunks, outbox.rows)
         if len(batch) or outbox.statuses:
             self.sink.write(batch, outbox.statuses)

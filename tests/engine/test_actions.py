@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -13,6 +14,7 @@ from engine.model.device import Device
 from engine.model.faults import Fault
 from engine.runtime.report import build_report
 from engine.runtime.sinks import MemorySink
+from engine.scenario import reference
 from engine.scenario.actions import ACTION_NAMES, ACTIONS, FAULT_NAMES, TargetedAction, command_action
 from engine.simulation import Simulation
 from tests.helpers import by_device, scenario_text, simulate
@@ -130,3 +132,14 @@ def test_every_fault_action_puts_the_fault_of_its_name_on_a_stage() -> None:
 
 def _yaml(params: dict[str, object]) -> str:
     return ", ".join(f"{key}: {value}" for key, value in params.items()) or "target: all"
+
+
+def test_the_readme_holds_the_generated_table_of_actions(update_golden: bool) -> None:
+    readme = Path(__file__).parents[2] / "README.md"
+    text = readme.read_text()
+    begin, end = text.index(reference.BEGIN), text.index(reference.END) + len(reference.END)
+    if update_golden:
+        readme.write_text(text[:begin] + reference.section() + text[end:])
+        text = readme.read_text()
+        begin, end = text.index(reference.BEGIN), text.index(reference.END) + len(reference.END)
+    assert text[begin:end] == reference.section(), "the README's actions table is stale: pytest --update-golden"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.scenario.durations import format_duration, parse_duration, parse_relative
+from engine.scenario.durations import parse_duration, parse_relative
 
 
 @pytest.mark.parametrize(
@@ -41,8 +41,3 @@ def test_absolute_instants_are_not_relative() -> None:
 def test_bad_relative_instant() -> None:
     with pytest.raises(ValueError, match=r"\+2d09:75"):
         parse_relative("+2d09:75")
-
-
-@pytest.mark.parametrize(("seconds", "text"), [(5400, "1h30m"), (0.5, "500ms"), (0, "0s"), (604800, "7d")])
-def test_format_duration(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
