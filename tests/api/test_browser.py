@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -31,6 +32,19 @@ def test_page_shows_the_devices_and_disabling_one_updates_it_within_two_seconds(
             playwright.expect(server.locator("td").nth(3)).not_to_have_text("", timeout=5_000)
             server.get_by_role("button", name="disable").click()
             playwright.expect(server.locator("td").nth(2)).to_have_text("off", timeout=2_000)
+            # Any action of the vocabulary, with its parameters, from the schema the API publishes.
+            options = page.locator("#action option").all_inner_texts()
+            assert {"outage", "brownout", "set_power", "reset_energy", "clear_fault"} <= set(options)
+            page.select_option("#action", "set_power")
+            page.select_option("#target", "mock-kitchen-001")
+            page.fill("#params input[name=kw]", "2.5")
+            page.click("#apply")
+            playwright.expect(page.locator("#result")).to_have_text("set_power on 1 device(s)", timeout=2_000)
+            kitchen = page.locator("#device-mock-kitchen-001")
+            playwright.expect(kitchen.locator("td").nth(3)).to_have_text(re.compile(r"^2\.[2-7]"), timeout=5_000)
+            page.select_option("#action", "set_interval")
+            page.click("#apply")  # interval is required: the API's message is shown
+            playwright.expect(page.locator("#result")).to_contain_text("refused", timeout=2_000)
             # The scenario picker replaces the run: office-week has six devices.
             page.select_option("#scenarios", "office-week")
             page.click("#start")
