@@ -85,4 +85,9 @@ class SimulationError(IotMockError):
     def __init__(self, device_id: str, sim_time: float, reason: str) -> None:
         self.device_id = device_id
         self.sim_time = sim_time
-        super().__init__(f"{device_id} at t={sim_time:g}s: {reason}")
+        self.reason = reason
+        # All three as args: SimPy re-raises a process's exception as type(exc)(*exc.args).
+        super().__init__(device_id, sim_time, reason)
+
+    def __str__(self) -> str:
+        return f"{self.device_id} at t={self.sim_time:g}s: {self.reason}"

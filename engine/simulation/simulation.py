@@ -13,14 +13,13 @@ timeline's actions due at that instant. Each is recorded in the journal.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
 import simpy
 
-from engine.errors import CommandError, DeviceError, DuplicateDevice, UnknownDevice
+from engine.errors import CommandError, DeviceError, DuplicateDevice, SimulationError, UnknownDevice
 from engine.model.actions import Action, CreateDevice, DeleteDevice, ReadNow, RunChange, Source, UpdateDevice
 from engine.model.behaviours import BEHAVIOURS
 from engine.model.calendar import SiteCalendar
@@ -79,7 +78,10 @@ class Simulation:
         devices, next_due, outbox = self.all_devices, self._next_due, self._outbox
         for index in np.flatnonzero(next_due < until).tolist():
             device = devices[index]
-            device.sample(until, outbox)
+            try:
+                device.sample(until, outbox)
+            except Exception as exc:  # a bug: say which device and when, for the report of it
+                raise SimulationError(device.spec.id, self.now, f"sampling failed: {exc!r}") from exc
             next_due[index] = device.next_due
         return self.flush()
 
@@ -236,8 +238,14 @@ class Simulation:
     def _behave(self, device: Device) -> Generator[simpy.Event, Any, None]:
         """The kind's behaviour process, until the device is deleted."""
         behaviour = BEHAVIOURS[device.spec.kind]
-        with contextlib.suppress(simpy.Interrupt):
+        try:
             yield from behaviour(self.env, device, stream(self.seed, device.spec.id, "behaviour"))
+        except simpy.Interrupt:  # the device was deleted
+            return
+        except Exception as exc:
+            raise SimulationError(
+                device.spec.id, self.now, f"its {device.spec.kind} behaviour failed: {exc!r}"
+            ) from exc
 
 
 def _respec(spec: DeviceSpec) -> Callable[[Device], None]:

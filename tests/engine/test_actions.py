@@ -6,10 +6,13 @@ import textwrap
 from pathlib import Path
 from typing import get_args
 
+import numpy as np
 import pytest
+import simpy
 from pydantic import TypeAdapter
 
-from engine import CommandError, parse_scenario
+from engine import CommandError, SimulationError, parse_scenario
+from engine.model.behaviours import BEHAVIOURS, Modulated, Process
 from engine.model.device import Device
 from engine.model.faults import Fault
 from engine.runtime.report import build_report
@@ -143,3 +146,16 @@ def test_the_readme_holds_the_generated_table_of_actions(update_golden: bool) ->
         text = readme.read_text()
         begin, end = text.index(reference.BEGIN), text.index(reference.END) + len(reference.END)
     assert text[begin:end] == reference.section(), "the README's actions table is stale: pytest --update-golden"
+
+
+def test_a_failing_device_is_named_with_the_sim_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(env: simpy.Environment, device: Modulated, rng: np.random.Generator) -> Process:
+        yield env.timeout(125.0)
+        raise ZeroDivisionError("compressor")
+
+    monkeypatch.setitem(BEHAVIOURS, "hvac", broken)  # a defect in one kind's behaviour, at 125 s
+    sim = Simulation(parse_scenario(scenario_text(DEVICES)).plan, MemorySink())
+    with pytest.raises(SimulationError) as failed:
+        sim.advance(600.0)
+    assert (failed.value.device_id, failed.value.sim_time) == ("ac", 125.0)
+    assert "hvac behaviour failed: ZeroDivisionError('compressor')" in str(failed.value)
