@@ -53,17 +53,24 @@ class Electrics(Stage):
     def at(self, spec: DeviceSpec, powers: list[float]) -> tuple[list[float], list[float], list[float]]:
         """`over` for a few readings, with Python floats."""
         w = self._rng.values(2 * len(powers))
-        sag = self._sag()
-        exponent = self.voltage_exponent if sag != 1.0 else 0
-        dead = bool(self.faults) and self._dead()
-        out_power, out_voltage, out_current = [], [], []
-        for i, power in enumerate(powers):
-            voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * (w[2 * i] + w[2 * i + 1] - 1.0)) * sag
-            for _ in range(exponent):
-                power = power * sag
+        nominal, noise, phases, factor = self.nominal_voltage, spec.voltage_noise, spec.phases, spec.power_factor
+        sag, exponent, dead = 1.0, 0, False
+        if self.faults:  # rare: a sag or an outage
+            sag = self._sag()
+            exponent = self.voltage_exponent if sag != 1.0 else 0
+            dead = self._dead()
+        out_power, out_voltage, out_current = [], [], []  # loops: see Load.at
+        i = 0
+        for power in powers:
+            voltage = nominal * (1.0 + noise * (w[i] + w[i + 1] - 1.0))
+            i += 2
+            if sag != 1.0:
+                voltage = voltage * sag
+                for _ in range(exponent):
+                    power = power * sag
             if dead:
                 power = voltage = 0.0
             out_power.append(power)
             out_voltage.append(voltage)
-            out_current.append(power * 1000.0 / (spec.phases * max(voltage, 1e-9) * spec.power_factor))
+            out_current.append(power * 1000.0 / (phases * max(voltage, 1e-9) * factor))
         return out_power, out_voltage, out_current

@@ -55,14 +55,16 @@ class Link(Stage):
 
     def send_few(self, times: list[float], shown: list[Shown], enabled: bool, millis: bool, out: Produced) -> None:
         """`send` for a few readings, as rows."""
-        if self.status == "offline":
+        if not self.online or (self.faults and self.status == "offline"):
             return
-        index, seq = self.index, self.seq
+        index, seq, rows = self.index, self.seq, out.rows
         self.seq += len(times)
+        total, low, high = 0.0, self.power_min, self.power_max
         for t, (power, voltage, current, energy) in zip(times, shown, strict=True):
-            out.rows.append((t, index, power, voltage, current, energy, seq, enabled, millis))
+            rows.append((t, index, power, voltage, current, energy, seq, enabled, millis))
             seq += 1
-        powers = [row[0] for row in shown]
-        self.power_sum += sum(powers)
-        self.power_min = min(self.power_min, *powers)
-        self.power_max = max(self.power_max, *powers)
+            total += power
+            low = min(low, power)
+            high = max(high, power)
+        self.power_sum += total  # as `send` adds a chunk's sum: the report's mean does not depend on batching
+        self.power_min, self.power_max = low, high

@@ -66,12 +66,16 @@ class Load(Stage):
     def at(self, times: list[float]) -> list[float]:
         """`over` for a few instants, with Python floats."""
         spec = self.spec
+        noise, rated = spec.noise, spec.rated_kw
         u = self._rng.values(2 * len(times))
+        level = self._level_kw_at
         limited = not self.overloaded
-        powers = []
-        for i, t in enumerate(times):
-            power = self._level_kw_at(t) * (1.0 + spec.noise * (u[2 * i] + u[2 * i + 1] - 1.0))
-            powers.append(nameplate(power, spec.rated_kw) if limited else power)
+        powers = []  # loops, not comprehensions: Python 3.11 makes a function object per comprehension
+        i = 0
+        for t in times:
+            power = level(t) * (1.0 + noise * (u[i] + u[i + 1] - 1.0))
+            powers.append(nameplate(power, rated) if limited else power)
+            i += 2
         if len(self._factor_t) > 1:
             self._trim_factors(times[-1])
         return powers
