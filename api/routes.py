@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 
 from api.conductor import Conductor
 from api.routing import Operation
+from engine.contract.readings import Encoder
 from engine.errors import UnknownDevice
-from engine.model.encoding import Encoder
 from engine.model.meter import Meter
 from engine.runtime.clock import check_speed
 from engine.runtime.envelope import apply

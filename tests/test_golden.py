@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine import load_named, scenario_names
-from engine.model.encoding import Encoder
+from engine.contract.readings import Encoder
 from engine.runtime.sinks import MemorySink
 from engine.runtime.virtual import run_virtual
 from engine.simulation import Simulation

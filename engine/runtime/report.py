@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.model.encoding import Encoder
+from engine.contract.readings import Encoder
 from engine.simulation import Simulation
 
 

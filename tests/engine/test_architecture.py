@@ -12,7 +12,7 @@ FORBIDDEN = ("aiomqtt", "paho", "starlette", "uvicorn", "httpx", "api", "engine.
 
 def test_core_imports_no_network_or_runtime_code() -> None:
     probe = (
-        "import sys, engine.simulation, engine.scenario.loader, engine.scenario.catalog, engine.model.encoding;"
+        "import sys, engine.simulation, engine.scenario.loader, engine.scenario.catalog, engine.contract.readings;"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} or m.startswith('engine.runtime')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
