@@ -38,6 +38,16 @@ def remaining_length(value: int) -> bytes:
             return bytes(out)
 
 
+def _fixed_header(first: int, length: int) -> bytes:
+    """The packet's first byte and remaining length; one `bytes()` call for the usual sizes (profiled:
+    it was a fifth of the encoding's time as a call of `remaining_length` and a concatenation)."""
+    if length < 128:
+        return bytes((first, length))
+    if length < 16_384:
+        return bytes((first, length & 0x7F | 0x80, length >> 7))
+    return bytes((first,)) + remaining_length(length)
+
+
 def topic_header(topic: str) -> bytes:
     """A topic name as MQTT writes it: two bytes of length, then UTF-8."""
     encoded = topic.encode()
@@ -88,7 +98,7 @@ def publish_packets(
             mid = next_mid()
             mids.append(mid)
             length = len(topic) + len(message.payload) + 2
-            header = bytes((flags | message.retain,)) + remaining_length(length)
+            header = _fixed_header(flags | message.retain, length)
             parts += (header, topic, _MID.pack(mid), message.payload)
             size += len(header) + length
             offsets.append(size)
@@ -96,7 +106,7 @@ def publish_packets(
         for message in messages:
             topic = cache.get(message.topic) or add(message.topic)
             length = len(topic) + len(message.payload)
-            header = bytes((PUBLISH | message.retain,)) + remaining_length(length)
+            header = _fixed_header(PUBLISH | message.retain, length)
             parts += (header, topic, message.payload)
             size += len(header) + length
             offsets.append(size)

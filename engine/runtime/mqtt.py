@@ -32,7 +32,7 @@ from engine.model.readings import ReadingBatch, StatusChange
 from engine.runtime.clock import Clock
 from engine.runtime.envelope import CommandHandler, apply
 from engine.runtime.outbox import Message, Outbox
-from engine.runtime.publisher import FAST_PATH_PARTS, Flight, Publisher, open_publisher, wait_sent
+from engine.runtime.publisher import FAST_PATH_PARTS, Flight, Publisher, PublishPath, open_publisher, wait_sent
 from engine.runtime.settings import Settings
 
 log = logging.getLogger("iot_mock.mqtt")
@@ -83,7 +83,7 @@ class MqttBridge:
         self.fast_path = fast_path
         """False: publish through paho's public API only (see `publisher`)."""
         self.fast_path_parts = FAST_PATH_PARTS
-        self.path: str | None = None
+        self.path: PublishPath | None = None
         """The publishing path of the current or last connection: "fast" or "public"."""
         self._fallback_logged = False
         # Encoded topic names, bounded: the data and status topics of the known devices, with room for more.

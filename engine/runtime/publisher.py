@@ -21,7 +21,7 @@ import paho.mqtt.client as mqtt
 from engine.contract.packets import Publishable, TopicHeaders
 from engine.runtime.packets import Window, buffered_reads, fast_acks
 
-Path = Literal["fast", "public"]
+PublishPath = Literal["fast", "public"]
 FAST_PATH_PARTS: tuple[tuple[str, bool], ...] = (
     # (paho.Client attribute, whether it must be callable)
     ("_sock", False),
@@ -67,7 +67,7 @@ class Flight(Protocol):
 class Publisher(Protocol):
     """One connection's way of publishing: cuts messages into flights, and says if it is connected."""
 
-    path: Path
+    path: PublishPath
 
     def flights(self, messages: Sequence[Publishable]) -> list[Flight]: ...
 
@@ -111,7 +111,7 @@ class PublicFlight:
 class FastPublisher:
     """Windows of one QoS each through the fast path; QoS 2 through paho's own `publish()`."""
 
-    path: Path = "fast"
+    path: PublishPath = "fast"
 
     def __init__(self, paho: mqtt.Client, topics: TopicHeaders) -> None:
         self._paho = paho
@@ -134,7 +134,7 @@ class FastPublisher:
 class PublicPublisher:
     """paho's public API only: the fallback when the fast path's private parts are not all there."""
 
-    path: Path = "public"
+    path: PublishPath = "public"
 
     def __init__(self, paho: mqtt.Client) -> None:
         self._paho = paho
