@@ -38,8 +38,10 @@ def test_the_check_names_every_missing_or_uncallable_part() -> None:
     assert missing_parts(SimpleNamespace(**parts)) == ["_out_messages", "_mid_generate"]
 
 
-async def publish_run(settings: Settings, plan: Plan, *, fast_path: bool = True, gone: bool = False) -> MqttBridge:
-    """A virtual run of `plan` over one hour through a bridge of its own, drained at the end."""
+def bridge_of(
+    settings: Settings, plan: Plan, *, fast_path: bool = True, gone: bool = False
+) -> tuple[MqttBridge, Simulation]:
+    """A bridge of its own (not run_live's), and the simulation that writes to it."""
     sim: Simulation | None = None
     bridge = MqttBridge(
         settings,
@@ -52,6 +54,12 @@ async def publish_run(settings: Settings, plan: Plan, *, fast_path: bool = True,
     if gone:  # the check runs against the real client, which lacks this part
         bridge.fast_path_parts = (*FAST_PATH_PARTS, (GONE, False))
     sim = Simulation(plan, bridge, seed=0)
+    return bridge, sim
+
+
+async def publish_run(settings: Settings, plan: Plan, *, fast_path: bool = True, gone: bool = False) -> MqttBridge:
+    """A virtual run of `plan` over one hour through a bridge of its own, drained at the end."""
+    bridge, sim = bridge_of(settings, plan, fast_path=fast_path, gone=gone)
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(bridge.run(), name="mqtt-bridge")
         async with asyncio.timeout(10):
@@ -86,6 +94,37 @@ def test_a_missing_part_falls_back_to_the_public_path_with_one_warning_and_loses
     assert statuses == 2 * 3  # each device: online, offline, then its retained status cleared
     warnings = [r.getMessage() for r in caplog.records if "fast path" in r.getMessage()]
     assert len(warnings) == 1 and GONE in warnings[0]
+
+
+def test_the_fallback_warning_is_logged_once_however_often_the_bridge_reconnects(
+    own_mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings, _ = settings_for(own_mosquitto.url)
+
+    async def scenario() -> MqttBridge:
+        bridge, sim = bridge_of(settings, plan_of(TWO), gone=True)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(bridge.run(), name="mqtt-bridge")
+            async with asyncio.timeout(20):
+                await bridge.wait_connected()
+                sim.advance(1800)
+                await bridge.outbox.wait_empty()
+                own_mosquitto.stop()
+                own_mosquitto.start()
+                while bridge.connections < 2:
+                    await asyncio.sleep(0.05)
+                await bridge.wait_connected()
+            sim.advance(3600)
+            sim.end()
+            sim.flush()
+            await bridge.close(10)
+        return bridge
+
+    with caplog.at_level(logging.WARNING, logger="iot_mock"):
+        bridge = asyncio.run(scenario())
+    assert bridge.connections == 2 and bridge.path == "public"
+    assert bridge.outbox.generated == bridge.outbox.delivered == 720
+    assert len([r for r in caplog.records if "fast path off" in r.getMessage()]) == 1
 
 
 @pytest.mark.parametrize(("fast_path", "path"), [(True, "fast"), (False, "public")])
