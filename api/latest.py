@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from engine.model.encoding import Encoder
+from engine.contract.readings import Encoder
 from engine.model.readings import Reading, ReadingBatch, StatusChange
 
 

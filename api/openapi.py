@@ -19,9 +19,9 @@ from api.devices import DeviceUpdate
 from api.routing import Endpoint, Operation, PathRoute
 from api.scenarios import StartRequest
 from api.security import guarded
+from engine.contract.topics import ID_PATTERN
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import ACTION_NAMES, TargetedAction
-from engine.scenario.fields import ID_PATTERN
 from engine.scenario.format import Device
 
 ERROR = {"$ref": "#/components/schemas/Error"}

@@ -15,10 +15,10 @@ from starlette.responses import JSONResponse, Response
 
 from api.conductor import Conductor
 from api.routing import Operation
+from engine.contract.readings import Encoder
 from engine.errors import UnknownDevice
 from engine.model.actions import ReadNow
 from engine.model.device import Device
-from engine.model.encoding import Encoder
 from engine.runtime.clock import check_speed
 from engine.runtime.envelope import apply
 from engine.runtime.service import LiveRun

@@ -23,12 +23,12 @@ from starlette.responses import JSONResponse, Response
 from api.errors import InvalidBody
 from api.routes import conductor, json_object, live_run, simulation_status
 from api.routing import Operation
+from engine.contract.topics import ID_PATTERN
 from engine.model.specs import Plan
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import TargetedAction
 from engine.scenario.catalog import load_named, scenario_names
 from engine.scenario.compile import moved_to, target_ids
-from engine.scenario.fields import ID_PATTERN
 from engine.scenario.loader import parse_scenario
 
 T = TypeVar("T")

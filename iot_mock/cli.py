@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from engine.contract.readings import Encoder
 from engine.errors import IotMockError, ScenarioError
-from engine.model.encoding import Encoder
 from engine.model.readings import Sink
 from engine.model.specs import Plan, shard
 from engine.runtime.broker import is_loopback

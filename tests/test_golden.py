@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from engine import load_named, scenario_names
-from engine.model.encoding import Encoder
+from engine.contract.readings import Encoder
 from engine.runtime.report import build_report
 from engine.runtime.sinks import MemorySink
 from engine.runtime.virtual import run_virtual

@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import random
-import re
 import ssl
 import time
 from collections import deque
@@ -22,19 +21,22 @@ from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
-import paho.mqtt.client as mqtt
 
+from engine.contract.envelope import Answer
+from engine.contract.messages import status_payload
+from engine.contract.packets import TopicHeaders
+from engine.contract.readings import Encoder
+from engine.contract.topics import DEVICE_ID, DeviceTopic, Topics
 from engine.errors import CommandError
-from engine.model.encoding import Encoder
 from engine.model.readings import ReadingBatch, StatusChange
 from engine.runtime.clock import Clock
-from engine.runtime.envelope import Answer, CommandHandler, apply
+from engine.runtime.envelope import CommandHandler, apply
 from engine.runtime.outbox import Message, Outbox
-from engine.runtime.packets import PahoWindow, Window, buffered_reads, fast_acks, windows
+from engine.runtime.publisher import FAST_PATH_PARTS, Flight, Publisher, PublishPath, open_publisher, wait_sent
 from engine.runtime.settings import Settings
 
 log = logging.getLogger("iot_mock.mqtt")
-_DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_DEVICE_ID = DEVICE_ID
 WINDOW = 1000
 PIPELINE = 4
 """Windows in flight at once."""
@@ -59,6 +61,7 @@ class MqttBridge:
         clock: Clock,
         *,
         sim_now: Callable[[], float],
+        fast_path: bool = True,
     ) -> None:
         self.settings = settings
         self.broker = settings.broker()
@@ -76,8 +79,16 @@ class MqttBridge:
         self.connected = False
         self.connections = 0
         self.commands = {"received": 0, "applied": 0, "rejected": 0}
-        self._topic_headers: dict[str, bytes] = {}
-        self._data_topics = [f"{self.prefix}/devices/{device_id}/data" for device_id in device_ids]
+        self.topics = Topics(self.prefix)
+        self.fast_path = fast_path
+        """False: publish through paho's public API only (see `publisher`)."""
+        self.fast_path_parts = FAST_PATH_PARTS
+        self.path: PublishPath | None = None
+        """The publishing path of the current or last connection: "fast" or "public"."""
+        self._fallback_logged = False
+        # Encoded topic names, bounded: the data and status topics of the known devices, with room for more.
+        self.topic_headers = TopicHeaders(limit=max(4096, 4 * len(device_ids)))
+        self._data_topics = [self.topics.data(device_id) for device_id in device_ids]
         self._closing = False
         self._last_call = False
         self._drain_deadline = float("inf")
@@ -87,10 +98,10 @@ class MqttBridge:
 
     @property
     def simulator_topic(self) -> str:
-        return f"{self.prefix}/simulator/status"
+        return self.topics.simulator
 
-    def device_topic(self, device_id: str, kind: str) -> str:
-        return f"{self.prefix}/devices/{device_id}/{kind}"
+    def device_topic(self, device_id: str, kind: DeviceTopic) -> str:
+        return self.topics.device(device_id, kind)
 
     # The sink port -----------------------------------------------------------------------
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
@@ -98,7 +109,7 @@ class MqttBridge:
         if len(batch):
             topics = self._data_topics
             if len(topics) < len(batch.device_ids):  # devices added at runtime
-                topics += [f"{self.prefix}/devices/{i}/data" for i in batch.device_ids[len(topics) :]]
+                topics += [self.topics.data(i) for i in batch.device_ids[len(topics) :]]
             due = [self.clock.wall_time(t) for t in batch.t.tolist()] if self.clock.speed else None
             payloads = self.encoder.payloads(batch)
             qos = self.qos
@@ -116,16 +127,8 @@ class MqttBridge:
 
     def _status_messages(self, change: StatusChange) -> list[Message]:
         """The status as JSON, retained; a device that is gone gets it unretained, then its retained one cleared."""
-        topic = self.device_topic(change.device_id, "status")
-        body: dict[str, Any] = {
-            "device_id": change.device_id,
-            "timestamp": self.encoder.timestamp(change.t),
-            "status": change.status,
-            "enabled": change.enabled,
-        }
-        if change.reason:
-            body["reason"] = change.reason
-        payload = json.dumps(body, separators=(",", ":")).encode()
+        topic = self.topics.status(change.device_id)
+        payload = status_payload(change, self.encoder.timestamp(change.t))
         qos = max(1, self.qos)
         if change.removed:  # an empty retained message deletes the retained status
             return [Message(topic, payload, qos, False), Message(topic, b"", qos, True)]
@@ -195,8 +198,8 @@ class MqttBridge:
         finally:
             # aiomqtt keeps an unexpected disconnection as a future's exception that nothing reads
             # once the session has ended; read it, or asyncio logs it when the client is collected.
-            lost = client._disconnected
-            if lost.done() and not lost.cancelled():
+            lost = getattr(client, "_disconnected", None)
+            if isinstance(lost, asyncio.Future) and lost.done() and not lost.cancelled():
                 lost.exception()
 
     async def _connected_session(self, client: aiomqtt.Client) -> None:
@@ -205,19 +208,14 @@ class MqttBridge:
             self.connections += 1
             verb = "connected to" if self.connections == 1 else "reconnected to"
             log.info("%s MQTT broker %s", verb, self.broker)
-            paho = client._client
-            # Every publish goes through paho directly (see _send), so aiomqtt's per-message
-            # confirmation callback, which costs an object pair per message, is switched off.
-            paho.on_publish = None
-            fast_acks(paho)
-            buffered_reads(paho)
-            await self._announce(paho, b"online")
-            await client.subscribe(f"{self.prefix}/devices/+/commands", qos=1)
+            publisher = self._publisher(client)
+            await self._announce(publisher, b"online")
+            await client.subscribe(self.topics.commands, qos=1)
             self._subscribed.set()
             try:
                 async with asyncio.TaskGroup() as tasks:
                     listener = tasks.create_task(self._listen(client), name="mqtt-commands")
-                    await self._send(client)
+                    await self._send(publisher)
                     listener.cancel()
             except ExceptionGroup as group:
                 errors = group.subgroup(aiomqtt.MqttError)
@@ -227,24 +225,38 @@ class MqttBridge:
             finally:
                 # Commands the client received (and acknowledged) but the listener had not read
                 # yet: applied now, their responses wait in the outbox for the next connection.
-                while not client._queue.empty():
-                    self._handle_message(client._queue.get_nowait())
+                queue = getattr(client, "_queue", None)
+                while isinstance(queue, asyncio.Queue) and not queue.empty():
+                    self._handle_message(queue.get_nowait())
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(max(1.0, self._drain_deadline - time.monotonic())):
-                    await self._announce(paho, b"offline")
+                    await self._announce(publisher, b"offline")
 
-    async def _send(self, client: aiomqtt.Client) -> None:
+    def _publisher(self, client: aiomqtt.Client) -> Publisher:
+        """This connection's publishing path: the fast one unless switched off or a part of it is missing."""
+        headers, fast, parts = self.topic_headers, self.fast_path, self.fast_path_parts
+        publisher, missing = open_publisher(client, headers, fast=fast, parts=parts)
+        if missing and not self._fallback_logged:
+            self._fallback_logged = True
+            log.warning(
+                "MQTT fast path off: this paho-mqtt lacks %s; publishing through paho's public API (slower)",
+                ", ".join(missing),
+            )
+        self.path = publisher.path
+        return publisher
+
+    async def _send(self, publisher: Publisher) -> None:
         """Publish the outbox in order, windows of it in flight at once, until closing and drained.
 
-        Windows of packets go straight into aiomqtt's paho client (see `packets`): aiomqtt's
+        On the fast path, windows of packets go straight into aiomqtt's paho client (see `packets`): aiomqtt's
         `publish()` keeps a future per message and rescans every pending call on each publish,
         which caps throughput near 2,000 msg/s here, and paho's own costs a system call per message.
         Up to PIPELINE windows are in flight, so the wait for one window's last acknowledgement
         (40 ms when the broker's socket has Nagle's algorithm on, Mosquitto's default) does not
         hold up the next; they are acknowledged to the outbox in order.
         """
-        outbox, paho = self.outbox, client._client
-        flights: deque[tuple[list[Message], list[Window | PahoWindow]]] = deque()
+        outbox = self.outbox
+        flights: deque[tuple[list[Message], list[Flight]]] = deque()
         ready: asyncio.Future[None] | None = None
         try:
             while True:
@@ -256,20 +268,21 @@ class MqttBridge:
                     self._last_call_after_deadline()
                     continue
                 while len(flights) < PIPELINE and (batch := outbox.take(WINDOW)):
-                    parts = windows(paho, batch, self._topic_headers)
+                    parts = publisher.flights(batch)
                     flights.append((batch, parts))
                     if not all(part.send() for part in parts):
                         raise ConnectionError("the connection was lost while publishing")
-                if flights and not paho.is_connected():
+                if flights and not publisher.is_connected():
                     raise ConnectionError("the connection was lost before the broker acknowledged")
                 waiters: list[asyncio.Future[Any]] = []
                 poll = 0.05
                 if flights:
                     head = next(part for part in flights[0][1] if not part.done())
-                    if isinstance(head, Window):
-                        waiters.append(head.future)
+                    waiter = head.waiter
+                    if waiter is not None:
+                        waiters.append(waiter)
                     else:
-                        poll = 0.002  # paho's own messages (QoS 2) have no future to wait on
+                        poll = 0.002  # paho's own messages (QoS 2, the public path) have no future to wait on
                 if len(flights) < PIPELINE:
                     if ready is None or ready.done():
                         ready = outbox.ready()
@@ -289,7 +302,7 @@ class MqttBridge:
             if self._closing:
                 self._settle(flights)
 
-    def _settle(self, flights: deque[tuple[list[Message], list[Window | PahoWindow]]]) -> None:
+    def _settle(self, flights: deque[tuple[list[Message], list[Flight]]]) -> None:
         """After a failure or at the drain deadline: what the broker did acknowledge is delivered.
 
         Acknowledgements come in publishing order, so that is a prefix of the windows in flight;
@@ -320,13 +333,13 @@ class MqttBridge:
             log.warning("drain deadline reached: %d readings dropped undelivered", dropped)
         self._drain_deadline = time.monotonic() + LAST_CALL
 
-    async def _announce(self, paho: mqtt.Client, state: bytes) -> None:
+    async def _announce(self, publisher: Publisher, state: bytes) -> None:
         """Publish the simulator's own retained status (`online`, `offline`) and wait for its PUBACK."""
-        window = Window(paho, [Message(self.simulator_topic, state, 1, True)], self._topic_headers)
-        if not window.send():
+        flights = publisher.flights([Message(self.topics.simulator, state, 1, True)])
+        if not all(flight.send() for flight in flights):
             raise aiomqtt.MqttError("the connection was lost while publishing")
         try:
-            await window.wait()
+            await wait_sent(publisher, flights)
         except ConnectionError as exc:
             raise aiomqtt.MqttError(str(exc)) from exc
 

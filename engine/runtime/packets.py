@@ -1,4 +1,4 @@
-"""Windows of MQTT PUBLISH packets, built in bulk and handed to the connection's paho client at once.
+"""The fast publishing path: windows of PUBLISH packets handed to the connection's paho client at once.
 
 paho's `publish()` costs about 20 microseconds a message here: an info object with its own
 condition variable, topic checks, logging hooks and one `send()` system call per message. A
@@ -7,39 +7,23 @@ written back to back) that paho writes with a few `send()` calls. QoS 1 messages
 packet ids from paho and are registered in its in-flight table, so paho matches each PUBACK as
 usual; one shared entry per window counts them down instead of an info object per message.
 MQTT 3.1.1 only, which is what the bridge speaks.
+
+All of this leans on paho's private parts (listed in `publisher.FAST_PATH_PARTS`, checked at each
+connection start, with paho's public path as the fallback); the bytes come from `engine.contract.packets`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-import struct
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
-_PUBLISH = 0x30
-_MID = struct.Struct("!H")
-
-
-class Publishable(Protocol):
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
-
-
-def remaining_length(value: int) -> bytes:
-    """MQTT's variable-length integer (1 to 4 bytes, 7 bits each, low bits first)."""
-    out = bytearray()
-    while True:
-        value, digit = divmod(value, 128)
-        out.append(digit | 0x80 if value else digit)
-        if not value:
-            return bytes(out)
+from engine.contract.packets import PUBLISH, Publishable, TopicHeaders, publish_packets
 
 
 class Window:
@@ -51,43 +35,23 @@ class Window:
 
     __slots__ = ("_done", "_mids", "_offsets", "_packet", "_paho", "_queued", "count", "info", "pending", "qos")
 
-    def __init__(self, paho: mqtt.Client, messages: Sequence[Publishable], topics: dict[str, bytes]) -> None:
+    def __init__(self, paho: mqtt.Client, messages: Sequence[Publishable], topics: TopicHeaders) -> None:
         self._paho = paho
         self._queued = False
         self.count = len(messages)
         self.qos = messages[0].qos
         self.info = self  # paho reads `entry.info` of an in-flight entry; the window is its own
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        parts: list[bytes] = []
-        self._offsets: list[int] = []
-        self._mids: list[int] = []
-        size = 0
-        for message in messages:
-            topic = topics.get(message.topic)
-            if topic is None:
-                encoded = message.topic.encode()
-                topic = topics[message.topic] = _MID.pack(len(encoded)) + encoded
-            length = len(topic) + len(message.payload)
-            if self.qos:
-                mid = paho._mid_generate()
-                self._mids.append(mid)
-                header = bytes((_PUBLISH | 2 | message.retain,)) + remaining_length(length + 2)
-                parts += (header, topic, _MID.pack(mid), message.payload)
-                size += len(header) + length + 2
-            else:
-                header = bytes((_PUBLISH | message.retain,)) + remaining_length(length)
-                parts += (header, topic, message.payload)
-                size += len(header) + length
-            self._offsets.append(size)
+        packet, self._offsets, self._mids = publish_packets(messages, topics, paho._mid_generate if self.qos else None)
         # QoS 0: the one packet is the one thing paho reports written. QoS 1: each PUBACK counts.
         self.pending = self.count if self.qos else 1
         self._packet: dict[str, Any] = {
-            "command": _PUBLISH,
+            "command": PUBLISH,
             "mid": 0,
             "qos": self.qos,
             "pos": 0,
-            "to_process": size,
-            "packet": b"".join(parts),
+            "to_process": len(packet),
+            "packet": packet,
             "info": self,
         }
 
@@ -107,7 +71,7 @@ class Window:
         return True
 
     @property
-    def future(self) -> asyncio.Future[None]:
+    def waiter(self) -> asyncio.Future[None]:
         """Resolves when every message of the window is sent."""
         return self._done
 
@@ -118,13 +82,6 @@ class Window:
         self.pending -= 1
         if self.pending == 0 and not self._done.done():
             self._done.set_result(None)
-
-    async def wait(self, poll: float = 0.05) -> None:
-        """Until every message is sent; raises ConnectionError if the connection goes first."""
-        while not self._done.done():
-            if not self._paho.is_connected():
-                raise ConnectionError("the connection was lost before the window was sent")
-            await asyncio.wait([self._done], timeout=poll)
 
     def sent(self) -> int:
         """How many messages, from the first, are known sent: after a failure, they count as delivered."""
@@ -145,41 +102,6 @@ class Window:
             out = self._paho._out_messages
             for mid in self._mids:
                 out.pop(mid, None)
-
-
-class PahoWindow:
-    """The same contract for QoS 2 messages, which go through paho's own `publish()`."""
-
-    def __init__(self, paho: mqtt.Client, messages: Sequence[Publishable]) -> None:
-        self._paho = paho
-        self._messages = messages
-        self._infos: list[mqtt.MQTTMessageInfo] = []
-        self.count = len(messages)
-
-    def send(self) -> bool:
-        self._infos = [self._paho.publish(m.topic, m.payload, m.qos, m.retain) for m in self._messages]
-        return all(info.rc == mqtt.MQTT_ERR_SUCCESS for info in self._infos)
-
-    def done(self) -> bool:
-        return bool(self._infos) and all(info.is_published() for info in self._infos)
-
-    def sent(self) -> int:
-        return next((i for i, info in enumerate(self._infos) if not info.is_published()), len(self._infos))
-
-    def forget(self) -> None:
-        pass
-
-
-def windows(paho: mqtt.Client, messages: Sequence[Publishable], topics: dict[str, bytes]) -> list[Window | PahoWindow]:
-    """The messages cut into windows of one QoS each, in order."""
-    out: list[Window | PahoWindow] = []
-    start = 0
-    for end in range(1, len(messages) + 1):
-        if end == len(messages) or messages[end].qos != messages[start].qos:
-            run = messages[start:end]
-            out.append(PahoWindow(paho, run) if run[0].qos == 2 else Window(paho, run, topics))
-            start = end
-    return out
 
 
 def fast_acks(paho: mqtt.Client) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
-from engine.model.encoding import Encoder
+from engine.contract.readings import Encoder
 from engine.simulation import Entry, Simulation
 
 

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from engine.model.encoding import Encoder
+from engine.contract.readings import Encoder
 from engine.model.readings import Sink
 from engine.model.specs import Plan
 from engine.runtime.broker import embedded_broker, is_listening, is_loopback

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from engine.model.encoding import CSV_HEADER, Encoder
+from engine.contract.readings import CSV_HEADER, Encoder
 from engine.model.readings import Reading, ReadingBatch, Sink, StatusChange
 
 

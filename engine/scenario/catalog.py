@@ -1,6 +1,6 @@
 """Named scenarios: the YAML files in `scenarios/`, found by name without path tricks.
 
-A name is an id (`fields.ID_PATTERN`) and maps to `<dir>/<name>.yaml`, so a name can never reach
+A name is an id (`contract.topics.ID_PATTERN`) and maps to `<dir>/<name>.yaml`, so a name can never reach
 outside the directory. The directory is `IOT_MOCK_SCENARIOS_DIR`, else the checkout's
 `scenarios/`, else the copy bundled in the installed package.
 """
@@ -11,8 +11,8 @@ import os
 import re
 from pathlib import Path
 
+from engine.contract.topics import ID_PATTERN
 from engine.errors import Issue, ScenarioError
-from engine.scenario.fields import ID_PATTERN
 from engine.scenario.loader import LoadedScenario, load_scenario
 
 _NAME = re.compile(ID_PATTERN)

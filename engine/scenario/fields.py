@@ -14,9 +14,6 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from engine.model.specs import Kind
 from engine.scenario.durations import DURATION_PATTERN, parse_duration
 
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-"""Device ids and scenario names: they become MQTT topic segments and URL path segments."""
-
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),

@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engine.contract.topics import ID_PATTERN
 from engine.model.specs import Kind
 from engine.model.zones import site_zone
 from engine.scenario.actions import ScheduledEvent
-from engine.scenario.fields import ID_PATTERN, Duration, Interval
+from engine.scenario.fields import Duration, Interval
 
 SUPPORTED_VERSIONS = (1,)
 Fraction = Annotated[float, Field(ge=0, le=1.5)]

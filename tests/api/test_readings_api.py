@@ -10,7 +10,7 @@ import numpy as np
 from starlette.testclient import TestClient
 
 from api.latest import LatestReadings
-from engine.model.encoding import Encoder
+from engine.contract.readings import Encoder
 from engine.model.readings import ReadingBatch
 from tests.api.conftest import make_client
 from tests.runtime.conftest import Mosquitto

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from engine import parse_scenario
-from engine.model.encoding import Encoder
+from engine.contract.readings import Encoder
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
 from tests.helpers import by_device, scenario_text, simulate

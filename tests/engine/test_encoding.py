@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from engine.model.encoding import Encoder
+from engine.contract.readings import Encoder
 from engine.model.readings import ReadingBatch
 
 START = datetime(1999, 12, 31, 23, 59, 58, tzinfo=UTC)

@@ -74,7 +74,7 @@ def test_timestamps_and_sequence_numbers() -> None:
 
 
 def test_timestamps_have_milliseconds_whenever_readings_fall_between_seconds() -> None:
-    from engine.model.encoding import Encoder
+    from engine.contract.readings import Encoder
 
     text = scenario_text("devices: [{id: a, kind: hvac, interval: 1500ms}, {id: b, kind: hvac, interval: 2s}]\n")
     sim, sink = simulate(text, 4)

@@ -11,7 +11,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from engine.runtime.packets import Window, buffered_reads, fast_acks, remaining_length, windows
+from engine.contract.packets import TopicHeaders, remaining_length
+from engine.runtime.packets import Window, buffered_reads, fast_acks
+from engine.runtime.publisher import FastPublisher
 from tests.runtime.conftest import Mosquitto
 from tests.runtime.mqtt_helpers import collect
 
@@ -36,15 +38,15 @@ def test_windows_keep_order_and_split_on_qos() -> None:
     async def scenario() -> list[tuple[str, int]]:
         paho = mqtt.Client(CallbackAPIVersion.VERSION2)
         messages = [Out("t", b"1", 0), Out("t", b"2", 0), Out("t", b"3", 1), Out("t", b"4", 2), Out("t", b"5", 1)]
-        return [(type(part).__name__, part.count) for part in windows(paho, messages, {})]
+        return [(type(part).__name__, part.count) for part in FastPublisher(paho, TopicHeaders()).flights(messages)]
 
-    assert asyncio.run(scenario()) == [("Window", 2), ("Window", 1), ("PahoWindow", 1), ("Window", 1)]
+    assert asyncio.run(scenario()) == [("Window", 2), ("Window", 1), ("PublicFlight", 1), ("Window", 1)]
 
 
 def test_a_window_never_queued_counts_nothing_as_sent() -> None:
     async def scenario() -> tuple[bool, int]:
         paho = mqtt.Client(CallbackAPIVersion.VERSION2)  # never connected: no socket
-        window = Window(paho, [Out("t", b"x", 1)] * 3, {})
+        window = Window(paho, [Out("t", b"x", 1)] * 3, TopicHeaders())
         return window.send(), window.sent()
 
     assert asyncio.run(scenario()) == (False, 0)
@@ -65,7 +67,7 @@ def test_every_message_of_mixed_windows_arrives_once_in_order(mosquitto: Mosquit
                 paho.on_publish = None
                 fast_acks(paho)
                 buffered_reads(paho)
-                parts = windows(paho, outgoing, {})
+                parts = FastPublisher(paho, TopicHeaders()).flights(outgoing)
                 assert all(part.send() for part in parts)
                 async with asyncio.timeout(10):
                     while not all(part.done() for part in parts):
