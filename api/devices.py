@@ -15,9 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.errors import InvalidBody
-from api.routes import conductor, describe, json_object, live_run, meter_of
+from api.routes import apply_change, conductor, describe, json_object, live_run, meter_of
 from api.routing import Operation
 from engine.model.specs import DeviceSpec, Plan
+from engine.runtime import changes
 from engine.scenario.compile import device_spec
 from engine.scenario.format import Device, Interval
 
@@ -65,7 +66,7 @@ async def create_device(request: Request) -> Response:
     """
     live = live_run(request)
     device, spec = _spec(live.sim.plan, await json_object(request))
-    live.sim.add_device(spec)
+    await apply_change(live, changes.add_device(spec))
     conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
     return JSONResponse(describe(live, spec.id), status_code=201)
 
@@ -75,12 +76,12 @@ async def update_device(request: Request) -> Response:
     live = live_run(request)
     meter = meter_of(live, request.path_params["device_id"])
     try:
-        changes = DeviceUpdate.model_validate(await json_object(request))
+        edit = DeviceUpdate.model_validate(await json_object(request))
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
-    body = device_body(meter.spec) | changes.model_dump(exclude_unset=True)
+    body = device_body(meter.spec) | edit.model_dump(exclude_unset=True)
     device, spec = _spec(live.sim.plan, body)
-    live.sim.update_device(spec)
+    await apply_change(live, changes.update_device(spec))
     conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
     return JSONResponse(describe(live, spec.id))
 
@@ -89,7 +90,7 @@ async def delete_device(request: Request) -> Response:
     """Delete a device: it stops publishing and its retained status is cleared."""
     live = live_run(request)
     device_id = meter_of(live, request.path_params["device_id"]).spec.id
-    live.sim.remove_device(device_id)
+    await apply_change(live, changes.remove_device(device_id))
     conductor(request).store.save(live.sim.plan.name, device_id, None)
     return Response(status_code=204)
 

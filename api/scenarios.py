@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.errors import InvalidBody
-from api.routes import conductor, json_object, live_run, simulation_status
+from api.routes import apply_change, conductor, json_object, live_run, simulation_status
 from api.routing import Operation
 from engine.model.specs import Plan
+from engine.runtime import changes
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.catalog import load_named, scenario_names
 from engine.scenario.compile import moved_to
@@ -172,9 +173,8 @@ async def inject_event(request: Request) -> Response:
     params: dict[str, Any] = {"fault": event.action, "duration": event.duration}
     if event.action == "brownout":
         params["factor"] = event.factor
-    for device_id in targets:
-        live.sim.command(device_id, "inject_fault", {k: v for k, v in params.items() if v is not None})
-    return JSONResponse({"action": event.action, "targets": targets, "at": live.sim.now, "duration": event.duration})
+    outcome = await apply_change(live, changes.inject(targets, {k: v for k, v in params.items() if v is not None}))
+    return JSONResponse({"action": event.action, "targets": targets, "at": outcome.now, "duration": event.duration})
 
 
 SCENARIO_ROUTES = [

@@ -7,25 +7,22 @@ rejection and never a RecursionError or a logged traceback) and the id's length.
 the parameters' values: `engine.model.commands` validates those per command.
 
 A rejection keeps the request's `id` and `command` whenever they could be read, so a client can
-match the error response to its request. `apply` is the one path of a command from bytes to the
-simulation, with its counts (received, applied, rejected), for both transports.
+match the error response to its request. `CommandTally` is the one path of a command from bytes to
+its answer, with its counts (received, applied, rejected), for both transports.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import CommandError
+from engine.errors import CommandError, IotMockError
 
 MAX_DEPTH = 8
 """Nesting levels a command may have (the envelope object is the first)."""
 MAX_ID_CHARS = 128
 FIELDS = ("id", "command", "params")
-CommandHandler = Callable[[str, str, object], None]
-"""Applies (device id, command, params) to the simulation; raises CommandError."""
 
 
 class BadCommand(CommandError):
@@ -117,31 +114,47 @@ def read_envelope(device_id: str, payload: bytes, max_bytes: int) -> Envelope:
     return Envelope(readable_id, readable_command, params)
 
 
-def apply(handler: CommandHandler, device_id: str, payload: bytes, *, max_bytes: int, counts: dict[str, int]) -> Answer:
-    """Read one command and apply it through `handler`, counting it; a CommandError becomes the answer's error.
+@dataclass(frozen=True, slots=True)
+class CommandCounts:
+    """Commands of one transport by outcome; `received = applied + rejected` once every one is answered."""
 
-    Any other exception is a bug: it is counted as rejected and raised for the caller to report.
-    """
-    counts["received"] += 1
-    request_id: str | None = None
-    command: str | None = None
-    try:
-        envelope = read_envelope(device_id, payload, max_bytes)
-        request_id, command = envelope.request_id, envelope.command
-        handler(device_id, envelope.command, envelope.params)
-    except BadCommand as exc:
-        counts["rejected"] += 1
-        return Answer(exc.request_id, exc.command, exc)
-    except CommandError as exc:
-        counts["rejected"] += 1
-        return Answer(request_id, command, exc)
-    except Exception:
-        counts["rejected"] += 1
-        raise
-    counts["applied"] += 1
-    return Answer(request_id, command, None)
+    received: int = 0
+    applied: int = 0
+    rejected: int = 0
 
 
-def new_counts() -> dict[str, int]:
-    """Zero counts of every outcome."""
-    return {"received": 0, "applied": 0, "rejected": 0}
+class CommandTally:
+    """The two steps of a command, counted: `read` at receipt (the envelope needs no simulation), then
+    `settle` with what applying it did (in the driver, later). One per transport (MQTT, REST)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.applied = 0
+        self.rejected = 0
+
+    def counts(self) -> CommandCounts:
+        return CommandCounts(self.received, self.applied, self.rejected)
+
+    def read(self, device_id: str, payload: bytes, *, max_bytes: int) -> Envelope | Answer:
+        """The envelope to apply, or the answer to an unreadable one (counted as rejected)."""
+        self.received += 1
+        try:
+            return read_envelope(device_id, payload, max_bytes)
+        except BadCommand as exc:
+            self.rejected += 1
+            return Answer(exc.request_id, exc.command, exc)
+
+    def settle(self, device_id: str, envelope: Envelope, error: Exception | None) -> Answer:
+        """The answer once applied: `error` None (applied), a CommandError, or the inbox's refusal
+        (`Refused`: busy, or the run has ended), each counted. Any other exception is a bug: counted
+        as rejected and raised for the caller to report."""
+        answer = Answer(envelope.request_id, envelope.command, None)
+        if error is None:
+            self.applied += 1
+            return answer
+        self.rejected += 1
+        if isinstance(error, CommandError):
+            return Answer(answer.request_id, answer.command, error)
+        if isinstance(error, IotMockError):  # the inbox's Refused: not about the device, but answered for it
+            return Answer(answer.request_id, answer.command, CommandError(device_id, str(error)))
+        raise error

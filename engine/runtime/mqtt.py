@@ -27,8 +27,10 @@ import paho.mqtt.client as mqtt
 from engine.errors import CommandError
 from engine.model.encoding import Encoder
 from engine.model.readings import ReadingBatch, StatusChange
+from engine.runtime import changes
 from engine.runtime.clock import Clock
-from engine.runtime.envelope import Answer, CommandHandler, apply
+from engine.runtime.envelope import Answer, CommandTally, Envelope
+from engine.runtime.inbox import Inbox, Outcome
 from engine.runtime.outbox import Message, Outbox
 from engine.runtime.packets import PahoWindow, Window, buffered_reads, fast_acks, windows
 from engine.runtime.settings import Settings
@@ -58,7 +60,7 @@ class MqttBridge:
         encoder: Encoder,
         clock: Clock,
         *,
-        sim_now: Callable[[], float],
+        inbox: Inbox,
     ) -> None:
         self.settings = settings
         self.broker = settings.broker()
@@ -66,16 +68,16 @@ class MqttBridge:
         self.qos = settings.mqtt_qos
         self.encoder = encoder
         self.clock = clock
-        self.sim_now = sim_now
+        self.inbox = inbox
+        """Where commands go: the driver applies them between two advances and the answer comes back."""
         self.outbox = Outbox(settings.outbox_size, low_water=SLACK)
-        self.on_command: CommandHandler | None = None
         self.owns: Callable[[str], bool] | None = None
         """Set in a sharded run: whether a device is this shard's. Commands for the devices of other
         shards (which every shard receives) are theirs to answer: not answered here, nor counted."""
         self.foreign_commands = 0
         self.connected = False
         self.connections = 0
-        self.commands = {"received": 0, "applied": 0, "rejected": 0}
+        self.commands = CommandTally()
         self._topic_headers: dict[str, bytes] = {}
         self._data_topics = [f"{self.prefix}/devices/{device_id}/data" for device_id in device_ids]
         self._closing = False
@@ -351,31 +353,43 @@ class MqttBridge:
         self.handle_command(message.topic.value, payload)
 
     def handle_command(self, topic: str, payload: bytes) -> None:
-        """Apply one command message and queue its response; never raises."""
+        """Read one command message and hand it to the inbox; the answer becomes its response. Never raises.
+
+        The envelope is checked here, at receipt (it needs no simulation); the command itself applies
+        in the driver, between two advances. Nothing here waits for it, so a flood of commands is
+        applied a queue at a time, and one the inbox refuses (busy, the run has ended) is answered so.
+        """
         device_id = topic[len(self.prefix) + len("/devices/") : -len("/commands")]
         if not _DEVICE_ID.match(device_id):
-            self.commands["received"] += 1
-            self.commands["rejected"] += 1
+            self.commands.received += 1
+            self.commands.rejected += 1
             log.warning("command on %r rejected: not a valid device id", topic)
             return
         if self.owns is not None and not self.owns(device_id):
             self.foreign_commands += 1
             return
-        handler = self.on_command or _not_accepted
+        read = self.commands.read(device_id, payload, max_bytes=self.settings.command_max_bytes)
+        if isinstance(read, Answer):
+            self._respond(device_id, read, self.inbox.now)
+            return
+        envelope = read
+        self.inbox.put(
+            changes.command(device_id, envelope.command, envelope.params),
+            lambda outcome: self._answered(device_id, envelope, outcome),
+        )
+
+    def _answered(self, device_id: str, envelope: Envelope, outcome: Outcome[Any]) -> None:
         try:
-            answer = apply(handler, device_id, payload, max_bytes=self.settings.command_max_bytes, counts=self.commands)
+            answer = self.commands.settle(device_id, envelope, outcome.error)
         except Exception as exc:  # a bug, not bad input: logged in full, and still answered
-            log.exception("command for %s failed unexpectedly", device_id)
-            answer = Answer(None, None, CommandError(device_id, str(exc) or type(exc).__name__))
+            log.error("command for %s failed unexpectedly", device_id, exc_info=exc)
+            error = CommandError(device_id, str(exc) or type(exc).__name__)
+            answer = Answer(envelope.request_id, envelope.command, error)
+        self._respond(device_id, answer, outcome.now)
+
+    def _respond(self, device_id: str, answer: Answer, now: float) -> None:
         if answer.error is not None:
             log.info("command %r for %s rejected: %s", answer.command, device_id, answer.error.reason)
-        self._respond(device_id, answer)
-
-    def _respond(self, device_id: str, answer: Answer) -> None:
-        body = answer.response(self.encoder.timestamp(self.sim_now()))
+        body = answer.response(self.encoder.timestamp(now))
         payload = json.dumps(body, separators=(",", ":")).encode()
         self.outbox.put([Message(self.device_topic(device_id, "responses"), payload, max(1, self.qos))])
-
-
-def _not_accepted(device_id: str, command: str, params: object) -> None:
-    raise CommandError(device_id, "commands are not accepted by this run")
