@@ -368,7 +368,12 @@ class MqttBridge:
         if self.owns is not None and not self.owns(device_id):
             self.foreign_commands += 1
             return
-        read = self.commands.read(device_id, payload, max_bytes=self.settings.command_max_bytes)
+        try:
+            read = self.commands.read(device_id, payload, max_bytes=self.settings.command_max_bytes)
+        except Exception as exc:  # a bug in the reader, not bad input: logged in full, and still answered
+            log.error("command for %s could not be read", device_id, exc_info=exc)
+            self.commands.rejected += 1
+            read = Answer(None, None, CommandError(device_id, str(exc) or type(exc).__name__))
         if isinstance(read, Answer):
             self._respond(device_id, read, self.inbox.now)
             return
