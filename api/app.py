@@ -25,11 +25,14 @@ from api.scenarios import SCENARIO_ROUTES, Loader
 from api.security import Cors, Guard
 from api.store import DeviceStore
 from engine.model.specs import Plan
+from engine.runtime.service import RunHook
 from engine.runtime.settings import Settings
 
 
-def create_app(plan: Plan, settings: Settings, *, speed: float | None = 1.0, seed: int | None = None) -> Starlette:
-    """The control plane for a live run of `plan`, started and stopped with the app."""
+def create_app(
+    plan: Plan, settings: Settings, *, speed: float | None = 1.0, seed: int | None = None, set_up: RunHook | None = None
+) -> Starlette:
+    """The control plane for a live run of `plan`, started and stopped with the app (`set_up`: see `run_live`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
@@ -37,7 +40,7 @@ def create_app(plan: Plan, settings: Settings, *, speed: float | None = 1.0, see
         loader = Loader()
         try:
             async with asyncio.TaskGroup() as tasks:
-                conductor = Conductor(settings, tasks, store)
+                conductor = Conductor(settings, tasks, store, set_up=set_up)
                 await conductor.start(plan, speed=speed, seed=seed)
                 yield {"conductor": conductor, "loader": loader}
                 await conductor.stop()

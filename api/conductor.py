@@ -13,8 +13,8 @@ from api.latest import LatestReadings
 from api.store import DeviceStore
 from engine.model.device import Device
 from engine.model.specs import Plan
-from engine.runtime.envelope import new_counts
-from engine.runtime.service import LiveRun, run_live
+from engine.runtime.envelope import CommandTally
+from engine.runtime.service import LiveRun, RunHook, run_live
 from engine.runtime.settings import Settings
 
 
@@ -30,7 +30,9 @@ class Conductor:
     cache: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     device_json: dict[str, tuple[Device, int, bytes]] = field(default_factory=dict)
     """Each device's JSON in the device list, with the device and revision it describes."""
-    rest_commands: dict[str, int] = field(default_factory=new_counts)
+    set_up: RunHook | None = None
+    """Entered for the time of each run (see `run_live`): the program's process-wide tweaks."""
+    rest_commands: CommandTally = field(default_factory=CommandTally)
     """Commands of the current run sent through the API, by outcome (MQTT's are the bridge's)."""
     _task: asyncio.Task[LiveRun] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -57,6 +59,7 @@ class Conductor:
                     sinks=(latest,),
                     stop=asyncio.Event(),
                     started=started,
+                    set_up=self.set_up,
                 ),
                 name=f"live-run-{plan.name}",
             )
@@ -65,7 +68,7 @@ class Conductor:
                 await task  # it failed before starting: raise why
             self._task, self.latest, self.live = task, latest, started.result()
             self.cache.clear()
-            self.rest_commands = new_counts()
+            self.rest_commands = CommandTally()
             self.device_json.clear()
             return self.live
 

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.errors import InvalidBody
-from api.routes import conductor, describe, device_of, json_object, live_run
+from api.routes import apply_change, conductor, describe, device_of, json_object, live_run
 from api.routing import Operation
-from engine.model.actions import CreateDevice, DeleteDevice, UpdateDevice
 from engine.model.specs import DeviceSpec, Plan
+from engine.runtime import changes
 from engine.scenario.compile import device_spec
 from engine.scenario.fields import Interval
 from engine.scenario.format import Device
@@ -67,7 +67,7 @@ async def create_device(request: Request) -> Response:
     """
     live = live_run(request)
     device, spec = _spec(live.sim.plan, await json_object(request))
-    live.sim.apply(CreateDevice(spec), (spec.id,))
+    await apply_change(live, changes.add_device(spec))
     conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
     return JSONResponse(describe(live, spec.id), status_code=201)
 
@@ -77,12 +77,12 @@ async def update_device(request: Request) -> Response:
     live = live_run(request)
     current = device_of(live, request.path_params["device_id"])
     try:
-        changes = DeviceUpdate.model_validate(await json_object(request))
+        edit = DeviceUpdate.model_validate(await json_object(request))
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
-    body = device_body(current.spec) | changes.model_dump(exclude_unset=True)
+    body = device_body(current.spec) | edit.model_dump(exclude_unset=True)
     device, spec = _spec(live.sim.plan, body)
-    live.sim.apply(UpdateDevice(spec), (spec.id,))
+    await apply_change(live, changes.update_device(spec))
     conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
     return JSONResponse(describe(live, spec.id))
 
@@ -91,7 +91,7 @@ async def delete_device(request: Request) -> Response:
     """Delete a device: it stops publishing and its retained status is cleared."""
     live = live_run(request)
     device_id = device_of(live, request.path_params["device_id"]).spec.id
-    live.sim.apply(DeleteDevice(), (device_id,))
+    await apply_change(live, changes.remove_device(device_id))
     conductor(request).store.save(live.sim.plan.name, device_id, None)
     return Response(status_code=204)
 

@@ -41,11 +41,11 @@ class RunCollector(Collector):
                             ("dropped", "dropped from a full outbox (the oldest first)")):  # fmt: skip
             yield CounterMetricFamily(f"iot_mock_readings_{state}", f"Readings {text}", value=getattr(outbox, state))
         yield GaugeMetricFamily("iot_mock_readings_buffered", "Readings waiting in the outbox", value=outbox.buffered)
-        by_source = {"mqtt": bridge.commands, "rest": keeper.rest_commands}
+        by_source = {"mqtt": bridge.commands.counts(), "rest": keeper.rest_commands.counts()}
         for outcome in ("received", "applied", "rejected"):
             family = CounterMetricFamily(f"iot_mock_commands_{outcome}", f"Commands {outcome}", labels=["source"])
             for source, counts in by_source.items():
-                family.add_metric([source], counts[outcome])
+                family.add_metric([source], getattr(counts, outcome))
             yield family
         yield CounterMetricFamily("iot_mock_mqtt_connections", "MQTT connections made", value=bridge.connections)
         lag = Metric("iot_mock_publish_lag_seconds", "Publish time minus due time of recent readings", "summary")

@@ -1,13 +1,14 @@
 """The REST routes under /api/v1 and /health (DESIGN section 5; /metrics is in `api.metrics`).
 
-Handlers read the live run from the app's lifespan state; commands go through the same path as
-MQTT commands (`Simulation.command`), applied at the current simulated instant.
+Handlers read the live run from the app's lifespan state; every change (a command, a reading now, a
+device, an event) goes through the run's inbox, as MQTT commands do, and is applied by the driver
+between two advances while the request waits (`apply_change`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -15,14 +16,17 @@ from starlette.responses import JSONResponse, Response
 
 from api.conductor import Conductor
 from api.routing import Operation
+from engine.contract.envelope import Answer
 from engine.contract.readings import Encoder
 from engine.errors import UnknownDevice
-from engine.model.actions import ReadNow
 from engine.model.device import Device
+from engine.runtime import changes
 from engine.runtime.clock import check_speed
-from engine.runtime.envelope import apply
+from engine.runtime.inbox import Busy, Outcome, RunEnded, Work
 from engine.runtime.service import LiveRun
 from engine.scenario.actions import FAULT_NAMES
+
+T = TypeVar("T")
 
 
 def conductor(request: Request) -> Conductor:
@@ -106,8 +110,28 @@ async def get_readings(request: Request) -> Response:
 async def simulate(request: Request) -> Response:
     """Produce and publish one reading of the device now; returns it (404 while it is offline)."""
     live = live_run(request)
-    live.sim.apply(ReadNow(), (device_of(live, request.path_params["device_id"]).spec.id,))
+    await apply_change(live, changes.read_now(device_of(live, request.path_params["device_id"]).spec.id))
     return await get_readings(request)
+
+
+async def apply_change(live: LiveRun, work: Work[T]) -> Outcome[T]:
+    """`work` applied by the run's driver between two advances, the request waiting for it.
+
+    Raises the work's own error (a CommandError: 404, 409, 422), or 503 when the inbox is full
+    (busy) and 409 when the run has ended meanwhile.
+    """
+    outcome = await live.inbox.call(work)
+    refused(outcome.error)
+    outcome.result()
+    return outcome
+
+
+def refused(error: Exception | None) -> None:
+    """The HTTP error of the inbox's refusals: 503 busy (try again), 409 the run has ended."""
+    if isinstance(error, Busy):
+        raise HTTPException(503, error.reason, headers={"Retry-After": "1"})
+    if isinstance(error, RunEnded):
+        raise HTTPException(409, error.reason)
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -128,18 +152,33 @@ async def send_command(request: Request) -> Response:
     """Send a command to a device: {"command": str, "params": {...}?, "id": str?}; answered like over MQTT.
 
     The body is read and checked by the same envelope reader as an MQTT command, with the same limits
-    and messages; a rejected command is a 422 whose `detail` is the MQTT response's `error`.
+    and messages; a rejected command is a 422 whose `detail` is the MQTT response's `error` (503 when
+    the run's inbox is full, 409 when the run has ended meanwhile).
     """
     live = live_run(request)
     device_id = device_of(live, request.path_params["device_id"]).spec.id
     keeper = conductor(request)
     max_bytes = keeper.settings.command_max_bytes
-    answer = apply(live.sim.command, device_id, await request.body(), max_bytes=max_bytes, counts=keeper.rest_commands)
-    body = answer.response(live.bridge.encoder.timestamp(live.sim.now))
-    if answer.error is not None:
-        status = 404 if isinstance(answer.error, UnknownDevice) else 422
-        return JSONResponse({"detail": body.pop("error"), "id": body["id"], "command": body["command"]}, status)
-    return JSONResponse(body)
+    tally = keeper.rest_commands
+    read = tally.read(device_id, await request.body(), max_bytes=max_bytes)
+    error: Exception | None = None
+    if isinstance(read, Answer):
+        answer, now = read, live.sim.now
+    else:
+        envelope, action = read
+        outcome = await live.inbox.call(changes.act(action, (device_id,)))
+        answer, now, error = tally.settle(device_id, envelope, outcome.error), outcome.now, outcome.error
+    body = answer.response(live.bridge.encoder.timestamp(now))
+    if answer.error is None:
+        return JSONResponse(body)
+    cause = error or answer.error  # the inbox's refusal, or the command's own error
+    status = next((code for kind, code in _STATUSES if isinstance(cause, kind)), 422)
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return JSONResponse({"detail": body.pop("error"), "id": body["id"], "command": body["command"]}, status, headers)
+
+
+_STATUSES: tuple[tuple[type[Exception], int], ...] = ((Busy, 503), (RunEnded, 409), (UnknownDevice, 404))
+"""A rejected command's HTTP status by its cause; any other is 422."""
 
 
 async def simulation_status(request: Request) -> Response:
@@ -169,7 +208,7 @@ def status_of(live: LiveRun) -> dict[str, Any]:
             "broker": str(live.bridge.broker),
             "topic_prefix": live.bridge.prefix,
         },
-        **live.counters(),
+        **live.counters().to_json(),
     }
 
 

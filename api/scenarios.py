@@ -21,10 +21,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.errors import InvalidBody
-from api.routes import conductor, json_object, live_run, simulation_status
+from api.routes import apply_change, conductor, json_object, live_run, simulation_status
 from api.routing import Operation
 from engine.contract.topics import ID_PATTERN
 from engine.model.specs import Plan
+from engine.runtime import changes
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import TargetedAction
 from engine.scenario.catalog import load_named, scenario_names
@@ -159,9 +160,9 @@ async def inject_event(request: Request) -> Response:
             raise HTTPException(404, f"unknown device {missing[0]!r}")
     targets = target_ids(event.target, [(d.spec.id, d.spec.kind) for d in live.sim.devices])
     action = event.resolved()
-    live.sim.apply(action, targets)
+    outcome = await apply_change(live, changes.act(action, targets))
     return JSONResponse(
-        {"action": action.action, "targets": list(targets), "at": live.sim.now, "duration": action.lasts()}
+        {"action": action.action, "targets": list(targets), "at": outcome.now, "duration": action.lasts()}
     )
 
 

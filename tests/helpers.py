@@ -6,8 +6,8 @@ import textwrap
 
 from engine import parse_scenario
 from engine.model.readings import Reading
+from engine.runtime.driver import run_virtual
 from engine.runtime.sinks import MemorySink
-from engine.runtime.virtual import run_virtual
 from engine.simulation import Simulation
 
 READING_FIELDS = ["device_id", "timestamp", "power", "voltage", "current", "energy", "status", "enabled", "seq"]

@@ -20,9 +20,9 @@ import pytest
 
 from engine import load_named, scenario_names
 from engine.contract.readings import Encoder
+from engine.runtime.driver import run_virtual
 from engine.runtime.report import build_report
 from engine.runtime.sinks import MemorySink
-from engine.runtime.virtual import run_virtual
 from engine.simulation import Simulation
 
 GOLDEN = Path(__file__).parent / "golden"

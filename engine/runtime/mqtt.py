@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import ssl
@@ -22,15 +21,17 @@ from typing import Any
 
 import aiomqtt
 
-from engine.contract.envelope import Answer
+from engine.contract.envelope import Answer, Envelope
 from engine.contract.messages import status_payload
 from engine.contract.packets import TopicHeaders
 from engine.contract.readings import Encoder
 from engine.contract.topics import DEVICE_ID, DeviceTopic, Topics
 from engine.errors import CommandError
 from engine.model.readings import ReadingBatch, StatusChange
+from engine.runtime import changes
 from engine.runtime.clock import Clock
-from engine.runtime.envelope import CommandHandler, apply
+from engine.runtime.envelope import CommandTally
+from engine.runtime.inbox import Inbox, Outcome
 from engine.runtime.outbox import Message, Outbox
 from engine.runtime.publisher import FAST_PATH_PARTS, Flight, Publisher, PublishPath, open_publisher, wait_sent
 from engine.runtime.settings import Settings
@@ -60,7 +61,7 @@ class MqttBridge:
         encoder: Encoder,
         clock: Clock,
         *,
-        sim_now: Callable[[], float],
+        inbox: Inbox,
         fast_path: bool = True,
     ) -> None:
         self.settings = settings
@@ -69,16 +70,16 @@ class MqttBridge:
         self.qos = settings.mqtt_qos
         self.encoder = encoder
         self.clock = clock
-        self.sim_now = sim_now
+        self.inbox = inbox
+        """Where commands go: the driver applies them between two advances and the answer comes back."""
         self.outbox = Outbox(settings.outbox_size, low_water=SLACK)
-        self.on_command: CommandHandler | None = None
         self.owns: Callable[[str], bool] | None = None
         """Set in a sharded run: whether a device is this shard's. Commands for the devices of other
         shards (which every shard receives) are theirs to answer: not answered here, nor counted."""
         self.foreign_commands = 0
         self.connected = False
         self.connections = 0
-        self.commands = {"received": 0, "applied": 0, "rejected": 0}
+        self.commands = CommandTally()
         self.topics = Topics(self.prefix)
         self.fast_path = fast_path
         """False: publish through paho's public API only (see `publisher`)."""
@@ -364,31 +365,47 @@ class MqttBridge:
         self.handle_command(message.topic.value, payload)
 
     def handle_command(self, topic: str, payload: bytes) -> None:
-        """Apply one command message and queue its response; never raises."""
-        device_id = topic[len(self.prefix) + len("/devices/") : -len("/commands")]
-        if not _DEVICE_ID.match(device_id):
-            self.commands["received"] += 1
-            self.commands["rejected"] += 1
+        """Read one command message and hand it to the inbox; the answer becomes its response. Never raises.
+
+        The envelope is checked here, at receipt (it needs no simulation); the command itself applies
+        in the driver, between two advances. Nothing here waits for it, so a flood of commands is
+        applied a queue at a time, and one the inbox refuses (busy, the run has ended) is answered so.
+        """
+        device_id = self.topics.commanded_device(topic)
+        if device_id is None:
+            self.commands.received += 1
+            self.commands.rejected += 1
             log.warning("command on %r rejected: not a valid device id", topic)
             return
         if self.owns is not None and not self.owns(device_id):
             self.foreign_commands += 1
             return
-        handler = self.on_command or _not_accepted
         try:
-            answer = apply(handler, device_id, payload, max_bytes=self.settings.command_max_bytes, counts=self.commands)
+            read = self.commands.read(device_id, payload, max_bytes=self.settings.command_max_bytes)
+        except Exception as exc:  # a bug in the reader, not bad input: logged in full, and still answered
+            log.error("command for %s could not be read", device_id, exc_info=exc)
+            self.commands.rejected += 1
+            read = Answer(None, None, CommandError(device_id, str(exc) or type(exc).__name__))
+        if isinstance(read, Answer):
+            self._respond(device_id, read, self.inbox.now)
+            return
+        envelope, action = read
+        self.inbox.put(
+            changes.act(action, (device_id,)),
+            lambda outcome: self._answered(device_id, envelope, outcome),
+        )
+
+    def _answered(self, device_id: str, envelope: Envelope, outcome: Outcome[Any]) -> None:
+        try:
+            answer = self.commands.settle(device_id, envelope, outcome.error)
         except Exception as exc:  # a bug, not bad input: logged in full, and still answered
-            log.exception("command for %s failed unexpectedly", device_id)
-            answer = Answer(None, None, CommandError(device_id, str(exc) or type(exc).__name__))
+            log.error("command for %s failed unexpectedly", device_id, exc_info=exc)
+            error = CommandError(device_id, str(exc) or type(exc).__name__)
+            answer = Answer(envelope.request_id, envelope.command, error)
+        self._respond(device_id, answer, outcome.now)
+
+    def _respond(self, device_id: str, answer: Answer, now: float) -> None:
         if answer.error is not None:
             log.info("command %r for %s rejected: %s", answer.command, device_id, answer.error.reason)
-        self._respond(device_id, answer)
-
-    def _respond(self, device_id: str, answer: Answer) -> None:
-        body = answer.response(self.encoder.timestamp(self.sim_now()))
-        payload = json.dumps(body, separators=(",", ":")).encode()
-        self.outbox.put([Message(self.device_topic(device_id, "responses"), payload, max(1, self.qos))])
-
-
-def _not_accepted(device_id: str, command: str, params: object) -> None:
-    raise CommandError(device_id, "commands are not accepted by this run")
+        payload = answer.payload(self.encoder.timestamp(now))
+        self.outbox.put([Message(self.topics.responses(device_id), payload, max(1, self.qos))])

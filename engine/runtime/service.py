@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.contract.readings import Encoder
 from engine.model.readings import Sink
 from engine.model.specs import Plan
 from engine.runtime.broker import embedded_broker, is_listening, is_loopback
-from engine.runtime.clock import Clock, Pacing, drive
+from engine.runtime.clock import Clock, Pacing
+from engine.runtime.driver import Driver
+from engine.runtime.envelope import CommandCounts
+from engine.runtime.inbox import Inbox
 from engine.runtime.mqtt import MqttBridge
 from engine.runtime.settings import Settings
 from engine.runtime.sinks import FanOut
@@ -32,19 +35,56 @@ CONNECT_WAIT = 5.0
 """Seconds a paced run waits for the broker before its clock starts anyway (and readings queue)."""
 PACED_STEP = 5_000
 """Readings per advance at most in paced time: a tenth of a second of work, so the loop stays responsive."""
+RunHook = Callable[[], contextlib.AbstractContextManager[object]]
+"""A process-wide tweak for the time of a run, chosen by the program's entry (see `run_live`)."""
 PROGRESS_EVERY = 5.0
 """Seconds between two log lines while the end of a run waits for the broker."""
 
 
+@dataclass(frozen=True, slots=True)
+class LagMs:
+    """Publish lag of recent readings (publish minus due), in milliseconds; None before any."""
+
+    p50: float | None
+    p99: float | None
+    max: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """A live run's counts at one instant: the `mqtt` part of the run report and of the status."""
+
+    generated: int
+    delivered: int
+    buffered: int
+    dropped: int
+    undelivered: int
+    behind_seconds: float
+    falling_behind: bool
+    commands: CommandCounts
+    """MQTT commands (the API's are counted by the API)."""
+    connections: int
+    lag_ms: LagMs
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's JSON object, keys in this order."""
+        return asdict(self)
+
+
 @dataclass(slots=True)
 class LiveRun:
-    """The parts of a running live simulation, for whoever steers it (CLI, API)."""
+    """The parts of a running live simulation, for whoever steers it (CLI, API).
+
+    Read `sim` freely; change it only through `inbox` (see `engine.runtime.changes`), which the
+    driver applies between two advances.
+    """
 
     sim: Simulation
     clock: Clock
     bridge: MqttBridge
     stop: asyncio.Event
     pacing: Pacing
+    inbox: Inbox
 
     @property
     def undelivered(self) -> int:
@@ -52,25 +92,21 @@ class LiveRun:
         outbox = self.bridge.outbox
         return outbox.buffered + outbox.dropped
 
-    def counters(self) -> dict[str, Any]:
+    def counters(self) -> Counters:
         outbox = self.bridge.outbox
         lag = outbox.lag
-        return {
-            "generated": outbox.generated,
-            "delivered": outbox.delivered,
-            "buffered": outbox.buffered,
-            "dropped": outbox.dropped,
-            "undelivered": self.undelivered,
-            "behind_seconds": round(self.pacing.behind_seconds, 3),
-            "falling_behind": self.pacing.falling_behind,
-            "commands": dict(self.bridge.commands),
-            "connections": self.bridge.connections,
-            "lag_ms": {
-                "p50": _ms(lag.percentile(50)),
-                "p99": _ms(lag.percentile(99)),
-                "max": _ms(lag.maximum if lag.recent else None),
-            },
-        }
+        return Counters(
+            generated=outbox.generated,
+            delivered=outbox.delivered,
+            buffered=outbox.buffered,
+            dropped=outbox.dropped,
+            undelivered=self.undelivered,
+            behind_seconds=round(self.pacing.behind_seconds, 3),
+            falling_behind=self.pacing.falling_behind,
+            commands=self.bridge.commands.counts(),
+            connections=self.bridge.connections,
+            lag_ms=LagMs(_ms(lag.percentile(50)), _ms(lag.percentile(99)), _ms(lag.maximum if lag.recent else None)),
+        )
 
 
 async def _deliver_all(live: LiveRun) -> None:
@@ -93,6 +129,12 @@ async def _deliver_all(live: LiveRun) -> None:
                 await outbox.wait_empty()
 
 
+async def _connected(bridge: MqttBridge) -> None:
+    """Until connected, listening, and the devices' first statuses are out."""
+    await bridge.wait_connected()
+    await bridge.outbox.wait_empty()
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
@@ -107,22 +149,25 @@ async def run_live(
     sinks: tuple[Sink, ...] = (),
     stop: asyncio.Event | None = None,
     started: asyncio.Future[LiveRun] | None = None,
+    set_up: RunHook | None = None,
 ) -> LiveRun:
-    """Run `plan` to `until` (or until `stop` is set) along a clock at `speed` (None: virtual)."""
+    """Run `plan` to `until` (or until `stop` is set) along a clock at `speed` (None: virtual).
+
+    `set_up()` is entered once the run's devices are built and left when it ends: the program's
+    entry tunes the process there (the CLI freezes the garbage collector's view of the devices).
+    """
     stop = stop or asyncio.Event()
     broker = settings.broker()
     async with contextlib.AsyncExitStack() as stack:
         if settings.mqtt_embedded and is_loopback(broker.host) and not await is_listening(broker.host, broker.port):
             await stack.enter_async_context(embedded_broker(broker.host, broker.port))
         clock = Clock(speed)
-        bridge = MqttBridge(
-            settings, tuple(d.id for d in plan.devices), Encoder(plan.start_epoch), clock, sim_now=lambda: sim.now
-        )
+        inbox = Inbox()
+        bridge = MqttBridge(settings, tuple(d.id for d in plan.devices), Encoder(plan.start_epoch), clock, inbox=inbox)
         sim = Simulation(plan, FanOut([bridge, *sinks]), seed=seed)
-        bridge.on_command = sim.command
         if plan.shard is not None:
             bridge.owns = sim.by_id.__contains__
-        live = LiveRun(sim, clock, bridge, stop, Pacing())
+        live = LiveRun(sim, clock, bridge, stop, Pacing(), inbox)
         pace = {"virtual": "in virtual time", "realtime": "in real time"}.get(clock.mode) or f"at x{clock.speed:g}"
         log.info(
             "running %s (%d devices) %s, publishing to %s under %r",
@@ -136,20 +181,15 @@ async def run_live(
             tasks.create_task(bridge.run(), name="mqtt-bridge")
             if started is not None:
                 started.set_result(live)
-            # Thousands of long-lived device objects would make every full garbage collection
-            # walk them all, a pause of a tenth of a second; they are set aside once built.
-            gc.collect()
-            gc.freeze()
-            stack.callback(gc.unfreeze)  # a later run (the API can start another) gets them back
+            if set_up is not None:
+                stack.enter_context(set_up())
+            driver = Driver(sim, clock, inbox=inbox, pacing=live.pacing)
             if speed is not None:
                 # A paced run starts its clock once connected (or given up waiting), so the setup
                 # and the connection do not make the first readings late.
                 # The devices' first statuses go out before it starts, too, not ahead of readings.
                 sim.flush()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(CONNECT_WAIT):
-                        await bridge.wait_connected()
-                        await bridge.outbox.wait_empty()
+                await driver.meanwhile(_connected(bridge), timeout=CONNECT_WAIT, stop=stop)
                 clock.restart(sim.now)
             outbox = bridge.outbox
             # Virtual time waits for room in the outbox. Paced time, while connected, holds the clock
@@ -157,22 +197,22 @@ async def run_live(
             # on and the oldest are dropped past the bound. The API may switch between the two.
             batch = outbox.capacity - outbox.low_water
             step = min(PACED_STEP, batch)
-            await drive(
-                sim, clock, until, room=outbox.wait_room, has_room=lambda: not bridge.connected or outbox.fits(step),
-                stop=stop, batch=batch, step=step, pacing=live.pacing,
+            await driver.run(
+                until, room=outbox.wait_room, has_room=lambda: not bridge.connected or outbox.fits(step),
+                stop=stop, batch=batch, step=step,
             )  # fmt: skip
+            # The inbox is closed: commands from now on are answered "the run has ended".
             if not stop.is_set():
                 await _deliver_all(live)
-            bridge.on_command = None  # commands during the drain are answered "not accepted"
             sim.end()
             await bridge.close(settings.drain_seconds)
         counters = live.counters()
         log.info(
             "stopped at sim time %.1fs: %d readings generated, %d delivered, %d buffered, %d dropped",
             sim.now,
-            counters["generated"],
-            counters["delivered"],
-            counters["buffered"],
-            counters["dropped"],
+            counters.generated,
+            counters.delivered,
+            counters.buffered,
+            counters.dropped,
         )
         return live

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
+
+from starlette.testclient import TestClient
 
 from tests.api.conftest import make_client
 from tests.runtime.conftest import Mosquitto
@@ -47,3 +50,18 @@ async def over_mqtt(mosquitto: Mosquitto, prefix: str) -> list[dict[str, Any]]:
             await publish(mosquitto.port, f"{prefix}/devices/mock-hvac-001/commands", payload)
         await got.wait_for(lambda: len(got.messages) == len(BAD))
     return [m.json() for m in got.messages]
+
+
+def test_a_paused_run_applies_rest_changes_at_once_at_the_paused_instant(client: TestClient) -> None:
+    paused = client.post("/api/v1/simulation/pause").json()
+    started = time.perf_counter()
+    answer = client.post("/api/v1/devices/mock-hvac-001/command", json={"id": "p1", "command": "disable"})
+    elapsed = time.perf_counter() - started
+    assert answer.status_code == 200 and answer.json()["ok"] is True, answer.text
+    assert elapsed < 1.0  # applied by the paused driver when it arrives, not at a resume
+    assert client.get("/api/v1/devices/mock-hvac-001").json()["enabled"] is False
+    event = client.post("/api/v1/simulation/events", json={"action": "outage", "target": "mock-hvac-001"})
+    assert event.status_code == 200 and event.json()["at"] == paused["sim_time"]
+    status = client.get("/api/v1/simulation/status").json()
+    assert status["paused"] is True and status["sim_time"] == paused["sim_time"]
+    assert client.get("/api/v1/devices/mock-hvac-001").json()["faults"]["outage"] is True

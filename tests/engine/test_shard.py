@@ -10,8 +10,8 @@ import pytest
 from engine import parse_scenario
 from engine.model.readings import Reading
 from engine.model.specs import Plan, shard
+from engine.runtime.driver import run_virtual
 from engine.runtime.sinks import MemorySink
-from engine.runtime.virtual import run_virtual
 from engine.simulation import Simulation
 from tests.helpers import scenario_text
 

@@ -27,7 +27,7 @@ def test_every_reading_arrives_through_aedes(aedes: Aedes, qos: int) -> None:
         return live, readings, await retained(aedes.port, f"{prefix}/#")
 
     live, readings, kept = asyncio.run(scenario())
-    assert live.counters()["generated"] == live.counters()["delivered"] == 21_600
+    assert live.counters().generated == live.counters().delivered == 21_600
     for device in ("d0", "d1", "d2"):
         assert [r["seq"] for r in readings if r["device_id"] == device] == list(range(7200))  # all, in order
     assert kept == {f"{prefix}/simulator/status": b"offline"}  # retained statuses cleared at the end

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from engine import parse_scenario
-from engine.runtime.clock import Clock, drive
+from engine.runtime.clock import Clock
+from engine.runtime.driver import Driver
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
 from tests.helpers import scenario_text
@@ -55,18 +56,18 @@ def test_speeds_outside_the_range_are_refused_saying_the_range(speed: float) -> 
     assert Clock(0.01).speed == 0.01 and Clock(100_000).speed == 100_000.0
 
 
-def test_drive_in_virtual_time_reaches_the_end_and_matches_a_plain_run() -> None:
+def test_the_driver_in_virtual_time_reaches_the_end_and_matches_a_plain_run() -> None:
     text = scenario_text("devices: [{id: a, kind: hvac, interval: 1s}]\n")
     driven, plain = MemorySink(), MemorySink()
     sim = Simulation(parse_scenario(text).plan, driven)
-    asyncio.run(drive(sim, Clock(None), 3600.0))
+    asyncio.run(Driver(sim, Clock(None)).run(3600.0))
     reference = Simulation(parse_scenario(text).plan, plain)
     reference.advance(3600.0)
     assert sim.now == 3600.0
     assert driven.readings() == plain.readings()
 
 
-def test_drive_in_real_time_stops_when_asked() -> None:
+def test_the_driver_in_real_time_stops_when_asked() -> None:
     text = scenario_text("devices: [{id: a, kind: hvac, interval: 1s}]\n")
     sink = MemorySink()
     sim = Simulation(parse_scenario(text).plan, sink)
@@ -74,7 +75,7 @@ def test_drive_in_real_time_stops_when_asked() -> None:
     async def scenario() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(0.3, stop.set)
-        await drive(sim, Clock(100), float("inf"), stop=stop)
+        await Driver(sim, Clock(100)).run(float("inf"), stop=stop)
 
     asyncio.run(scenario())
     assert 20 <= sim.now <= 40  # 0.3 s at x100
@@ -91,7 +92,7 @@ def test_a_paused_run_still_stops() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(0.3, stop.set)
         async with asyncio.timeout(5):
-            await drive(sim, clock, float("inf"), stop=stop)
+            await Driver(sim, clock).run(float("inf"), stop=stop)
 
     asyncio.run(scenario())
     assert sim.now == 0.0

@@ -55,8 +55,8 @@ def test_at_the_top_speed_the_loop_stays_responsive_the_bound_holds_and_falling_
     assert most <= 2000  # the outbox bound, in flight included, at every instant
     assert stopping < 0.5 + 3.0  # within the drain deadline (and the final statuses; measured: ~0.1 s)
     counters = live.counters()
-    assert counters["falling_behind"] is True and counters["behind_seconds"] > 1.0
-    assert counters["dropped"] == 0  # while connected, the clock waits for the broker instead
+    assert counters.falling_behind is True and counters.behind_seconds > 1.0
+    assert counters.dropped == 0  # while connected, the clock waits for the broker instead
     assert "falling behind: simulated time is" in caplog.text
 
 
@@ -85,7 +85,7 @@ def test_the_end_of_a_run_waits_for_a_broker_that_went_away_and_delivers_everyth
             return live, [json.loads(m.payload) for m in got.messages]
 
     live, readings = asyncio.run(scenario())
-    assert live.counters()["delivered"] == live.counters()["generated"] == 120 and live.undelivered == 0
+    assert live.counters().delivered == live.counters().generated == 120 and live.undelivered == 0
     for device in ("a", "b"):
         assert sorted({r["seq"] for r in readings if r["device_id"] == device}) == list(range(60))
 
@@ -126,7 +126,7 @@ def test_a_whole_run_at_every_qos_delivers_every_reading(mosquitto: Mosquitto, q
             return live, {m.payload for m in got.messages}
 
     live, payloads = asyncio.run(scenario())
-    assert live.counters()["generated"] == live.counters()["delivered"] == len(payloads) == 7200
+    assert live.counters().generated == live.counters().delivered == len(payloads) == 7200
 
 
 def test_a_lost_connection_leaves_no_unretrieved_future(
@@ -191,7 +191,7 @@ def test_shards_answer_only_the_commands_of_their_own_devices(mosquitto: Mosquit
 
     shards, responses = asyncio.run(scenario())
     assert sorted((r["id"], r["ok"]) for r in responses) == [("d0", True), ("d1", True)]
-    assert [live.bridge.commands["received"] for live in shards] == [1, 1]
+    assert [live.bridge.commands.received for live in shards] == [1, 1]
     assert not shards[0].sim.by_id["d0"].enabled and not shards[1].sim.by_id["d1"].enabled
 
 
@@ -209,8 +209,8 @@ def test_a_stop_at_the_drain_deadline_drops_the_waiting_readings_but_clears_ever
 
     live, kept = asyncio.run(scenario())
     counters = live.counters()
-    assert counters["dropped"] > 0 and counters["buffered"] == 0
-    assert counters["generated"] == counters["delivered"] + counters["dropped"]
+    assert counters.dropped > 0 and counters.buffered == 0
+    assert counters.generated == counters.delivered + counters.dropped
     assert kept == {f"{prefix}/simulator/status": b"offline"}  # no ghost device
 
 
@@ -226,4 +226,4 @@ def test_a_virtual_run_sped_up_to_a_pace_is_held_back_and_shows_it_falls_behind(
         return live
 
     live = asyncio.run(scenario())
-    assert live.counters()["falling_behind"] is True and live.counters()["dropped"] == 0
+    assert live.counters().falling_behind is True and live.counters().dropped == 0

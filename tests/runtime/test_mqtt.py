@@ -19,6 +19,7 @@ import pytest
 
 from engine import parse_scenario
 from engine.model.specs import Plan
+from engine.runtime.envelope import CommandCounts
 from engine.runtime.mqtt import MqttBridge
 from engine.runtime.service import LiveRun, run_live
 from engine.runtime.settings import Settings
@@ -47,7 +48,8 @@ def test_virtual_run_publishes_every_reading_and_retained_statuses(mosquitto: Mo
     async def scenario() -> LiveRun:
         async with collect(mosquitto.port, f"{prefix}/#") as got:
             live = await run_live(plan_of(TWO), settings, speed=None, until=3600)
-            await got.wait_for(lambda: len(got.on("/data")) == 720)
+            # The simulator's `offline` is the last message: published after every reading and status.
+            await got.wait_for(lambda: len(got.on("/data")) == 720 and len(got.on("simulator/status")) == 2)
             data = [m.json() for m in got.on("/data")]
             assert [list(d) for d in data[:2]] == [READING_FIELDS, READING_FIELDS]
             assert {m.topic for m in got.on("/data")} == {f"{prefix}/devices/ac/data", f"{prefix}/devices/rack/data"}
@@ -70,7 +72,7 @@ def test_virtual_run_publishes_every_reading_and_retained_statuses(mosquitto: Mo
         return live
 
     live = asyncio.run(scenario())
-    assert live.counters()["generated"] == live.counters()["delivered"] == 720
+    assert live.counters().generated == live.counters().delivered == 720
 
 
 def test_every_command_is_applied_and_answered(mosquitto: Mosquitto) -> None:
@@ -104,7 +106,7 @@ def test_every_command_is_applied_and_answered(mosquitto: Mosquitto) -> None:
         assert all(r["timestamp"].endswith("Z") for r in responses)
         applied = [(e.action, e.source) for e in live.sim.journal if e.phase == "start"]
         assert applied == [(command if command != "inject_fault" else "brownout", "command") for command, _ in commands]
-        assert live.bridge.commands == {"received": 10, "applied": 10, "rejected": 0}
+        assert live.bridge.commands.counts() == CommandCounts(10, 10, 0)
 
     asyncio.run(scenario())
 
@@ -158,7 +160,7 @@ def test_bad_commands_get_an_error_response_and_the_run_goes_on(
             await got.wait_for(lambda: len(got.on("/data")) > seen + 4)  # still publishing
         (response,) = [m.json() for m in got.on("/responses")]
         assert response["ok"] is False and response["error"].startswith(error)
-        assert live.bridge.commands["rejected"] == 1
+        assert live.bridge.commands.rejected == 1
 
     asyncio.run(scenario())
 
@@ -203,7 +205,7 @@ def test_rejected_commands_keep_their_id_and_command_and_deep_nesting_logs_no_tr
 
     with caplog.at_level("INFO", logger="iot_mock"):
         live = asyncio.run(scenario())
-    assert live.bridge.commands == {"received": 6, "applied": 0, "rejected": 6}
+    assert live.bridge.commands.counts() == CommandCounts(6, 0, 6)
     assert [record.getMessage() for record in caplog.records if record.exc_info] == []
 
 
@@ -221,7 +223,8 @@ def test_clock_paces_readings_at_the_requested_speed(mosquitto: Mosquitto) -> No
         arrivals = [m.at - got.messages[0].at for m in got.messages]
         # Reading k is due k/20 s after the first: each arrives within 150 ms of its due time.
         assert max(abs(arrival - k / 20) for k, arrival in enumerate(arrivals)) < 0.15
-        assert live.counters()["lag_ms"]["p99"] < 150
+        p99 = live.counters().lag_ms.p99
+        assert p99 is not None and p99 < 150
 
     asyncio.run(scenario())
 
@@ -259,9 +262,9 @@ def test_broker_restart_mid_run_loses_nothing_and_keeps_order(own_mosquitto: Mos
 
     live = asyncio.run(scenario())
     counters = live.counters()
-    assert counters["generated"] == counters["delivered"] == 600
-    assert counters["dropped"] == counters["buffered"] == 0
-    assert counters["connections"] >= 2
+    assert counters.generated == counters.delivered == 600
+    assert counters.dropped == counters.buffered == 0
+    assert counters.connections >= 2
 
 
 @pytest.mark.timeout(35)  # 6.6-6.7 s measured: about 5x, over the 30 s default
@@ -286,9 +289,9 @@ def test_outbox_overflow_drops_the_oldest_and_counts_exactly() -> None:
 
     live = asyncio.run(scenario())
     counters = live.counters()
-    assert counters["generated"] == 5000
-    assert (counters["delivered"], counters["buffered"], counters["dropped"]) == (0, 1000, 4000)
-    assert counters["generated"] == counters["delivered"] + counters["buffered"] + counters["dropped"]
+    assert counters.generated == 5000
+    assert (counters.delivered, counters.buffered, counters.dropped) == (0, 1000, 4000)
+    assert counters.generated == counters.delivered + counters.buffered + counters.dropped
 
 
 @contextlib.contextmanager
@@ -407,7 +410,7 @@ def test_tls_connection_verified_against_a_ca(tmp_path: Path) -> None:
         settings, _ = settings_for(f"mqtts://127.0.0.1:{broker.port}", mqtt_tls_ca=ca)
         live = asyncio.run(run_live(plan_of(TWO), settings, speed=None, until=600))
         assert live.bridge.connections == 1
-        assert live.counters()["delivered"] == 120
+        assert live.counters().delivered == 120
         untrusted, _ = settings_for(f"mqtts://127.0.0.1:{broker.port}", drain_seconds=0.5)
         refused = asyncio.run(run_live(plan_of(TWO), untrusted, speed=None, until=10, stop=_stopped()))
         assert refused.bridge.connections == 0  # the system CAs do not trust the test CA
@@ -448,9 +451,9 @@ def test_commands_received_but_not_yet_read_when_the_connection_drops_are_applie
                 command = json.dumps({"command": "disable", "id": f"c{i}"}).encode()
                 await publish(own_mosquitto.port, f"{prefix}/devices/ac/commands", command)
             await got.wait_for(lambda: len(clients[0].messages) == 3)
-            assert live.bridge.commands["received"] == 0
+            assert live.bridge.commands.received == 0
             own_mosquitto.stop()
-            await got.wait_for(lambda: live.bridge.commands["applied"] == 3)
+            await got.wait_for(lambda: live.bridge.commands.applied == 3)
             own_mosquitto.start()
             await got.wait_for(lambda: len({m.payload for m in got.messages}) == 3, timeout=20)
             stop.set()

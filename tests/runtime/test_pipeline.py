@@ -6,9 +6,9 @@ import pytest
 
 from engine import parse_scenario
 from engine.model.readings import ReadingBatch, StatusChange
+from engine.runtime.driver import run_virtual
 from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.sinks import MemorySink
-from engine.runtime.virtual import run_virtual
 from engine.simulation import Simulation
 from tests.helpers import scenario_text
 

@@ -18,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from engine.contract.readings import Encoder
 from engine.model.specs import Plan
 from engine.runtime.clock import Clock
+from engine.runtime.inbox import Inbox
 from engine.runtime.mqtt import MqttBridge
 from engine.runtime.publisher import FAST_PATH_PARTS, missing_parts
 from engine.runtime.settings import Settings
@@ -42,13 +43,12 @@ def bridge_of(
     settings: Settings, plan: Plan, *, fast_path: bool = True, gone: bool = False
 ) -> tuple[MqttBridge, Simulation]:
     """A bridge of its own (not run_live's), and the simulation that writes to it."""
-    sim: Simulation | None = None
     bridge = MqttBridge(
         settings,
         tuple(d.id for d in plan.devices),
         Encoder(plan.start_epoch),
         Clock(None),
-        sim_now=lambda: sim.now if sim else 0.0,
+        inbox=Inbox(),
         fast_path=fast_path,
     )
     if gone:  # the check runs against the real client, which lacks this part

@@ -1,0 +1,35 @@
+"""Every external change to a running simulation, as work for the inbox.
+
+These are the only calls into the simulation from outside the core: the MQTT bridge and the REST
+routes build one of these and put it in the run's inbox, and the driver applies it between two
+advances, through the simulation's one entry point, `Simulation.apply`. Each raises a
+CommandError to refuse; the transport answers with it.
+"""
+
+from __future__ import annotations
+
+from engine.model.actions import Action, CreateDevice, DeleteDevice, ReadNow, UpdateDevice
+from engine.model.specs import DeviceSpec
+from engine.runtime.inbox import Work
+
+
+def act(action: Action, targets: tuple[str, ...]) -> Work[None]:
+    """An action (a command, an injected event) on its targets: on none if one of them is unknown."""
+    return lambda sim: sim.apply(action, targets)
+
+
+def read_now(device_id: str) -> Work[None]:
+    """An extra reading of one device now."""
+    return lambda sim: sim.apply(ReadNow(), (device_id,))
+
+
+def add_device(spec: DeviceSpec) -> Work[None]:
+    return lambda sim: sim.apply(CreateDevice(spec), (spec.id,))
+
+
+def update_device(spec: DeviceSpec) -> Work[None]:
+    return lambda sim: sim.apply(UpdateDevice(spec), (spec.id,))
+
+
+def remove_device(device_id: str) -> Work[None]:
+    return lambda sim: sim.apply(DeleteDevice(), (device_id,))
