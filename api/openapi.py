@@ -292,8 +292,14 @@ RAW_BODY = {("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/s
 """Bodies read as they are (a command envelope, YAML), not as a JSON object: a bad one is a 422, not a 400."""
 ERROR_TEXTS = {"400": "Body is not a JSON object", "401": "Missing or wrong bearer token", "404": "Not found",
                "409": "Conflict", "413": "Body too large", "422": "Invalid value",
-               "503": "Too many scenario loads at once; retry after Retry-After seconds"}  # fmt: skip
+               "503": "Busy (scenario loads, or changes waiting for the run); retry after Retry-After seconds"}  # fmt: skip
 UNDOCUMENTED = {"/", "/docs", "/openapi.json"}
+CHANGES = {
+    ("post", "/api/v1/devices"), ("put", "/api/v1/devices/{device_id}"), ("delete", "/api/v1/devices/{device_id}"),
+    ("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/devices/{device_id}/simulate"),
+    ("post", "/api/v1/simulation/events"),
+}  # fmt: skip
+"""Operations that change the run through its inbox: 503 when it is full."""
 
 
 def document(routes: list[BaseRoute]) -> dict[str, Any]:
@@ -360,6 +366,8 @@ def _errors(path: str, method: str) -> dict[str, Any]:
         codes |= {"413", "422"} | (set() if (method, path) in RAW_BODY else {"400"})
     if path.startswith("/api/v1/scenarios") or path == "/api/v1/simulation/start":
         codes.add("503")  # scenario loads beyond the loader's queue
+    if (method, path) in CHANGES:
+        codes.add("503")  # the run's inbox is full (see engine/runtime/inbox.py)
     error = {"content": {"application/json": {"schema": ERROR}}}
     return {code: {"description": ERROR_TEXTS[code], **error} for code in sorted(codes)}
 
