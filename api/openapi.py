@@ -292,7 +292,7 @@ RAW_BODY = {("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/s
 """Bodies read as they are (a command envelope, YAML), not as a JSON object: a bad one is a 422, not a 400."""
 ERROR_TEXTS = {"400": "Body is not a JSON object", "401": "Missing or wrong bearer token", "404": "Not found",
                "409": "Conflict", "413": "Body too large", "422": "Invalid value",
-               "503": "Busy (scenario loads, or changes waiting for the run); retry after Retry-After seconds"}  # fmt: skip
+               "503": "Busy (scenario loads, or changes waiting); retry after Retry-After seconds"}  # fmt: skip
 UNDOCUMENTED = {"/", "/docs", "/openapi.json"}
 CHANGES = {
     ("post", "/api/v1/devices"), ("put", "/api/v1/devices/{device_id}"), ("delete", "/api/v1/devices/{device_id}"),
