@@ -21,7 +21,7 @@ from engine.model.electrics import Electrics
 from engine.model.faults import Fault
 from engine.model.link import Link
 from engine.model.load import Load
-from engine.model.randomness import stream
+from engine.model.randomness import Streams, stream
 from engine.model.readings import FloatArray, Produced, Status
 from engine.model.register import Register
 from engine.model.specs import DeviceSpec, SiteSpec
@@ -39,15 +39,18 @@ class Device:
     ) -> None:
         self.spec = spec
         self.index = index
-        self.load = Load(spec, calendar, seed)
-        self.electrics = Electrics(spec, site, seed)
-        self.register = Register()
-        self.link = Link(index)
+        streams = Streams(seed, spec.id)
+        self.load = Load(spec, calendar, streams)
+        self.electrics = Electrics(spec, site, streams)
+        self.register = Register(streams)
+        self.link = Link(index, streams)
         # Reading slots are anchor + k * interval, so changing the interval re-anchors.
         self.interval = spec.interval
         # Staggered meters read at a seeded offset into each interval, to the millisecond.
         self._anchor = round(float(stream(seed, spec.id, "phase").random()) * spec.interval, 3) if stagger else 0.0
         self._next_k = 0
+        self._numpy_only = False
+        """A fault in force has only the numpy form: sample with numpy even one reading at a time."""
         self.revision = 0
         """Counts changes of this device's state (events, commands), so views of it can be cached."""
 
@@ -73,14 +76,17 @@ class Device:
 
     def add_fault(self, fault: Fault) -> None:
         self._stage(fault).add(fault)
+        self._numpy_only = any(stage.arrays_only() for stage in self.stages())
 
     def remove_fault(self, fault: Fault) -> None:
         self._stage(fault).remove(fault)
+        self._numpy_only = any(stage.arrays_only() for stage in self.stages())
 
     def clear_faults(self, name: str | None = None) -> None:
         """End faults now: every one of kind `name`, or all of them."""
         for stage in self.stages():
             stage.clear(name)
+        self._numpy_only = any(stage.arrays_only() for stage in self.stages())
 
     def _stage(self, fault: Fault) -> Stage:
         stage: Stage = getattr(self, fault.stage)
@@ -123,7 +129,7 @@ class Device:
         n = self._slot_count(until)
         if n <= 0:
             return
-        if n <= _FEW:
+        if n <= _FEW and not self._numpy_only:
             times = [k * self.interval + self._anchor for k in range(self._next_k, self._next_k + n)]
             self._next_k += n
             self._read(times, out)
@@ -131,15 +137,21 @@ class Device:
         k = np.arange(self._next_k, self._next_k + n, dtype=np.float64)
         t: FloatArray = k * self.interval + self._anchor
         self._next_k += n
-        spec = self.spec
-        power, voltage, current = self.electrics.over(spec, self.load.over(t))
-        shown = self.register.over(t, power, voltage, current)
-        millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0
-        self.link.send(t, shown, self.load.enabled, millis, out)
+        self._read_arrays(t, self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0, out)
 
     def read_now(self, now: float, out: Produced) -> None:
         """One extra reading at `now`, outside the schedule (the API's `simulate`)."""
-        self._read([now], out)
+        if self._numpy_only:
+            millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0 or now % 1.0 != 0.0
+            self._read_arrays(np.array([now]), millis, out)
+        else:
+            self._read([now], out)
+
+    def _read_arrays(self, t: FloatArray, millis: bool, out: Produced) -> None:
+        """Readings at `t` (ascending, after the last one) with numpy, as a chunk."""
+        power, voltage, current = self.electrics.over(self.spec, self.load.over(t))
+        shown = self.register.over(t, power, voltage, current)
+        self.link.send(t, shown, self.load.enabled, millis, out)
 
     def _read(self, times: list[float], out: Produced) -> None:
         """Readings at `times` (ascending, after the last one) with Python floats, as rows."""

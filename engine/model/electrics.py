@@ -13,7 +13,7 @@ import numpy as np
 
 from engine.model.faults import Outage, Sag
 from engine.model.kinds import KINDS
-from engine.model.randomness import Uniforms, stream
+from engine.model.randomness import Streams
 from engine.model.readings import FloatArray
 from engine.model.specs import DeviceSpec, SiteSpec
 from engine.model.stage import Stage
@@ -24,11 +24,11 @@ Values = tuple[FloatArray, FloatArray, FloatArray]
 class Electrics(Stage):
     """Voltage and current of one device's supply, given the power it draws."""
 
-    def __init__(self, spec: DeviceSpec, site: SiteSpec, seed: int) -> None:
-        super().__init__()
+    def __init__(self, spec: DeviceSpec, site: SiteSpec, streams: Streams) -> None:
+        super().__init__(streams)
         self.nominal_voltage = site.voltage
         self.voltage_exponent = KINDS[spec.kind].voltage_exponent
-        self._rng = Uniforms(stream(seed, spec.id, "voltage"))
+        self._rng = streams.uniforms("voltage")
 
     def _sag(self) -> float:
         return math.prod(fault.factor for fault in self.faults if isinstance(fault, Sag)) if self.faults else 1.0

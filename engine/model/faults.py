@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from engine.model.randomness import Streams
+from engine.model.readings import FloatArray
+
 Stage = Literal["load", "electrics", "register", "link"]
 """The stages a reading passes: demand, supply and conversion, the metering register, the link out."""
 
@@ -22,6 +25,21 @@ class Fault:
 
     name: ClassVar[str]
     stage: ClassVar[Stage]
+    arrays_only: ClassVar[bool] = False
+    """True for a fault written with numpy only: while it is in force, its device samples with numpy
+    even one reading at a time (the two forms give the same values, so nothing else changes)."""
+
+
+@dataclass(eq=False, slots=True)
+class Readout(Fault):
+    """A fault on what the register shows (power and current), after the energy was integrated."""
+
+    stage = "register"
+    arrays_only = True
+
+    def shown(self, power: FloatArray, current: FloatArray, streams: Streams) -> tuple[FloatArray, FloatArray]:
+        """The power and current shown instead of the measured ones."""
+        raise NotImplementedError
 
 
 @dataclass(eq=False, slots=True)

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from engine.model.faults import CommLoss
+from engine.model.randomness import Streams
 from engine.model.readings import Chunk, FloatArray, Produced, Status
 from engine.model.register import Shown
 from engine.model.stage import Stage
@@ -20,8 +21,8 @@ from engine.model.stage import Stage
 class Link(Stage):
     """The connection of one device to the platform, and the count of what it sent."""
 
-    def __init__(self, index: int) -> None:
-        super().__init__()
+    def __init__(self, index: int, streams: Streams) -> None:
+        super().__init__(streams)
         self.index = index
         self.online = True
         self.seq = 0

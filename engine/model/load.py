@@ -17,7 +17,7 @@ import numpy as np
 from engine.model.calendar import SiteCalendar
 from engine.model.kinds import STANDBY_FRACTION, nameplate
 from engine.model.profiles import ProfileCursor
-from engine.model.randomness import Uniforms, stream
+from engine.model.randomness import Streams
 from engine.model.readings import FloatArray
 from engine.model.specs import DeviceSpec
 from engine.model.stage import Stage
@@ -26,12 +26,12 @@ from engine.model.stage import Stage
 class Load(Stage):
     """Demand of one device: load curve, behaviour, override, on/off, and its noise."""
 
-    def __init__(self, spec: DeviceSpec, calendar: SiteCalendar, seed: int) -> None:
-        super().__init__()
+    def __init__(self, spec: DeviceSpec, calendar: SiteCalendar, streams: Streams) -> None:
+        super().__init__(streams)
         self.spec = spec
         self.calendar = calendar
         self._profile = ProfileCursor(spec.profile, calendar.day_type)
-        self._rng = Uniforms(stream(seed, spec.id, "power"))
+        self._rng = streams.uniforms("power")
         self.enabled = True
         self.override_kw: float | None = None
         # Behaviour factor change points (sim time, factor), trimmed as readings pass them.

@@ -25,6 +25,21 @@ def stream(seed: int, device_id: str, purpose: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "big")))
 
 
+class Streams:
+    """The streams of one device, by purpose, made when first asked (a fault's stream only if it happens)."""
+
+    def __init__(self, seed: int, device_id: str) -> None:
+        self.seed = seed
+        self.device_id = device_id
+        self._uniforms: dict[str, Uniforms] = {}
+
+    def uniforms(self, purpose: str) -> Uniforms:
+        found = self._uniforms.get(purpose)
+        if found is None:
+            found = self._uniforms[purpose] = Uniforms(stream(self.seed, self.device_id, purpose))
+        return found
+
+
 class Uniforms:
     """Uniform [0, 1) draws of one stream, handed out in order, drawn from numpy in blocks.
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.model.faults import Fault, Stuck
+from engine.model.faults import Fault, Readout, Stuck
+from engine.model.randomness import Streams
 from engine.model.readings import FloatArray
 from engine.model.stage import Stage
 
@@ -21,8 +22,8 @@ Shown = tuple[float, float, float, float]
 class Register(Stage):
     """Energy of one device, and what its display shows."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, streams: Streams) -> None:
+        super().__init__(streams)
         self.energy = 0.0
         """The true integral since the start (kWh)."""
         self.energy_offset = 0.0
@@ -63,6 +64,9 @@ class Register(Stage):
         self.energy = float(energy[-1])
         self.last_t = float(t[-1])
         reported = energy - self.energy_offset
+        for fault in self.faults:
+            if isinstance(fault, Readout):
+                power, current = fault.shown(power, current, self.streams)
         if self._stuck():
             if self._frozen is None:
                 self._frozen = (float(power[0]), float(voltage[0]), float(current[0]), float(reported[0]))
