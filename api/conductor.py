@@ -13,9 +13,9 @@ from api.latest import LatestReadings
 from api.store import DeviceStore
 from engine.model.device import Device
 from engine.model.specs import Plan
-from engine.runtime.envelope import CommandTally
 from engine.runtime.service import LiveRun, RunHook, run_live
 from engine.runtime.settings import Settings
+from engine.runtime.tally import CommandTally
 
 
 @dataclass

@@ -31,7 +31,8 @@ class InvalidBody(Exception):
             loc = error["loc"]
             if tagged is not None:
                 loc = (tagged,) if error["type"] == "union_tag_invalid" or not loc else loc[1:]
-            issues.append({"loc": ".".join(str(part) for part in loc), "msg": error["msg"]})
+            message = error["msg"].removeprefix("Value error, ")  # a model's own check, worded as over MQTT
+            issues.append({"loc": ".".join(str(part) for part in loc), "msg": message})
         return cls(issues)
 
 

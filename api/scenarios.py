@@ -29,7 +29,7 @@ from engine.runtime import changes
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import TargetedAction
 from engine.scenario.catalog import load_named, scenario_names
-from engine.scenario.compile import moved_to, target_ids
+from engine.scenario.compile import moved_to
 from engine.scenario.loader import parse_scenario
 
 T = TypeVar("T")
@@ -153,17 +153,10 @@ async def inject_event(request: Request) -> Response:
         event = _EVENT.validate_python(await json_object(request))
     except ValidationError as exc:
         raise InvalidBody.of(exc, tagged="action") from None
-    if isinstance(event.target, str | list) and event.target != "all":
-        named = [event.target] if isinstance(event.target, str) else event.target
-        missing = [device_id for device_id in named if device_id not in live.sim.by_id]
-        if missing:
-            raise HTTPException(404, f"unknown device {missing[0]!r}")
-    targets = target_ids(event.target, [(d.spec.id, d.spec.kind) for d in live.sim.devices])
     action = event.resolved()
-    outcome = await apply_change(live, changes.act(action, targets))
-    return JSONResponse(
-        {"action": action.action, "targets": list(targets), "at": outcome.now, "duration": action.lasts()}
-    )
+    outcome = await apply_change(live, changes.act_on(action, event.target))  # targets resolved as it applies
+    targets = list(outcome.result())
+    return JSONResponse({"action": action.action, "targets": targets, "at": outcome.now, "duration": action.lasts()})
 
 
 SCENARIO_ROUTES = [

@@ -1,7 +1,7 @@
 """iot-mock's engine: scenario files, the device model and the simulation, plus its runtime edge.
 
-The core (`scenario/`, `model/`, `simulation.py`) is synchronous, deterministic and free of
-sockets and wall clocks; `runtime/` connects it to files, clocks and (later) MQTT.
+The core (`model/`, `contract/`, `scenario/`, `simulation/`) is synchronous, deterministic and free
+of sockets and wall clocks; `runtime/` connects it to files, clocks and MQTT.
 """
 
 from engine.errors import CommandError, IotMockError, Issue, ScenarioError, SimulationError, TemplateError

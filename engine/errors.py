@@ -4,7 +4,10 @@
     ├── ScenarioError            a bad scenario file: .source, .issues (every problem, each located)
     │   └── TemplateError        Jinja failed or exceeded a limit: .line
     ├── CommandError             a command that cannot be applied: .device_id, .reason, .sim_time
-    └── SimulationError          a device process failed: .device_id, .sim_time
+    ├── SimulationError          a device process failed: .device_id, .sim_time
+    └── Refused                  the run's inbox did not take a change: .reason (engine/runtime/inbox.py)
+        ├── Busy                 too many changes already waiting
+        └── RunEnded             the run has ended
 
 Only the CLI turns these into exit codes; the API turns them into 4xx responses.
 """

@@ -8,6 +8,7 @@ from engine import parse_scenario
 from engine.model.readings import Reading
 from engine.runtime.driver import run_virtual
 from engine.runtime.sinks import MemorySink
+from engine.scenario.actions import command_action
 from engine.simulation import Simulation
 
 READING_FIELDS = ["device_id", "timestamp", "power", "voltage", "current", "energy", "status", "enabled", "seq"]
@@ -55,3 +56,8 @@ HOSTILE_TEMPLATES = [
 def hostile_scenario(body: str) -> str:
     """A valid scenario with `body` on line 4."""
     return f"version: 1\nname: x\ndevices: [{{id: a, kind: hvac}}]\n# {body}\n"
+
+
+def command(sim: Simulation, device_id: str, name: str, params: object = None) -> None:
+    """Apply a command now, as the driver does one from MQTT or REST (parameters validated first)."""
+    sim.apply(command_action(device_id, name, params), (device_id,))

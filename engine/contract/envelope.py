@@ -4,7 +4,7 @@ Anyone who can publish on the broker or reach the API can send one, so the reade
 parses: the payload size (checked before parsing), NaN and Infinity (refused while parsing), the
 nesting depth (counted without recursion, so a payload nested thousands deep is an ordinary
 rejection and never a RecursionError or a logged traceback) and the id's length. It does not cap
-the parameters' values: `engine.model.commands` validates those per command.
+the parameters' values: `engine.scenario.actions.command_action` validates those per action.
 
 A rejection keeps the request's `id` and `command` whenever they could be read, so a client can
 match the error response to its request (`Answer`).

@@ -34,16 +34,17 @@ class Topics:
         return f"{self.prefix}/devices/+/commands"
 
     def device(self, device_id: str, kind: DeviceTopic) -> str:
+        """The one spelling of a device topic: `{prefix}/devices/{id}/{kind}`."""
         return f"{self.prefix}/devices/{device_id}/{kind}"
 
     def data(self, device_id: str) -> str:
-        return f"{self.prefix}/devices/{device_id}/data"
+        return self.device(device_id, "data")
 
     def status(self, device_id: str) -> str:
-        return f"{self.prefix}/devices/{device_id}/status"
+        return self.device(device_id, "status")
 
     def responses(self, device_id: str) -> str:
-        return f"{self.prefix}/devices/{device_id}/responses"
+        return self.device(device_id, "responses")
 
     def commanded_device(self, topic: str) -> str | None:
         """The device id of a topic `{prefix}/devices/{id}/commands`; None unless it is a valid id."""

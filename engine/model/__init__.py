@@ -1,1 +1,1 @@
-"""The device model: kinds, load curves, behaviours, meters, readings. Pure and deterministic."""
+"""The device model: kinds, load curves, behaviours, devices, their stages and faults, readings. Pure."""

@@ -16,8 +16,6 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
-from engine.model.specs import Kind
-
 MINUTE = 60.0
 HOUR = 3600.0
 Process = Generator[simpy.Event, Any, None]
@@ -71,10 +69,4 @@ def appliance(env: simpy.Environment, meter: Modulated, rng: np.random.Generator
 
 
 Behaviour = Callable[[simpy.Environment, Modulated, np.random.Generator], Process]
-BEHAVIOURS: dict[Kind, Behaviour] = {
-    "hvac": hvac,
-    "lighting": lighting,
-    "server": server,
-    "industrial": industrial,
-    "appliance": appliance,
-}
+"""A kind's behaviour process (`engine.model.kinds.KindSpec.behaviour`)."""

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 from engine.model.randomness import Streams
 from engine.model.readings import FloatArray
 
-Stage = Literal["load", "electrics", "register", "link"]
+StageName = Literal["load", "electrics", "register", "link"]
 """The stages a reading passes: demand, supply and conversion, the metering register, the link out."""
 
 
@@ -24,7 +24,7 @@ class Fault:
     """A fault in force on one stage; compared by identity, so equal faults nest."""
 
     name: ClassVar[str]
-    stage: ClassVar[Stage]
+    stage: ClassVar[StageName]
     arrays_only: ClassVar[bool] = False
     """True for a fault written with numpy only: while it is in force, its device samples with numpy
     even one reading at a time (the two forms give the same values, so nothing else changes)."""

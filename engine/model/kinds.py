@@ -19,6 +19,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from engine.model.behaviours import Behaviour, appliance, hvac, industrial, lighting, server
 from engine.model.specs import Kind
 
 Power = TypeVar("Power", float, npt.NDArray[np.float64])
@@ -33,14 +34,20 @@ class KindSpec:
     # Power follows voltage**exponent in a sag: 2 for resistive heating, 0 for regulated loads.
     voltage_exponent: int
     profile: str
+    behaviour: Behaviour
+    """Its discrete behaviour: a SimPy process that modulates the load (`engine.model.behaviours`)."""
 
 
 KINDS: dict[Kind, KindSpec] = {
-    "hvac": KindSpec(rated_kw=25.0, power_factor=0.85, voltage_exponent=0, profile="hvac"),
-    "lighting": KindSpec(rated_kw=8.5, power_factor=0.95, voltage_exponent=0, profile="lighting"),
-    "server": KindSpec(rated_kw=45.0, power_factor=0.98, voltage_exponent=0, profile="server"),
-    "industrial": KindSpec(rated_kw=120.0, power_factor=0.80, voltage_exponent=0, profile="industrial"),
-    "appliance": KindSpec(rated_kw=15.0, power_factor=0.97, voltage_exponent=2, profile="appliance"),
+    "hvac": KindSpec(rated_kw=25.0, power_factor=0.85, voltage_exponent=0, profile="hvac", behaviour=hvac),
+    "lighting": KindSpec(rated_kw=8.5, power_factor=0.95, voltage_exponent=0, profile="lighting", behaviour=lighting),
+    "server": KindSpec(rated_kw=45.0, power_factor=0.98, voltage_exponent=0, profile="server", behaviour=server),
+    "industrial": KindSpec(
+        rated_kw=120.0, power_factor=0.80, voltage_exponent=0, profile="industrial", behaviour=industrial
+    ),
+    "appliance": KindSpec(
+        rated_kw=15.0, power_factor=0.97, voltage_exponent=2, profile="appliance", behaviour=appliance
+    ),
 }
 
 # A switched-off load still powers its controls: this fraction of rated power.

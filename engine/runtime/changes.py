@@ -8,14 +8,34 @@ CommandError to refuse; the transport answers with it.
 
 from __future__ import annotations
 
+from engine.errors import UnknownDevice
 from engine.model.actions import Action, CreateDevice, DeleteDevice, ReadNow, UpdateDevice
 from engine.model.specs import DeviceSpec
 from engine.runtime.inbox import Work
+from engine.scenario.compile import target_ids
+from engine.scenario.fields import Target
+from engine.simulation import Simulation
 
 
 def act(action: Action, targets: tuple[str, ...]) -> Work[None]:
     """An action (a command, an injected event) on its targets: on none if one of them is unknown."""
     return lambda sim: sim.apply(action, targets)
+
+
+def act_on(action: Action, target: Target) -> Work[tuple[str, ...]]:
+    """An action on the devices a target names when it applies (`all`, a kind, ids); returns them."""
+
+    def apply(sim: Simulation) -> tuple[str, ...]:
+        targets = target_ids(target, [(device.spec.id, device.spec.kind) for device in sim.devices])
+        if isinstance(target, str | list) and target != "all":  # named ids must all exist
+            named = [target] if isinstance(target, str) else target
+            missing = [device_id for device_id in named if device_id not in sim.by_id]
+            if missing:
+                raise UnknownDevice(missing[0])
+        sim.apply(action, targets)
+        return targets
+
+    return apply
 
 
 def read_now(device_id: str) -> Work[None]:

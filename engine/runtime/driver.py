@@ -38,14 +38,14 @@ Progress = Callable[[float, int], None]
 
 def batch_span(sim: Simulation) -> float:
     """Sim seconds per advance so that a batch holds about TARGET_BATCH readings (a file run's)."""
-    rate = sum(1.0 / meter.interval for meter in sim.devices)
+    rate = sum(1.0 / device.interval for device in sim.devices)
     return min(LONGEST, max(1.0, TARGET_BATCH / rate)) if rate else LONGEST
 
 
 def live_span(sim: Simulation, readings: int) -> float:
     """Sim seconds per advance of a live run: at most `readings`, and a tenth of a file run's batch
     (the broker is the bottleneck, not numpy)."""
-    rate = math.fsum(1.0 / meter.interval for meter in sim.devices)
+    rate = math.fsum(1.0 / device.interval for device in sim.devices)
     longest = batch_span(sim) / 10
     return max(0.001, min(longest, readings / rate)) if rate else longest
 

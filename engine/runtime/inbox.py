@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from engine.errors import IotMockError
+from engine.errors import IotMockError, SimulationError
 from engine.simulation import Simulation
 
 T = TypeVar("T")
@@ -147,6 +147,8 @@ class Inbox:
                 continue
             try:
                 outcome: Outcome[Any] = Outcome(sim.now, value=item.work(sim))
+            except SimulationError:  # a device failed (its behaviour, met on the way): the run fails
+                raise
             except Exception as exc:  # the caller's to report: a CommandError, or a bug it logs
                 outcome = Outcome(sim.now, error=exc)
             self.applied += 1

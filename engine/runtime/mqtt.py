@@ -25,19 +25,18 @@ from engine.contract.envelope import Answer, Envelope
 from engine.contract.messages import status_payload
 from engine.contract.packets import TopicHeaders
 from engine.contract.readings import Encoder
-from engine.contract.topics import DEVICE_ID, DeviceTopic, Topics
+from engine.contract.topics import Topics
 from engine.errors import CommandError
 from engine.model.readings import ReadingBatch, StatusChange
 from engine.runtime import changes
 from engine.runtime.clock import Clock
-from engine.runtime.envelope import CommandTally
 from engine.runtime.inbox import Inbox, Outcome
 from engine.runtime.outbox import Message, Outbox
 from engine.runtime.publisher import FAST_PATH_PARTS, Flight, Publisher, PublishPath, open_publisher, wait_sent
 from engine.runtime.settings import Settings
+from engine.runtime.tally import CommandTally
 
 log = logging.getLogger("iot_mock.mqtt")
-_DEVICE_ID = DEVICE_ID
 WINDOW = 1000
 PIPELINE = 4
 """Windows in flight at once."""
@@ -100,9 +99,6 @@ class MqttBridge:
     @property
     def simulator_topic(self) -> str:
         return self.topics.simulator
-
-    def device_topic(self, device_id: str, kind: DeviceTopic) -> str:
-        return self.topics.device(device_id, kind)
 
     # The sink port -----------------------------------------------------------------------
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:

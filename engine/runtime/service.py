@@ -23,11 +23,11 @@ from engine.model.specs import Plan
 from engine.runtime.broker import embedded_broker, is_listening, is_loopback
 from engine.runtime.clock import Clock, Pacing
 from engine.runtime.driver import Driver
-from engine.runtime.envelope import CommandCounts
 from engine.runtime.inbox import Inbox
 from engine.runtime.mqtt import MqttBridge
 from engine.runtime.settings import Settings
 from engine.runtime.sinks import FanOut
+from engine.runtime.tally import CommandCounts
 from engine.simulation import Simulation
 
 log = logging.getLogger("iot_mock")

@@ -212,18 +212,26 @@ class ResetEnergy(_Action):
 
 
 class InjectFault(_Action):
-    """Start a fault now, for `duration` (until cleared if omitted): the same as the fault's own action."""
+    """Start a fault now, with that fault's own parameters (`duration`, a brownout's `factor`...): the
+    same as the fault's own action."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)  # the parameters of the fault it names
 
     action: Literal["inject_fault"] = Field(description="What happens.")
-    fault: FaultName = Field(description=f"Which fault: {', '.join(FAULT_NAMES)}.")
-    duration: Duration | None = Field(None, description="How long it lasts.")
-    factor: float = Field(BROWNOUT_FACTOR, gt=0, lt=1, description="Voltage multiplier of a brownout.")
+    fault: FaultName = Field(description=f"Which fault: {', '.join(FAULT_NAMES)}; its parameters beside it.")
+
+    @model_validator(mode="after")
+    def _fault_parameters(self) -> InjectFault:
+        self.resolved()
+        return self
 
     def resolved(self) -> Action:
-        fields: dict[str, Any] = {"action": self.fault, "duration": self.duration}
-        if "factor" in _FAULTS[self.fault].model_fields:
-            fields["factor"] = self.factor
-        return _FAULTS[self.fault].model_validate(fields)  # type: ignore[return-value]
+        fields: dict[str, Any] = {**(self.model_extra or {}), "action": self.fault}
+        try:
+            return _FAULTS[self.fault].model_validate(fields)  # type: ignore[return-value]
+        except ValidationError as exc:  # located at the parameter, as the fault's own action would be
+            problems = (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
+            raise ValueError("; ".join(problems)) from None
 
     def start(self, device: Device) -> faults.Fault | None:
         raise AssertionError("inject_fault is applied as the fault it names (resolved())")
@@ -252,14 +260,14 @@ _ADAPTER: TypeAdapter[_Action] = TypeAdapter(AnyAction)
 
 
 class _When(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)  # `extra` is the action's: forbidden, or a fault's parameters
 
     at: At
     target: Target = "all"
 
 
 class _On(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)  # as _When
 
     target: Target
 

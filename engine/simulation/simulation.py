@@ -21,14 +21,13 @@ import simpy
 
 from engine.errors import CommandError, DeviceError, DuplicateDevice, SimulationError, UnknownDevice
 from engine.model.actions import Action, CreateDevice, DeleteDevice, ReadNow, RunChange, Source, UpdateDevice
-from engine.model.behaviours import BEHAVIOURS
 from engine.model.calendar import SiteCalendar
 from engine.model.device import Device
 from engine.model.faults import Fault
+from engine.model.kinds import KINDS
 from engine.model.randomness import stream
 from engine.model.readings import Produced, ReadingBatch, Sink, StatusChange
 from engine.model.specs import DeviceSpec, Plan, Scheduled
-from engine.scenario.actions import command_action
 from engine.simulation.journal import Entry, Journal, Phase
 
 
@@ -56,10 +55,10 @@ class Simulation:
         """Counts changes of device state (actions), so views of it can be cached."""
         self.ended = False
         """Set by `end()`: the devices are gone, and no action applies any more."""
-        self._outbox = Produced()
+        self._produced = Produced()
         for device in self.devices:
             self._start_behaviour(device)
-            self._outbox.statuses.append(StatusChange(0.0, device.spec.id, device.status, device.enabled, "start"))
+            self._produced.statuses.append(StatusChange(0.0, device.spec.id, device.status, device.enabled, "start"))
         for scheduled in plan.events:
             self.env.process(self._timeline(scheduled))
 
@@ -75,7 +74,7 @@ class Simulation:
         """Run to `until` and write every reading due before it to the sink; returns their count."""
         if until > self.env.now:
             self.env.run(until=until)
-        devices, next_due, outbox = self.all_devices, self._next_due, self._outbox
+        devices, next_due, outbox = self.all_devices, self._next_due, self._produced
         for index in np.flatnonzero(next_due < until).tolist():
             device = devices[index]
             try:
@@ -87,7 +86,7 @@ class Simulation:
 
     def flush(self) -> int:
         """Hand the sink what the outbox holds now, in (time, device) order; returns the reading count."""
-        outbox, self._outbox = self._outbox, Produced()
+        outbox, self._produced = self._produced, Produced()
         batch = ReadingBatch.merge(self.device_ids, outbox.chunks, outbox.rows)
         if len(batch) or outbox.statuses:
             self.sink.write(batch, outbox.statuses)
@@ -101,7 +100,7 @@ class Simulation:
         sees no device of a run that no longer exists.
         """
         for device in self.devices:
-            self._outbox.statuses.append(
+            self._produced.statuses.append(
                 StatusChange(self.now, device.spec.id, "offline", device.enabled, "stopped", removed=True)
             )
         self.ended = True
@@ -112,20 +111,26 @@ class Simulation:
         """Apply an action (or a change of devices) to `targets` now, and record it in the journal.
 
         The timeline's actions due at this instant are applied first. Raises CommandError (naming
-        the device and the sim time) when it cannot be applied; then nothing changed.
+        the device and the sim time) when it cannot be applied: the run has ended, a target is
+        unknown, a device exists already or would change its kind; all checked before any change.
         """
         try:
             if self.ended:
                 raise CommandError(targets[0] if targets else "", "the run has ended")
             self._settle()
             if isinstance(change, CreateDevice):
-                self._create(change)
+                self._create(change, source)
             else:
                 for device_id in targets:
                     if device_id not in self.by_id:
                         raise UnknownDevice(device_id)
+                if isinstance(change, UpdateDevice):
+                    for device_id in targets:
+                        kind = self.by_id[device_id].spec.kind
+                        if change.spec.kind != kind:
+                            raise DeviceError(device_id, f"the kind of a device cannot change (it is {kind!r})")
                 if isinstance(change, UpdateDevice | DeleteDevice | ReadNow):
-                    self._change_devices(change, targets)
+                    self._change_devices(change, targets, source)
                 else:
                     self._start(change, targets, source)
         except CommandError as exc:
@@ -133,16 +138,12 @@ class Simulation:
             raise
         self.flush()  # statuses go out now, even while the clock is paused
 
-    def command(self, device_id: str, command: str, params: object = None) -> None:
-        """`apply` the action a command names (parameters validated first); raises CommandError."""
-        self.apply(command_action(device_id, command, params), (device_id,))
-
     def _settle(self) -> None:
         """Process what the environment has due at this very instant (the timeline before external actions)."""
         while self.env.peek() <= self.env.now:
             self.env.step()
 
-    def _create(self, change: CreateDevice) -> None:
+    def _create(self, change: CreateDevice, source: Source) -> None:
         spec = change.spec
         if spec.id in self.by_id:
             raise DuplicateDevice(spec.id)
@@ -155,25 +156,25 @@ class Simulation:
         self._next_due = np.append(self._next_due, device.next_due)
         self._start_behaviour(device)
         self.revision += 1
-        self._outbox.statuses.append(StatusChange(self.now, spec.id, device.status, device.enabled, "created"))
-        self._record(change.action, "start", (spec.id,), "command")
+        self._produced.statuses.append(StatusChange(self.now, spec.id, device.status, device.enabled, "created"))
+        self._record(change.action, "start", (spec.id,), source)
 
-    def _change_devices(self, change: UpdateDevice | DeleteDevice | ReadNow, targets: tuple[str, ...]) -> None:
+    def _change_devices(
+        self, change: UpdateDevice | DeleteDevice | ReadNow, targets: tuple[str, ...], source: Source
+    ) -> None:
         for device_id in targets:
             device = self.by_id[device_id]
             if isinstance(change, UpdateDevice):
-                if change.spec.kind != device.spec.kind:
-                    raise DeviceError(device_id, f"the kind of a device cannot change (it is {device.spec.kind!r})")
                 self._change(device, _respec(change.spec), "updated")
             elif isinstance(change, DeleteDevice):
                 self._delete(device)
             else:
-                device.sample(self.now, self._outbox)
-                device.read_now(self.now, self._outbox)
-        self._record(change.action, "start", targets, "command")
+                device.sample(self.now, self._produced)
+                device.read_now(self.now, self._produced)
+        self._record(change.action, "start", targets, source)
 
     def _delete(self, device: Device) -> None:
-        device.sample(self.now, self._outbox)
+        device.sample(self.now, self._produced)
         self._next_due[device.index] = np.inf
         process = self._behaviours.pop(device.index, None)
         if process is not None and process.is_alive:
@@ -182,7 +183,7 @@ class Simulation:
         self.devices.remove(device)
         self.revision += 1
         gone = StatusChange(self.now, device.spec.id, "offline", device.enabled, "deleted", removed=True)
-        self._outbox.statuses.append(gone)
+        self._produced.statuses.append(gone)
 
     # Actions on devices --------------------------------------------------------------------
     def _timeline(self, scheduled: Scheduled) -> Generator[simpy.Event, Any, None]:
@@ -216,13 +217,15 @@ class Simulation:
     def _change(self, device: Device, mutate: Callable[[Device], object], reason: str) -> None:
         """Apply `mutate` to a device now: readings before now keep the old state."""
         before = (device.status, device.enabled)
-        device.sample(self.now, self._outbox)
+        device.sample(self.now, self._produced)
         mutate(device)
         self.revision += 1
         device.revision += 1
         self._next_due[device.index] = device.next_due
         if (device.status, device.enabled) != before:
-            self._outbox.statuses.append(StatusChange(self.now, device.spec.id, device.status, device.enabled, reason))
+            self._produced.statuses.append(
+                StatusChange(self.now, device.spec.id, device.status, device.enabled, reason)
+            )
 
     def _record(
         self, name: str, phase: Phase, targets: tuple[str, ...], source: Source, action: Action | None = None
@@ -237,7 +240,7 @@ class Simulation:
 
     def _behave(self, device: Device) -> Generator[simpy.Event, Any, None]:
         """The kind's behaviour process, until the device is deleted."""
-        behaviour = BEHAVIOURS[device.spec.kind]
+        behaviour = KINDS[device.spec.kind].behaviour
         try:
             yield from behaviour(self.env, device, stream(self.seed, device.spec.id, "behaviour"))
         except simpy.Interrupt:  # the device was deleted

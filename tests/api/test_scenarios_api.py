@@ -93,6 +93,9 @@ def test_inject_an_event_now(client: TestClient) -> None:
     assert unknown.status_code == 404
     bad = client.post("/api/v1/simulation/events", json={"action": "meteor", "target": "all"})
     assert bad.status_code == 422 and bad.json()["issues"][0]["loc"] == "action"
+    both = client.post("/api/v1/simulation/events", json={"action": "set_power", "target": "all"})
+    assert both.status_code == 422  # a model's own check, worded as over MQTT (no "Value error, ")
+    assert both.json()["issues"] == [{"loc": "", "msg": "give exactly one of 'kw' or 'fraction'"}]
 
 
 def test_hostile_scenarios_get_a_located_422_at_once(client: TestClient) -> None:

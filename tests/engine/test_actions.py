@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 from typing import get_args
@@ -12,15 +13,17 @@ import simpy
 from pydantic import TypeAdapter
 
 from engine import CommandError, SimulationError, parse_scenario
-from engine.model.behaviours import BEHAVIOURS, Modulated, Process
+from engine.model.behaviours import Modulated, Process
 from engine.model.device import Device
 from engine.model.faults import Fault
+from engine.model.kinds import KINDS
+from engine.model.specs import Kind
 from engine.runtime.report import build_report
 from engine.runtime.sinks import MemorySink
 from engine.scenario import reference
 from engine.scenario.actions import ACTION_NAMES, ACTIONS, FAULT_NAMES, TargetedAction, command_action
 from engine.simulation import Simulation
-from tests.helpers import by_device, scenario_text, simulate
+from tests.helpers import by_device, command, scenario_text, simulate
 
 DEVICES = "devices: [{id: ac, kind: hvac, interval: 10s}, {id: rack, kind: server, interval: 10s}]\n"
 
@@ -67,14 +70,14 @@ def test_at_one_instant_the_scenario_acts_first_then_commands_in_arrival_order()
     sink = MemorySink()
     sim = Simulation(parse_scenario(text).plan, sink)
     sim.advance(100.0)  # the scenario's action at 100 s is due but not yet applied
-    sim.command("rack", "set_power", {"kw": 7})
-    sim.command("rack", "disable")
+    command(sim, "rack", "set_power", {"kw": 7})
+    command(sim, "rack", "disable")
     assert [(e.t, e.action, e.source) for e in sim.journal] == [
         (100.0, "set_power", "scenario"),
         (100.0, "set_power", "command"),
         (100.0, "disable", "command"),
     ]
-    sim.command("rack", "enable")
+    command(sim, "rack", "enable")
     sim.advance(200.0)
     rack = by_device(sink.readings())["rack"]
     assert all(7 * 0.9 <= r.power <= 7 * 1.1 for r in rack if r.t >= 100)  # the command, applied last, holds
@@ -97,7 +100,7 @@ def test_a_refused_action_names_the_device_and_the_sim_time_and_changes_nothing(
     sim = Simulation(parse_scenario(scenario_text(DEVICES)).plan, sink)
     sim.advance(50.0)
     with pytest.raises(CommandError) as refused:
-        sim.command("nope", "disable")
+        command(sim, "nope", "disable")
     assert (refused.value.device_id, refused.value.sim_time, refused.value.reason) == ("nope", 50.0, "unknown device")
     assert list(sim.journal) == []
 
@@ -153,9 +156,13 @@ def test_a_failing_device_is_named_with_the_sim_time(monkeypatch: pytest.MonkeyP
         yield env.timeout(125.0)
         raise ZeroDivisionError("compressor")
 
-    monkeypatch.setitem(BEHAVIOURS, "hvac", broken)  # a defect in one kind's behaviour, at 125 s
+    monkeypatch.setitem(KINDS, "hvac", dataclasses.replace(KINDS["hvac"], behaviour=broken))  # a defect at 125 s
     sim = Simulation(parse_scenario(scenario_text(DEVICES)).plan, MemorySink())
     with pytest.raises(SimulationError) as failed:
         sim.advance(600.0)
     assert (failed.value.device_id, failed.value.sim_time) == ("ac", 125.0)
     assert "hvac behaviour failed: ZeroDivisionError('compressor')" in str(failed.value)
+
+
+def test_each_kind_is_defined_once() -> None:
+    assert get_args(Kind) == tuple(KINDS)

@@ -7,7 +7,7 @@ import pytest
 from engine import CommandError, parse_scenario
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
-from tests.helpers import by_device, scenario_text
+from tests.helpers import by_device, command, scenario_text
 
 TEXT = scenario_text("devices: [{id: ac, kind: hvac, interval: 10s}, {id: rack, kind: server, interval: 10s}]\n")
 
@@ -20,13 +20,13 @@ def fresh() -> tuple[Simulation, MemorySink]:
 def test_commands_take_effect_from_the_current_instant() -> None:
     sim, sink = fresh()
     sim.advance(600)
-    sim.command("rack", "set_power", {"kw": 12.5})
+    command(sim, "rack", "set_power", {"kw": 12.5})
     sim.advance(1200)
-    sim.command("rack", "clear_override")
-    sim.command("rack", "disable")
+    command(sim, "rack", "clear_override")
+    command(sim, "rack", "disable")
     sim.advance(1800)
-    sim.command("rack", "enable")
-    sim.command("rack", "set_interval", {"interval": "1m"})
+    command(sim, "rack", "enable")
+    command(sim, "rack", "set_interval", {"interval": "1m"})
     sim.advance(2400)
     rack = by_device(sink.readings())["rack"]
     overridden = [r.power for r in rack if 600 <= r.t < 1200]
@@ -46,9 +46,9 @@ def test_commands_take_effect_from_the_current_instant() -> None:
 def test_offline_online_and_status_changes() -> None:
     sim, sink = fresh()
     sim.advance(100)
-    sim.command("ac", "set_offline")
+    command(sim, "ac", "set_offline")
     sim.advance(200)
-    sim.command("ac", "set_online")
+    command(sim, "ac", "set_online")
     sim.advance(300)
     ac = by_device(sink.readings())["ac"]
     assert [r.t for r in ac] == [
@@ -83,10 +83,10 @@ def test_offline_online_and_status_changes() -> None:
 def test_injected_faults_end_after_their_duration_or_when_cleared() -> None:
     sim, sink = fresh()
     sim.advance(100)
-    sim.command("ac", "inject_fault", {"fault": "outage", "duration": "1m"})
-    sim.command("rack", "inject_fault", {"fault": "brownout", "factor": 0.5})
+    command(sim, "ac", "inject_fault", {"fault": "outage", "duration": "1m"})
+    command(sim, "rack", "inject_fault", {"fault": "brownout", "factor": 0.5})
     sim.advance(400)
-    sim.command("rack", "clear_fault", {"fault": "brownout"})
+    command(sim, "rack", "clear_fault", {"fault": "brownout"})
     sim.advance(500)
     readings = by_device(sink.readings())
     assert [r.t for r in readings["ac"] if r.voltage == 0] == [100, 110, 120, 130, 140, 150]
@@ -103,14 +103,14 @@ def test_injected_faults_end_after_their_duration_or_when_cleared() -> None:
 def test_reset_energy_restarts_the_reported_counter() -> None:
     sim, sink = fresh()
     sim.advance(3600)
-    sim.command("ac", "reset_energy")
+    command(sim, "ac", "reset_energy")
     sim.advance(3700)
     ac = by_device(sink.readings())["ac"]
     assert ac[-11].energy > 1 and ac[-10].t == 3600 and ac[-10].energy < 0.1
 
 
 @pytest.mark.parametrize(
-    ("device", "command", "params", "message"),
+    ("device", "name", "params", "message"),
     [
         ("nope", "enable", None, "nope: unknown device"),
         ("ac", "explode", None, "ac: unknown command 'explode'; one of: outage, comm_loss, brownout, stuck, disable"),
@@ -119,15 +119,15 @@ def test_reset_energy_restarts_the_reported_counter() -> None:
         ("ac", "set_interval", {"interval": "5x"}, "ac: set_interval: interval: must be a duration like"),
         ("ac", "enable", {"now": True}, "ac: enable: now: Extra inputs are not permitted"),
         ("ac", "inject_fault", {"fault": "fire"}, "ac: inject_fault: fault: Input should be 'outage'"),
+        ("ac", "inject_fault", {"fault": "outage", "factor": 0.5}, "ac: inject_fault: factor: Extra inputs are not"),
+        ("ac", "inject_fault", {"fault": "brownout", "factor": 2}, "ac: inject_fault: factor: Input should be less"),
         ("ac", "enable", [1], "ac: params must be an object, got list"),
     ],
 )
-def test_bad_commands_are_refused_with_a_precise_reason(
-    device: str, command: str, params: object, message: str
-) -> None:
+def test_bad_commands_are_refused_with_a_precise_reason(device: str, name: str, params: object, message: str) -> None:
     sim, _ = fresh()
     with pytest.raises(CommandError) as caught:
-        sim.command(device, command, params)
+        command(sim, device, name, params)
     assert str(caught.value).startswith(message)
     assert list(sim.journal) == []
 
@@ -138,5 +138,5 @@ def test_no_command_applies_once_the_run_has_ended() -> None:
     sim.advance(60.0)
     sim.end()
     with pytest.raises(CommandError, match="the run has ended"):
-        sim.command("a", "disable")
+        command(sim, "a", "disable")
     assert sim.by_id["a"].enabled is True

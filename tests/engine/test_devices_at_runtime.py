@@ -12,7 +12,7 @@ from engine.model.actions import CreateDevice, DeleteDevice, UpdateDevice
 from engine.runtime.report import build_report
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
-from tests.helpers import scenario_text
+from tests.helpers import command, scenario_text
 
 TEXT = scenario_text("devices: [{id: a, kind: hvac, interval: 10s}]\n")
 
@@ -49,7 +49,7 @@ def test_a_removed_device_stops_and_clears_its_status() -> None:
     with pytest.raises(UnknownDevice):
         sim.apply(DeleteDevice(), ("a",))
     with pytest.raises(UnknownDevice):
-        sim.command("a", "disable")
+        command(sim, "a", "disable")
     report = build_report(sim, run_id="r", source="t.yaml", until=sim.now, wall_seconds=0.0)
     assert [(d["device_id"], d["readings"]) for d in report["devices"]] == [("a", 10)]  # still accounted for
     assert [e["action"] for e in report["events"]][-1] == "delete_device"

@@ -12,7 +12,7 @@ from engine import parse_scenario
 from engine.model.kinds import KNEE, nameplate
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
-from tests.helpers import by_device, scenario_text, simulate
+from tests.helpers import by_device, command, scenario_text, simulate
 
 SITE = scenario_text(
     """\
@@ -138,11 +138,11 @@ def test_a_set_power_above_the_rating_is_a_scripted_overload() -> None:
     """An explicit override above the nameplate is drawn as asked; at or below it, the limit holds."""
     text = scenario_text("devices: [{id: ac, kind: hvac, rated_kw: 25, interval: 10s}]\n")
     sim = Simulation(parse_scenario(text).plan, sink := MemorySink())
-    sim.command("ac", "set_power", {"fraction": 1.2})
+    command(sim, "ac", "set_power", {"fraction": 1.2})
     sim.advance(3600)
-    sim.command("ac", "set_power", {"fraction": 1.0})
+    command(sim, "ac", "set_power", {"fraction": 1.0})
     sim.advance(7200)
-    sim.command("ac", "set_power", {"kw": 25.0})
+    command(sim, "ac", "set_power", {"kw": 25.0})
     sim.advance(7210)
     for _ in range(360):  # a few readings at a time: the real-time path
         sim.advance(sim.now + 10)

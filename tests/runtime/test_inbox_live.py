@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from engine.runtime.envelope import CommandCounts
 from engine.runtime.inbox import CAPACITY
+from engine.runtime.tally import CommandCounts
 from tests.runtime.conftest import Mosquitto
 from tests.runtime.mqtt_helpers import collect, running
 from tests.runtime.test_mqtt import TWO, plan_of, settings_for

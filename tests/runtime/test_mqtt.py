@@ -19,10 +19,10 @@ import pytest
 
 from engine import parse_scenario
 from engine.model.specs import Plan
-from engine.runtime.envelope import CommandCounts
 from engine.runtime.mqtt import MqttBridge
 from engine.runtime.service import LiveRun, run_live
 from engine.runtime.settings import Settings
+from engine.runtime.tally import CommandCounts
 from tests.helpers import READING_FIELDS, scenario_text
 from tests.runtime.conftest import Mosquitto, free_port, wait_listening
 from tests.runtime.mqtt_helpers import collect, publish, retained, running
