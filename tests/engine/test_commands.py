@@ -6,6 +6,7 @@ import pytest
 
 from engine import CommandError, parse_scenario
 from engine.runtime.sinks import MemorySink
+from engine.scenario.actions import ACTION_NAMES
 from engine.simulation import Simulation
 from tests.helpers import by_device, command, scenario_text
 
@@ -113,7 +114,7 @@ def test_reset_energy_restarts_the_reported_counter() -> None:
     ("device", "name", "params", "message"),
     [
         ("nope", "enable", None, "nope: unknown device"),
-        ("ac", "explode", None, "ac: unknown command 'explode'; one of: outage, comm_loss, brownout, stuck, disable"),
+        ("ac", "explode", None, f"ac: unknown command 'explode'; one of: {', '.join(ACTION_NAMES)}"),
         ("ac", "set_power", {}, "ac: set_power: give exactly one of 'kw' or 'fraction'"),
         ("ac", "set_power", {"kw": -1}, "ac: set_power: kw: Input should be greater than or equal to 0"),
         ("ac", "set_interval", {"interval": "5x"}, "ac: set_interval: interval: must be a duration like"),

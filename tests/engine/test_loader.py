@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine import ScenarioError, TemplateError, load_scenario, parse_scenario
+from engine.scenario.actions import ACTION_NAMES
 from engine.scenario.catalog import resolve
 from engine.scenario.isolation import render_isolated
 from engine.scenario.loader import MAX_FILE_BYTES
@@ -74,9 +75,7 @@ events:
         f"{src}:12: events[0].at: is before the scenario start, got '2025-01-01T10:00'",
         f"{src}:12: events[0].target: unknown device id 'zz'",
         f"{src}:13: events[1].factor: input should be less than 1, got 2",
-        f"{src}:14: events[2].action: unknown action 'explode'; one of: outage, comm_loss, brownout, stuck, "
-        "disable, enable, set_online, set_offline, set_power, clear_override, set_interval, reset_energy, "
-        "inject_fault, clear_fault",
+        f"{src}:14: events[2].action: unknown action 'explode'; one of: {', '.join(ACTION_NAMES)}",
         f"{src}:15: events[3].at: must be a local date-time like '2025-08-05T14:00' or relative like '+2d09:00', "
         "got 'tomorrow'",
         f"{src}:15: events[3].target: must be a device id, a list of ids, {{kind: K}} or 'all', got 5",
