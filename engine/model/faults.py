@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+import numpy as np
+
 from engine.model.randomness import Streams
 from engine.model.readings import FloatArray
 
@@ -65,6 +67,25 @@ class Stuck(Fault):
 
     name = "stuck"
     stage = "register"
+
+
+@dataclass(eq=False, slots=True)
+class Spikes(Readout):
+    """Transient spikes: each reading's power and current times `factor` with `probability`.
+
+    One draw per reading from the device's own `spikes` stream, while the fault lasts, so spikes
+    fall on the same readings whatever the batch cuts; voltage and the energy integral are untouched.
+    """
+
+    name = "spikes"
+    probability: float
+    factor: float
+
+    def shown(self, power: FloatArray, current: FloatArray, streams: Streams) -> tuple[FloatArray, FloatArray]:
+        hit = streams.uniforms("spikes").array(len(power)) < self.probability
+        if not hit.any():
+            return power, current
+        return np.where(hit, power * self.factor, power), np.where(hit, current * self.factor, current)
 
 
 @dataclass(eq=False, slots=True)

@@ -108,6 +108,18 @@ class Stuck(_Fault):
         return faults.Stuck()
 
 
+class Spikes(_Fault):
+    """Transient spikes: each reading's power and current times `factor` with `probability`; voltage and
+    the energy register keep the true values."""
+
+    action: Literal["spikes"] = Field(description="What happens.")
+    probability: float = Field(0.01, gt=0, le=1, description="Chance that a reading spikes.")
+    factor: float = Field(3.0, gt=0, le=1000, description="Multiplier of a spiking reading's power and current.")
+
+    def fault(self) -> faults.Fault:
+        return faults.Spikes(self.probability, self.factor)
+
+
 _FAULTS: dict[str, type[_Fault]] = {
     get_args(cls.model_fields["action"].annotation)[0]: cls for cls in _Fault.__subclasses__()
 }
@@ -249,7 +261,7 @@ class ClearFault(_Action):
 
 
 AnyAction = Annotated[
-    Outage | CommLoss | Brownout | Stuck | Disable | Enable | SetOnline | SetOffline | SetPower | ClearOverride
+    Outage | CommLoss | Brownout | Stuck | Spikes | Disable | Enable | SetOnline | SetOffline | SetPower | ClearOverride
     | SetInterval | ResetEnergy | InjectFault | ClearFault,
     Field(discriminator="action"),
 ]  # fmt: skip
