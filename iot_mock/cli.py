@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import importlib.metadata
 import json
 import logging
 import os
@@ -29,21 +28,20 @@ from engine.errors import IotMockError, ScenarioError
 from engine.model.readings import Sink
 from engine.model.specs import Plan, shard
 from engine.runtime.broker import is_loopback
-from engine.runtime.clock import MAX_SPEED, MIN_SPEED, check_speed
 from engine.runtime.driver import run_virtual
 from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.progress import ProgressBar
-from engine.runtime.report import build_report, write_report
+from engine.runtime.report import LivePart, build_report, write_report
 from engine.runtime.service import run_live
 from engine.runtime.settings import Settings
 from engine.runtime.sinks import FanOut, FileSink
 from engine.scenario.catalog import load_named, resolve, scenario_names, scenarios_dir
 from engine.scenario.compile import moved_to
-from engine.scenario.durations import parse_duration
 from engine.scenario.format import Scenario
 from engine.scenario.loader import read_source, render_source
-from engine.shards import Shard, ShardFlag, chosen_shard, parse_shard
+from engine.shards import Shard, chosen_shard
 from engine.simulation import Simulation
+from iot_mock.args import build_parser
 
 T = TypeVar("T")
 EXIT_OK = 0
@@ -62,117 +60,6 @@ EXIT_INTERRUPTED = 130
 
 class CannotStart(Exception):
     """A resource the service needs is unavailable; raised before anything is started or published."""
-
-
-def _duration(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-    return seconds
-
-
-def _output(text: str) -> str:
-    if text != "-" and not text.lower().endswith((".jsonl", ".csv")):
-        raise argparse.ArgumentTypeError(f"must end in .jsonl or .csv, or be '-' for stdout, got {text!r}")
-    return text
-
-
-def _speed(text: str) -> float | None:
-    if text == "max":
-        return None
-    try:
-        return check_speed(float(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be 'max' or a number from {MIN_SPEED:g} to {MAX_SPEED:g} (times real time), got {text!r}"
-        ) from None
-
-
-def _start(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an ISO date-time like 2025-08-04T00:00, got {text!r}") from None
-
-
-def _port(text: str) -> int:
-    if not (text.isdigit() and 0 <= int(text) <= 65535):
-        raise argparse.ArgumentTypeError(f"must be a TCP port from 0 to 65535, got {text!r}")
-    return int(text)
-
-
-def _shard(text: str) -> ShardFlag:
-    try:
-        return parse_shard(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-SHARD_HELP = (
-    "run only shard K of N: a stable subset of the devices; N shards together give the whole run; "
-    "auto: K from the pod's index (JOB_COMPLETION_INDEX or the StatefulSet ordinal), N from IOT_MOCK_SHARDS "
-    "(default: IOT_MOCK_SHARD)"
-)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="iot-mock", description="Simulate the energy meters of a site from a scenario file."
-    )
-    parser.add_argument("--version", action="version", version=f"iot-mock {_version()}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    run = commands.add_parser("run", help="run a scenario in virtual time and write its readings")
-    run.add_argument("scenario", nargs="?", default="default", help="a file, or the name of one in scenarios/")
-    run.add_argument("--duration", type=_duration, help="simulated span, e.g. 2h or 7d (default: the scenario's)")
-    run.add_argument("--seed", type=int, help="seed of every random stream (default: the scenario's)")
-    run.add_argument(
-        "--out", action="append", type=_output, metavar="FILE",
-        help="where readings go: FILE.jsonl, FILE.csv or - (stdout); repeatable (default: -)",
-    )  # fmt: skip
-    run.add_argument("--report", metavar="FILE", help="write the run report (JSON) to FILE")
-    run.add_argument("--mqtt", metavar="URL", help="also publish to this broker, e.g. mqtt://user:pass@host:1883")
-    run.add_argument("--speed", type=_speed, default=None, help="with --mqtt: 'max' (default, virtual time) or N (xN)")
-    run.add_argument("--start", type=_start, help="move the scenario (events included) to start at this local time")
-    run.add_argument("--shard", type=_shard, metavar="K/N|auto", help=SHARD_HELP)
-    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="progress bar on stderr (default: when stderr is a terminal)")  # fmt: skip
-
-    serve = commands.add_parser(
-        "serve", help="run a scenario live from now, publishing to MQTT, with the REST API on 127.0.0.1:8090"
-    )
-    serve.add_argument("scenario", nargs="?", default="default", help="a file, or the name of one in scenarios/")
-    serve.add_argument("--mqtt", metavar="URL", help="broker URL (default: IOT_MOCK_MQTT_URL or mqtt://127.0.0.1:1883)")
-    serve.add_argument("--speed", type=_speed, default=1.0, help="N for N times real time (default 1)")
-    serve.add_argument("--seed", type=int, help="seed of every random stream (default: the scenario's)")
-    serve.add_argument("--shard", type=_shard, metavar="K/N|auto", help=SHARD_HELP)
-    serve.add_argument("--start", type=_start, help="sim time zero (default: now); shards of one run should share it")
-    serve.add_argument("--no-embedded-broker", action="store_true", help="never start the embedded broker")
-    serve.add_argument("--host", help="API address (default: IOT_MOCK_API_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=_port, help="API port (default: IOT_MOCK_API_PORT or 8090)")
-
-    validate = commands.add_parser("validate", help="check scenario files; exit 1 listing every issue")
-    validate.add_argument(
-        "files", nargs="+", metavar="FILE",
-        help="files, folders (every *.yaml and *.yml in them), or names of scenarios in scenarios/",
-    )  # fmt: skip
-
-    render = commands.add_parser("render", help="print a scenario as YAML after its template is rendered")
-    render.add_argument("scenario", help="a file, or the name of one in scenarios/")
-
-    commands.add_parser("schema", help="print the JSON Schema of the scenario format")
-    commands.add_parser("scenarios", help="list the named scenarios")
-    return parser
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("iot-mock")
-    except importlib.metadata.PackageNotFoundError:  # a checkout run without installing
-        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     bar = ProgressBar(until, force=show) if show else None
     started = time.monotonic()
-    extra: dict[str, object] = {}
+    live_part: LivePart | None = None
     undelivered = 0
     try:
         if args.mqtt:
@@ -243,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
             sim = live.sim
             undelivered = live.undelivered
             counters = live.counters()
-            extra = {"clock": live.clock.mode, "speed": args.speed, "mqtt": counters.to_json()}
+            live_part = {"clock": live.clock.mode, "speed": args.speed, "mqtt": counters.to_json()}
         else:
             with BackgroundSink(FanOut(sinks) if len(sinks) > 1 else sinks[0]) as writer:
                 sim = Simulation(plan, writer, seed=args.seed)
@@ -256,7 +143,9 @@ def _run(args: argparse.Namespace) -> int:
         bar.update(until, sim.readings_emitted, final=True)
     if args.report:
         report = build_report(sim, run_id=uuid.uuid4().hex, source=loaded.source, until=sim.now, wall_seconds=wall)
-        write_report({**report, **extra}, args.report)
+        if live_part is not None:
+            report["clock"], report["speed"], report["mqtt"] = live_part["clock"], live_part["speed"], live_part["mqtt"]
+        write_report(report, args.report)
     if undelivered:
         print(
             f"error: {undelivered} of {counters.generated} readings did not reach the broker "

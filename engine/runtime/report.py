@@ -49,8 +49,16 @@ class ScenarioIdentity(TypedDict):
     source: str
 
 
+class LivePart(TypedDict):
+    """What a run published to MQTT adds: its clock, speed (None: virtual) and the MQTT counters."""
+
+    clock: str
+    speed: float | None
+    mqtt: dict[str, object]
+
+
 class Report(TypedDict):
-    """The run report's JSON (a live run adds its clock and MQTT counters beside these)."""
+    """The run report's JSON (a run published to MQTT adds its `LivePart`)."""
 
     run_id: str
     scenario: ScenarioIdentity
@@ -63,6 +71,9 @@ class Report(TypedDict):
     energy_kwh: float
     devices: list[DeviceTotals]
     events: list[ReportEvent]
+    clock: NotRequired[str]
+    speed: NotRequired[float | None]
+    mqtt: NotRequired[dict[str, object]]
 
 
 def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wall_seconds: float) -> Report:

@@ -26,7 +26,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from iot_mock.cli import build_parser
+from iot_mock.args import build_parser
 from tests.api.conftest import wait_until
 from tests.deploy.compose_file import (
     COMPOSE,

@@ -19,7 +19,7 @@ import yaml
 from engine.runtime.settings import Settings
 from engine.scenario.catalog import load_named
 from engine.shards import COUNT_VARIABLE, INDEX_VARIABLES, SHARD_VARIABLE, chosen_shard
-from iot_mock.cli import build_parser
+from iot_mock.args import build_parser
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "kubernetes"
 Resource = dict[str, Any]
