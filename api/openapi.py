@@ -7,7 +7,7 @@ without extra work; request bodies and the shared response shapes are declared o
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import TypeAdapter
 from starlette.requests import Request
@@ -19,9 +19,10 @@ from api.devices import DeviceUpdate
 from api.routing import Endpoint, Operation, PathRoute
 from api.scenarios import StartRequest
 from api.security import guarded
+from engine.contract.envelope import MAX_ID_CHARS
 from engine.contract.topics import ID_PATTERN
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
-from engine.scenario.actions import ACTION_NAMES, TargetedAction
+from engine.scenario.actions import ACTIONS, TargetedAction
 from engine.scenario.format import Device
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -35,6 +36,38 @@ def _array(name: str) -> dict[str, Any]:
     return {"type": "array", "items": _ref(name)}
 
 
+def _command_schemas() -> dict[str, Any]:
+    """The command envelope, one member per action: `{"command": NAME, "params": <its parameters>, "id"?}`."""
+    out: dict[str, Any] = {}
+    mapping: dict[str, str] = {}
+    for cls in ACTIONS:
+        name = get_args(cls.model_fields["action"].annotation)[0]
+        params = cls.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(params.pop("$defs", {}))
+        params["properties"].pop("action")
+        params["required"] = [field for field in params.get("required", []) if field != "action"]
+        if not params["required"]:
+            del params["required"]
+        params["title"] = f"{cls.__name__}Params"
+        member = f"{cls.__name__}Command"
+        out[params["title"]] = params
+        out[member] = {
+            "type": "object",
+            "description": params.get("description", ""),
+            "required": ["command", "params"] if "required" in params else ["command"],
+            "properties": {
+                "command": {"type": "string", "const": name},
+                "params": _ref(params["title"]),
+                "id": {"type": "string", "maxLength": MAX_ID_CHARS},
+            },
+            "additionalProperties": False,
+        }
+        mapping[name] = f"#/components/schemas/{member}"
+    out["Command"] = {"oneOf": [{"$ref": ref} for ref in mapping.values()],
+                      "discriminator": {"propertyName": "command", "mapping": mapping}}  # fmt: skip
+    return out
+
+
 def _model_schemas() -> dict[str, Any]:
     """JSON Schemas of the request models, their nested models moved to the components."""
     out: dict[str, Any] = {}
@@ -45,6 +78,7 @@ def _model_schemas() -> dict[str, Any]:
     events = TypeAdapter(TargetedAction).json_schema(ref_template="#/components/schemas/{model}")
     out.update(events.pop("$defs", {}))
     out["EventRequest"] = events
+    out.update(_command_schemas())
     out["DeviceCreate"] = out.pop("Device")
     _default_first(out)
     return out
@@ -121,20 +155,6 @@ SCHEMAS: dict[str, Any] = _titled({
             "detail": {"type": "string"},
             "issues": {"type": "array", "items": {"type": "object"}},
         },
-    },
-    "Command": {
-        "type": "object",
-        "required": ["command"],
-        "properties": {
-            "command": {"type": "string", "enum": list(ACTION_NAMES)},
-            "params": {
-                "type": "object",
-                "description": "The action's parameters: those of the EventRequest member of the same `action`, "
-                "without `action` and `target`.",
-            },
-            "id": {"type": "string", "maxLength": 128},
-        },
-        "additionalProperties": False,
     },
     "CommandResponse": {
         "type": "object",

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from engine.runtime.settings import Settings
+from engine.scenario.actions import ACTION_NAMES
 from tests.api.conftest import make_client, wait_until
 from tests.helpers import READING_FIELDS
 from tests.runtime.conftest import Mosquitto
@@ -272,3 +273,12 @@ def test_a_bad_snapshot_count_is_a_422_not_a_500(client: TestClient, value: str)
     response = client.get("/api/v1/stream", params={"snapshots": value})
     assert response.status_code == 422
     assert response.json()["detail"].startswith("snapshots must be a whole number from 1 to ")
+
+
+def test_the_command_and_event_schemas_are_the_vocabulary(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert list(schemas["Command"]["discriminator"]["mapping"]) == list(ACTION_NAMES)
+    members = [schemas[ref["$ref"].split("/")[-1]] for ref in schemas["EventRequest"]["oneOf"]]
+    assert [member["properties"]["action"]["const"] for member in members] == list(ACTION_NAMES)
+    set_interval = schemas["SetIntervalParams"]
+    assert set_interval["required"] == ["interval"] and "action" not in set_interval["properties"]

@@ -106,7 +106,7 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
         200,
         "CommandResponse",
         device_id="mock-hvac-001",
-        body=models.Command(command=models.CommandCommand("disable"), id="g1"),
+        body=models.DisableCommand(command="disable", id="g1"),
     )
     assert (answer.id, answer.ok) == ("g1", True)
     rejected = call(
@@ -114,7 +114,7 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
         422,
         "Error",
         device_id="mock-hvac-001",
-        body=models.Command(command=models.CommandCommand("set_power")),
+        body=models.SetPowerCommand(command="set_power"),
     )
     assert rejected.detail.startswith("set_power: ")
     assert call("simulate", 200, "Reading", device_id="mock-server-001").device_id == "mock-server-001"
