@@ -47,6 +47,14 @@ class RunCollector(Collector):
             for source, counts in by_source.items():
                 family.add_metric([source], getattr(counts, outcome))
             yield family
+        inbox = live.inbox
+        changes = CounterMetricFamily("iot_mock_changes", "External changes the run's driver took", labels=["outcome"])
+        changes.add_metric(["applied"], inbox.applied)  # applied or refused by the simulation (bad target...)
+        changes.add_metric(["refused"], inbox.rejected)  # busy, or the run had ended
+        yield changes
+        yield GaugeMetricFamily(
+            "iot_mock_changes_waiting", "External changes waiting for the driver", value=inbox.pending
+        )
         yield CounterMetricFamily("iot_mock_mqtt_connections", "MQTT connections made", value=bridge.connections)
         lag = Metric("iot_mock_publish_lag_seconds", "Publish time minus due time of recent readings", "summary")
         for quantile in QUANTILES:

@@ -152,7 +152,11 @@ def test_metrics_follow_prometheus_conventions_and_count_commands(client: TestCl
         "iot_mock_mqtt_connections": "counter", "iot_mock_publish_lag_seconds": "summary",
         "iot_mock_publish_lag_max_seconds": "gauge", "iot_mock_devices": "gauge", "iot_mock_sim_time_seconds": "gauge",
         "iot_mock_mqtt_connected": "gauge", "iot_mock_behind_seconds": "gauge", "iot_mock_fell_behind": "counter",
+        "iot_mock_changes": "counter", "iot_mock_changes_waiting": "gauge",
     }  # fmt: skip
+    # The driver took the two valid commands (REST disable, MQTT enable); "explode" was refused at receipt.
+    changes = metrics["iot_mock_changes"][1]
+    assert (changes[(("outcome", "applied"),)], changes[(("outcome", "refused"),)]) == (2, 0)
     text = client.get("/metrics").text
     assert "iot_mock_readings_generated_total " in text and "iot_mock_mqtt_connections_total 1.0" in text
     value = {name: samples.get((), 0.0) for name, (_, samples) in metrics.items()}
