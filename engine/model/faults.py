@@ -9,6 +9,7 @@ the scenario action that starts it (`engine/scenario/actions.py`).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -33,15 +34,15 @@ class Fault:
 
 
 @dataclass(eq=False, slots=True)
-class Readout(Fault):
+class Readout(Fault, ABC):
     """A fault on what the register shows (power and current), after the energy was integrated."""
 
     stage = "register"
     arrays_only = True
 
+    @abstractmethod
     def shown(self, power: FloatArray, current: FloatArray, streams: Streams) -> tuple[FloatArray, FloatArray]:
         """The power and current shown instead of the measured ones."""
-        raise NotImplementedError
 
 
 @dataclass(eq=False, slots=True)

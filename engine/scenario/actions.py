@@ -10,6 +10,7 @@ a new fault also adds its modifier to `engine.model.faults`.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
@@ -31,8 +32,9 @@ class _Action(BaseModel):
     def lasts(self) -> float | None:
         return None
 
+    @abstractmethod
     def start(self, device: Device) -> faults.Fault | None:
-        raise NotImplementedError
+        """Apply to one device now; returns the fault it added, for `end` to remove."""
 
     def end(self, device: Device, fault: faults.Fault | None) -> None:
         return None
@@ -58,8 +60,9 @@ class _Timed(_Action):
 class _Fault(_Timed):
     """An action that puts a fault on one stage of the device while it lasts."""
 
+    @abstractmethod
     def fault(self) -> faults.Fault:
-        raise NotImplementedError
+        """The modifier it puts on the device's stage (`engine.model.faults`)."""
 
     def start(self, device: Device) -> faults.Fault | None:
         fault = self.fault()
