@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from engine import load_named, scenario_names
+from engine import LoadedScenario, load_named, scenario_names
 from engine.contract.readings import Encoder
 from engine.runtime.driver import run_virtual
 from engine.runtime.report import build_report
@@ -35,15 +35,30 @@ SPANS = {
 EVERY_NTH = {"default": 1, "office-week": 3, "datacenter-day": 60}
 
 
-def golden_output(name: str) -> bytes:
-    """Readings of [start, end) of the scenario's span, every nth line to keep files reviewable."""
+def run_span(name: str) -> tuple[LoadedScenario, Simulation, MemorySink]:
+    """The scenario run to the end of its span, the sink holding only what [start, end) produced."""
     loaded = load_named(name)
     sink = MemorySink()
     sim = Simulation(loaded.plan, sink)
     start, end = SPANS[name]
     run_virtual(sim, start)
     sink.batches.clear()
+    sink.statuses.clear()
     run_virtual(sim, end)
+    return loaded, sim, sink
+
+
+def check(path: Path, actual: str, update: bool) -> None:
+    """`actual` is what `path` holds; `--update-golden` writes it there instead."""
+    if update:
+        path.write_text(actual)
+    assert path.exists(), f"no golden file {path.name}; run: pytest tests/test_golden.py --update-golden"
+    assert actual == path.read_text(), f"{path.name} changed; if intended, regenerate with --update-golden"
+
+
+def golden_output(name: str) -> bytes:
+    """Readings of [start, end) of the scenario's span, every nth line to keep files reviewable."""
+    loaded, sim, sink = run_span(name)
     encoder = Encoder(loaded.plan.start_epoch)
     lines = b"".join(encoder.jsonl(batch) for batch in sink.batches).splitlines(keepends=True)
     events = "".join(f"# {e.t:g} {e.action} {e.phase} {','.join(e.targets)}\n" for e in sim.journal)
@@ -56,12 +71,7 @@ def test_every_named_scenario_has_a_golden_file() -> None:
 
 @pytest.mark.parametrize("name", sorted(SPANS))
 def test_golden_output(name: str, update_golden: bool) -> None:
-    path = GOLDEN / f"{name}.jsonl"
-    actual = golden_output(name)
-    if update_golden:
-        path.write_bytes(actual)
-    assert path.exists(), "no golden file; run: pytest tests/test_golden.py --update-golden"
-    assert actual == path.read_bytes(), f"{name} changed; if intended, regenerate with --update-golden"
+    check(GOLDEN / f"{name}.jsonl", golden_output(name).decode(), update_golden)
 
 
 # The run report's golden, next to the readings': the report, the readings around each event, the hash of the rest.
@@ -85,17 +95,11 @@ def _report_json(report: dict[str, Any]) -> str:
 def report_golden(name: str) -> str:
     """The run report of the run to the span's end, the readings around each event of the span, and its hash.
 
-    Built from the report as `iot-mock run` writes it: a change to the report's fields (the events' free-text
-    `detail`, say) shows here, and is regenerated on purpose with `--update-golden` like the readings.
+    Built from the report as `iot-mock run` writes it: a change to the report's fields (the events'
+    `params`, say) shows here, and is regenerated on purpose with `--update-golden` like the readings.
     """
-    loaded = load_named(name)
-    sink = MemorySink()
-    sim = Simulation(loaded.plan, sink)
+    loaded, sim, sink = run_span(name)
     start, end = SPANS[name]
-    run_virtual(sim, start)
-    sink.batches.clear()
-    sink.statuses.clear()
-    run_virtual(sim, end)
     report: dict[str, Any] = dict(build_report(sim, run_id="golden", source=loaded.source, until=end, wall_seconds=0.0))
     report |= NORMALISED
     report["scenario"]["source"] = Path(report["scenario"]["source"]).name  # the checkout's path varies
@@ -132,9 +136,4 @@ def report_golden(name: str) -> str:
 
 @pytest.mark.parametrize("name", sorted(SPANS))
 def test_golden_report(name: str, update_golden: bool) -> None:
-    path = GOLDEN / f"{name}.report.txt"
-    actual = report_golden(name)
-    if update_golden:
-        path.write_text(actual)
-    assert path.exists(), "no golden report; run: pytest tests/test_golden.py --update-golden"
-    assert actual == path.read_text(), f"{name}'s report changed; if intended, regenerate with --update-golden"
+    check(GOLDEN / f"{name}.report.txt", report_golden(name), update_golden)

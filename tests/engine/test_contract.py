@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from itertools import count
 
 from engine.contract.packets import TopicHeaders, publish_packets
 from engine.contract.topics import Topics
+from engine.runtime.outbox import Message
 
 
-@dataclass
-class Out:
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool = False
-
-
-def plain_publish(message: Out, mid: int | None) -> bytes:
+def plain_publish(message: Message, mid: int | None) -> bytes:
     """MQTT 3.1.1 section 3.3, written out one field at a time: the oracle of `publish_packets`."""
     topic = message.topic.encode()
     body = (
@@ -40,7 +32,7 @@ def test_publish_packets_match_the_plain_encoder_over_random_windows() -> None:
     for _ in range(300):
         qos = rng.choice((0, 1, 2))
         messages = [
-            Out(
+            Message(
                 f"p/devices/d{rng.randrange(200)}/{rng.choice(('data', 'status', 'responses'))}",
                 rng.randbytes(rng.choice((0, 1, 70_000, rng.randrange(90, 140), rng.randrange(16_330, 16_400)))),
                 qos,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass
 
 import aiomqtt
 import paho.mqtt.client as mqtt
@@ -12,18 +11,11 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from engine.contract.packets import TopicHeaders, remaining_length
+from engine.runtime.outbox import Message
 from engine.runtime.packets import Window, buffered_reads, fast_acks
 from engine.runtime.publisher import FastPublisher
 from tests.runtime.conftest import Mosquitto
 from tests.runtime.mqtt_helpers import collect
-
-
-@dataclass
-class Out:
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool = False
 
 
 @pytest.mark.parametrize(
@@ -37,7 +29,13 @@ def test_remaining_length_is_mqtts_variable_length_integer(value: int, encoded: 
 def test_windows_keep_order_and_split_on_qos() -> None:
     async def scenario() -> list[tuple[str, int]]:
         paho = mqtt.Client(CallbackAPIVersion.VERSION2)
-        messages = [Out("t", b"1", 0), Out("t", b"2", 0), Out("t", b"3", 1), Out("t", b"4", 2), Out("t", b"5", 1)]
+        messages = [
+            Message("t", b"1", 0),
+            Message("t", b"2", 0),
+            Message("t", b"3", 1),
+            Message("t", b"4", 2),
+            Message("t", b"5", 1),
+        ]
         return [(type(part).__name__, part.count) for part in FastPublisher(paho, TopicHeaders()).flights(messages)]
 
     assert asyncio.run(scenario()) == [("Window", 2), ("Window", 1), ("PublicFlight", 1), ("Window", 1)]
@@ -46,7 +44,7 @@ def test_windows_keep_order_and_split_on_qos() -> None:
 def test_a_window_never_queued_counts_nothing_as_sent() -> None:
     async def scenario() -> tuple[bool, int]:
         paho = mqtt.Client(CallbackAPIVersion.VERSION2)  # never connected: no socket
-        window = Window(paho, [Out("t", b"x", 1)] * 3, TopicHeaders())
+        window = Window(paho, [Message("t", b"x", 1)] * 3, TopicHeaders())
         return window.send(), window.sent()
 
     assert asyncio.run(scenario()) == (False, 0)
@@ -57,7 +55,8 @@ def test_every_message_of_mixed_windows_arrives_once_in_order(mosquitto: Mosquit
     # Payload sizes around the 1-, 2- and 3-byte remaining-length boundaries, at QoS 0, 1 and 2.
     sizes = [1, 120, 126, 127, 128, 300, 16_370, 16_400, 70_000]
     outgoing = [
-        Out(f"{prefix}/m/{i}", bytes([65 + i % 26]) * size, qos=i % 3, retain=False) for i, size in enumerate(sizes * 3)
+        Message(f"{prefix}/m/{i}", bytes([65 + i % 26]) * size, qos=i % 3, retain=False)
+        for i, size in enumerate(sizes * 3)
     ]
 
     async def scenario() -> tuple[list[tuple[str, bytes]], list[int]]:
