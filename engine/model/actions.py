@@ -33,11 +33,11 @@ class Action(Protocol):
         """Sim seconds until its end, None when it has none (it lasts until cleared, or is instant)."""
         ...
 
-    def start(self, device: Device) -> Fault | None:
-        """Apply to one device now; returns the fault it added, for `end` to remove."""
+    def start(self, device: Device, now: float) -> Fault | None:
+        """Apply to one device at sim time `now`; returns the fault it added, for `end` to remove."""
         ...
 
-    def end(self, device: Device, fault: Fault | None) -> None:
+    def end(self, device: Device, fault: Fault | None, now: float) -> None:
         """Undo `start` on one device (after `lasts()`)."""
         ...
 

@@ -33,10 +33,10 @@ class _Action(BaseModel):
         return None
 
     @abstractmethod
-    def start(self, device: Device) -> faults.Fault | None:
-        """Apply to one device now; returns the fault it added, for `end` to remove."""
+    def start(self, device: Device, now: float) -> faults.Fault | None:
+        """Apply to one device at sim time `now`; returns the fault it added, for `end` to remove."""
 
-    def end(self, device: Device, fault: faults.Fault | None) -> None:
+    def end(self, device: Device, fault: faults.Fault | None, now: float) -> None:
         return None
 
     def resolved(self) -> Action:
@@ -61,15 +61,15 @@ class _Fault(_Timed):
     """An action that puts a fault on one stage of the device while it lasts."""
 
     @abstractmethod
-    def fault(self) -> faults.Fault:
+    def fault(self, now: float) -> faults.Fault:
         """The modifier it puts on the device's stage (`engine.model.faults`)."""
 
-    def start(self, device: Device) -> faults.Fault | None:
-        fault = self.fault()
+    def start(self, device: Device, now: float) -> faults.Fault | None:
+        fault = self.fault(now)
         device.add_fault(fault)
         return fault
 
-    def end(self, device: Device, fault: faults.Fault | None) -> None:
+    def end(self, device: Device, fault: faults.Fault | None, now: float) -> None:
         if fault is not None:
             device.remove_fault(fault)
 
@@ -79,7 +79,7 @@ class Outage(_Fault):
 
     action: Literal["outage"] = Field(description="What happens.")
 
-    def fault(self) -> faults.Fault:
+    def fault(self, now: float) -> faults.Fault:
         return faults.Outage()
 
 
@@ -88,7 +88,7 @@ class CommLoss(_Fault):
 
     action: Literal["comm_loss"] = Field(description="What happens.")
 
-    def fault(self) -> faults.Fault:
+    def fault(self, now: float) -> faults.Fault:
         return faults.CommLoss()
 
 
@@ -98,7 +98,7 @@ class Brownout(_Fault):
     action: Literal["brownout"] = Field(description="What happens.")
     factor: float = Field(BROWNOUT_FACTOR, gt=0, lt=1, description="Voltage multiplier while it lasts.")
 
-    def fault(self) -> faults.Fault:
+    def fault(self, now: float) -> faults.Fault:
         return faults.Sag(self.factor)
 
 
@@ -107,7 +107,7 @@ class Stuck(_Fault):
 
     action: Literal["stuck"] = Field(description="What happens.")
 
-    def fault(self) -> faults.Fault:
+    def fault(self, now: float) -> faults.Fault:
         return faults.Stuck()
 
 
@@ -119,7 +119,7 @@ class Spikes(_Fault):
     probability: float = Field(0.01, gt=0, le=1, description="Chance that a reading spikes.")
     factor: float = Field(3.0, gt=0, le=1000, description="Multiplier of a spiking reading's power and current.")
 
-    def fault(self) -> faults.Fault:
+    def fault(self, now: float) -> faults.Fault:
         return faults.Spikes(self.probability, self.factor)
 
 
@@ -139,11 +139,11 @@ class Disable(_Timed):
 
     action: Literal["disable"] = Field(description="What happens.")
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         device.load.enabled = False
         return None
 
-    def end(self, device: Device, fault: faults.Fault | None) -> None:
+    def end(self, device: Device, fault: faults.Fault | None, now: float) -> None:
         device.load.enabled = True
 
 
@@ -152,7 +152,7 @@ class Enable(_Action):
 
     action: Literal["enable"] = Field(description="What happens.")
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         device.load.enabled = True
         return None
 
@@ -162,7 +162,7 @@ class SetOnline(_Action):
 
     action: Literal["set_online"] = Field(description="What happens.")
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         device.link.online = True
         return None
 
@@ -172,7 +172,7 @@ class SetOffline(_Action):
 
     action: Literal["set_offline"] = Field(description="What happens.")
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         device.link.online = False
         return None
 
@@ -190,7 +190,7 @@ class SetPower(_Action):
             raise ValueError("give exactly one of 'kw' or 'fraction'")
         return self
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         device.load.override_kw = self.kw if self.kw is not None else device.spec.rated_kw * (self.fraction or 0)
         return None
 
@@ -200,7 +200,7 @@ class ClearOverride(_Action):
 
     action: Literal["clear_override"] = Field(description="What happens.")
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         device.load.override_kw = None
         return None
 
@@ -211,7 +211,7 @@ class SetInterval(_Action):
     action: Literal["set_interval"] = Field(description="What happens.")
     interval: Interval = Field(description="Time between readings, 100ms to 1d.")
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         device.set_interval(self.interval)
         return None
 
@@ -221,7 +221,7 @@ class ResetEnergy(_Action):
 
     action: Literal["reset_energy"] = Field(description="What happens.")
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         device.register.reset()
         return None
 
@@ -248,7 +248,7 @@ class InjectFault(_Action):
             problems = (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
             raise ValueError("; ".join(problems)) from None
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         raise AssertionError("inject_fault is applied as the fault it names (resolved())")
 
 
@@ -258,7 +258,7 @@ class ClearFault(_Action):
     action: Literal["clear_fault"] = Field(description="What happens.")
     fault: FaultName | None = Field(None, description=f"Which fault ({', '.join(FAULT_NAMES)}); all if omitted.")
 
-    def start(self, device: Device) -> faults.Fault | None:
+    def start(self, device: Device, now: float) -> faults.Fault | None:
         device.clear_faults(self.fault)
         return None
 

@@ -196,7 +196,7 @@ class Simulation:
         started: list[tuple[Device, Fault | None]] = []
         for device_id in present:
             device = self.by_id[device_id]
-            self._change(device, lambda d: started.append((d, action.start(d))), action.action)
+            self._change(device, lambda d: started.append((d, action.start(d, self.now))), action.action)
         self._record(action.action, "start", present, source, action)
         lasts = action.lasts()
         if lasts is not None:
@@ -210,7 +210,7 @@ class Simulation:
         ended = []
         for device, fault in started:
             if self.by_id.get(device.spec.id) is device:
-                self._change(device, _ending(action, fault), f"{action.action}_end")
+                self._change(device, _ending(action, fault, self.now), f"{action.action}_end")
                 ended.append(device.spec.id)
         self._record(action.action, "end", tuple(ended), source, action)
 
@@ -255,5 +255,5 @@ def _respec(spec: DeviceSpec) -> Callable[[Device], None]:
     return lambda device: device.respec(spec)
 
 
-def _ending(action: Action, fault: Fault | None) -> Callable[[Device], None]:
-    return lambda device: action.end(device, fault)
+def _ending(action: Action, fault: Fault | None, now: float) -> Callable[[Device], None]:
+    return lambda device: action.end(device, fault, now)

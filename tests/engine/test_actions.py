@@ -130,9 +130,9 @@ def test_every_fault_action_puts_the_fault_of_its_name_on_a_stage() -> None:
     device: Device = sim.by_id["ac"]
     for name in FAULT_NAMES:
         action = command_action("ac", "inject_fault", {"fault": name})
-        fault = action.start(device)
+        fault = action.start(device, sim.now)
         assert isinstance(fault, Fault) and fault.name == name and fault in getattr(device, fault.stage).faults
-        action.end(device, fault)
+        action.end(device, fault, sim.now)
         assert device.faults() == []
 
 
