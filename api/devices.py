@@ -45,7 +45,11 @@ def device_body(spec: DeviceSpec) -> dict[str, Any]:
         "id": spec.id, "kind": spec.kind, "name": spec.name, "location": spec.location, "rated_kw": spec.rated_kw,
         "profile": spec.profile.name, "interval": spec.interval, "noise": spec.noise,
         "voltage_noise": spec.voltage_noise, "power_factor": spec.power_factor, "phases": spec.phases,
-        "behaviour": spec.behaviour,
+        "behaviour": spec.behaviour, "tags": list(spec.tags), "buffer": spec.buffer,
+        "register_kwh": spec.register_kwh, "energy_start_kwh": spec.energy_start_kwh,
+        "trip_current_a": spec.trip_current_a,
+        "inrush": {"factor": spec.inrush.factor, "duration": spec.inrush.duration} if spec.inrush else False,
+        "shifts": spec.shifts, "days": spec.days,
     }  # fmt: skip
 
 

@@ -45,6 +45,24 @@ class DeviceSpec:
     power_factor: float
     phases: int
     behaviour: bool = True
+    tags: tuple[str, ...] = ()
+    buffer: int = 0
+    """Readings stored while the link is down, forwarded when it returns (store-and-forward)."""
+    register_kwh: float | None = None
+    """The energy register's size: the reported energy wraps modulo it."""
+    energy_start_kwh: float = 0.0
+    trip_current_a: float | None = None
+    inrush: InrushSpec | None = None
+    shifts: int | None = None
+    days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InrushSpec:
+    """A motor start: `factor` times the draw for `duration` seconds."""
+
+    factor: float
+    duration: float
 
 
 @dataclass(frozen=True, slots=True)

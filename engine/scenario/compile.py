@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfoNotFoundError
 from engine.model.calendar import utc_epoch
 from engine.model.kinds import KINDS
 from engine.model.profiles import BUILTIN_PROFILES, DailyProfile, profile_from_curves
-from engine.model.specs import DeviceSpec, Plan, Scheduled, SiteSpec
+from engine.model.specs import DeviceSpec, InrushSpec, Plan, Scheduled, SiteSpec
 from engine.model.zones import site_zone
 from engine.scenario.durations import parse_relative
 from engine.scenario.fields import KindTarget, Target
@@ -24,6 +24,9 @@ from engine.scenario.format import DEFAULT_START, Device, Scenario
 
 Problem = tuple[tuple[str | int, ...], str, object]
 RESERVED_IDS = frozenset({"all"})
+INRUSH_KINDS = frozenset({"hvac", "industrial"})
+"""Kinds with motors or compressors: they have an inrush unless the device turns it off."""
+INRUSH_DEFAULT = InrushSpec(factor=5.0, duration=2.0)
 
 
 def event_offset(at: str | datetime, start: datetime, timezone: str) -> float:
@@ -151,7 +154,24 @@ def device_spec(device: Device, profiles: Mapping[str, DailyProfile], site: Site
         power_factor=device.power_factor or KINDS[device.kind].power_factor,
         phases=device.phases or site.phases,
         behaviour=device.behaviour,
+        tags=tuple(device.tags),
+        buffer=device.buffer,
+        register_kwh=device.register_kwh,
+        energy_start_kwh=device.energy_start_kwh,
+        trip_current_a=device.trip_current_a,
+        inrush=_inrush(device),
+        shifts=device.shifts,
+        days=device.days,
     )
+
+
+def _inrush(device: Device) -> InrushSpec | None:
+    """The device's inrush: its own, or its kind's default (hvac, industrial); None when off."""
+    if device.inrush is False:
+        return None
+    if device.inrush is None:
+        return INRUSH_DEFAULT if device.kind in INRUSH_KINDS else None
+    return InrushSpec(device.inrush.factor, device.inrush.duration)
 
 
 def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:

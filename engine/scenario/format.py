@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.contract.topics import ID_PATTERN
 from engine.model.specs import Kind
@@ -70,6 +70,16 @@ class Profile(_Strict):
         return curve
 
 
+Tag = Annotated[str, Field(pattern=ID_PATTERN, description="A device tag.")]
+
+
+class Inrush(_Strict):
+    """A motor's starting current: `factor` times its draw for `duration`."""
+
+    factor: float = Field(5.0, gt=1, le=20, description="Multiplier of the draw while it lasts.")
+    duration: Duration = Field(2.0, gt=0, le=600, description="How long the extra draw lasts.")
+
+
 class Device(_Strict):
     """One simulated energy meter; everything but `id` and `kind` has a realistic default."""
 
@@ -95,6 +105,47 @@ class Device(_Strict):
             "(lighting), batch jobs (server), micro-stoppages (industrial), thermostat cycling (appliance)."
         ),
     )
+    tags: list[Tag] = Field(
+        default_factory=list, max_length=32, description="Labels an event can target with {tag: NAME}."
+    )
+    buffer: int = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description=(
+            "Readings the meter stores while it cannot communicate, and forwards (oldest first) when the "
+            "link returns; when full, the oldest are dropped at the meter. 0: nothing is stored."
+        ),
+    )
+    register_kwh: float | None = Field(
+        None, gt=0, le=1e12, description="Size of the energy register (e.g. 99999.999): the energy wraps modulo it."
+    )
+    energy_start_kwh: float = Field(0.0, ge=0, le=1e12, description="The energy register's value at the start.")
+    trip_current_a: float | None = Field(
+        None, gt=0, le=1e6, description="The breaker trips (power and current 0) when the line current exceeds it."
+    )
+    inrush: Inrush | Literal[False] | None = Field(
+        None,
+        description=(
+            "Extra draw at start, after an outage and after enable; on by default for hvac and industrial "
+            "({factor: 5, duration: 2s}), false turns it off."
+        ),
+    )
+    shifts: Literal[1, 2, 3] | None = Field(
+        None,
+        description="industrial: shifts a day (1: 06-14, 2: 06-22, 3: around the clock); the profile's if omitted.",
+    )
+    days: Literal[5, 6, 7] | None = Field(
+        None, description="industrial: working days a week from Monday (5, 6 or 7); with `shifts`, default 5."
+    )
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Device:
+        if self.kind != "industrial" and (self.shifts is not None or self.days is not None):
+            raise ValueError("shifts and days are for industrial devices")
+        if self.register_kwh is not None and self.energy_start_kwh >= self.register_kwh:
+            raise ValueError("energy_start_kwh must be below register_kwh")
+        return self
 
 
 Event = ScheduledEvent  # the name a scenario file gives it
