@@ -2,8 +2,9 @@
 
 Each entry is one phase (`start`, or `end` of a timed action) of one action, with its sim time, its
 targets as they were then (devices deleted meanwhile are left out), its source and parameters.
-At one instant, the scenario's actions come first, then external ones in arrival order. The run
-report's timeline is this list; a recorded live session will be too.
+At one instant, the scenario's actions come first, then external ones in arrival order, then what
+meters did by themselves at their readings of that instant (source `meter`: a breaker's trip), in
+device id order. The run report's timeline is this list; a recorded live session will be too.
 """
 
 from __future__ import annotations
