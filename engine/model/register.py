@@ -49,7 +49,10 @@ class Register(Stage):
     @property
     def energy_reported(self) -> float:
         """What the register shows now (kWh): reset, drift and rollover included."""
-        reported = self.energy - self.energy_offset
+        return self._shown_energy(self.energy - self.energy_offset)
+
+    def _shown_energy(self, reported: float) -> float:
+        """`energy - energy_offset` as the register shows it: with a drift's error kept, wrapped at its size."""
         if self.energy_error:
             reported = reported + self.energy_error
         return reported % self.size if self.size is not None else reported
@@ -122,17 +125,16 @@ class Register(Stage):
         """`over` for a few readings, with Python floats (no drift: `Drift` samples with numpy)."""
         energy = self.energy
         previous = self.last_t if self.last_t is not None else times[0]
-        offset, error, size = self.energy_offset, self.energy_error, self.size
+        offset = self.energy_offset
         shown: list[Shown] = []
         for t, power, voltage, current in zip(times, powers, voltages, currents, strict=True):
             energy = energy + power * (t - previous) / 3600.0
             previous = t
-            reported = energy - offset
-            if error:
-                reported = reported + error
-            if size is not None:
-                reported = reported % size
-            shown.append((power, voltage, current, reported))
+            shown.append((power, voltage, current, energy - offset))
+        if self.energy_error or self.size is not None:  # rare: a drift's error kept, a register that rolls over
+            shown = [
+                (power, voltage, current, self._shown_energy(reported)) for power, voltage, current, reported in shown
+            ]
         self.energy = energy
         self.last_t = times[-1]
         if self._stuck():
