@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from engine.model.device import Device
     from engine.model.faults import Fault
 
-Source = Literal["scenario", "command"]
-"""Who asked: the scenario's timeline, or a command from outside (MQTT, REST)."""
+Source = Literal["scenario", "command", "meter"]
+"""Who asked: the scenario's timeline, a command from outside (MQTT, REST), or the meter itself (its
+breaker tripped on overcurrent)."""
 
 
 class Action(Protocol):

@@ -8,6 +8,11 @@ go: with numpy for many, with Python floats for a few (real time samples one or 
 Each reading draws a fixed number of values from the device's own streams, so results do not
 depend on where a run is cut into batches: virtual, accelerated and real-time runs give the same
 bytes. A fault is a modifier on the stage it affects (`engine.model.faults`).
+
+A device with a `trip_current_a` opens its own breaker at the first reading whose current exceeds
+it (in either path, on the same reading): the `Trip` stays in force until cleared, and the trip
+goes into `out.happenings` at that reading's time, for the simulation's journal. After a clear the
+load draws again, and trips again at its next reading if its current is still above the limit.
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ import numpy as np
 
 from engine.model.calendar import SiteCalendar
 from engine.model.electrics import Electrics
-from engine.model.faults import Fault
+from engine.model.faults import Fault, Trip
 from engine.model.link import Link
 from engine.model.load import Load
 from engine.model.randomness import Streams, stream
-from engine.model.readings import FloatArray, Produced, Status
+from engine.model.readings import FloatArray, Happening, Produced, Status
 from engine.model.register import Register
 from engine.model.specs import DeviceSpec, SiteSpec
 from engine.model.stage import Stage
@@ -42,7 +47,7 @@ class Device:
         streams = Streams(seed, spec.id)
         self.load = Load(spec, calendar, streams)
         self.electrics = Electrics(spec, site, streams)
-        self.register = Register(streams)
+        self.register = Register(spec, streams)
         self.link = Link(index, streams)
         # Reading slots are anchor + k * interval, so changing the interval re-anchors.
         self.interval = spec.interval
@@ -106,6 +111,7 @@ class Device:
         interval_changed = spec.interval != self.spec.interval
         self.spec = spec
         self.load.respec(spec)
+        self.register.respec(spec)
         if interval_changed:
             self.set_interval(spec.interval)
 
@@ -150,6 +156,10 @@ class Device:
     def _read_arrays(self, t: FloatArray, millis: bool, out: Produced) -> None:
         """Readings at `t` (ascending, after the last one) with numpy, as a chunk."""
         power, voltage, current = self.electrics.over(self.spec, self.load.over(t))
+        if self.spec.trip_current_a is not None:
+            power, current, trip = self.electrics.breaker(self.spec.trip_current_a, power, current)
+            if trip is not None:
+                self._tripped(float(t[trip[0]]), trip[1], out)
         shown = self.register.over(t, power, voltage, current)
         self.link.send(t, shown, self.load.enabled, millis, out)
 
@@ -157,6 +167,17 @@ class Device:
         """Readings at `times` (ascending, after the last one) with Python floats, as rows."""
         spec = self.spec
         powers, voltages, currents = self.electrics.at(spec, self.load.at(times))
+        if spec.trip_current_a is not None:
+            trip = self.electrics.breaker_at(spec.trip_current_a, powers, currents)
+            if trip is not None:
+                self._tripped(times[trip[0]], trip[1], out)
         shown = self.register.at(times, powers, voltages, currents)
         millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0 or times[0] % 1.0 != 0.0
         self.link.send_few(times, shown, self.load.enabled, millis, out)
+
+    def _tripped(self, t: float, current: float, out: Produced) -> None:
+        """The breaker opened by itself at the reading at `t`, its current `current` over the limit."""
+        self.add_fault(Trip())
+        self.revision += 1
+        params = {"current_a": round(current, 3), "trip_current_a": self.spec.trip_current_a}
+        out.happenings.append(Happening(t, self.index, "trip", params))

@@ -1,8 +1,11 @@
 """The electrics stage: supply voltage (noise, sags, outages) and `P = phases * V * I * PF`.
 
 A sag scales the voltage; resistive loads (voltage exponent 2) then draw less power, regulated
-ones draw the same power at a higher current. An outage zeroes power, voltage and current.
-Faults on this stage: `faults.Sag` and `faults.Outage`.
+ones draw the same power at a higher current. An outage zeroes power, voltage and current; an
+open breaker (`faults.Trip`) zeroes power and current, the voltage still there. A device with a
+`trip_current_a` trips its breaker itself (`breaker`): at the first reading whose line current
+exceeds it, so a brownout can trip a regulated load. Faults on this stage: `faults.Sag`,
+`faults.Outage` and `faults.Trip`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import math
 
 import numpy as np
 
-from engine.model.faults import Outage, Sag
+from engine.model.faults import Outage, Sag, Trip
 from engine.model.kinds import KINDS
 from engine.model.randomness import Streams
 from engine.model.readings import FloatArray
@@ -36,6 +39,9 @@ class Electrics(Stage):
     def _dead(self) -> bool:
         return any(isinstance(fault, Outage) for fault in self.faults)
 
+    def _open(self) -> bool:
+        return any(isinstance(fault, Trip) for fault in self.faults)
+
     def over(self, spec: DeviceSpec, power: FloatArray) -> Values:
         """Power (after a sag), voltage and current for the demands `power`."""
         n = len(power)
@@ -44,9 +50,12 @@ class Electrics(Stage):
         voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * (u[0::2] + u[1::2] - 1.0)) * sag
         for _ in range(self.voltage_exponent if sag != 1.0 else 0):  # repeated * rather than libm pow
             power = power * sag
-        if self.faults and self._dead():
-            power = np.zeros(n)
-            voltage = np.zeros(n)
+        if self.faults:
+            if self._dead():
+                power = np.zeros(n)
+                voltage = np.zeros(n)
+            elif self._open():
+                power = np.zeros(n)
         current = power * 1000.0 / (spec.phases * np.maximum(voltage, 1e-9) * spec.power_factor)
         return power, voltage, current
 
@@ -54,11 +63,12 @@ class Electrics(Stage):
         """`over` for a few readings, with Python floats."""
         w = self._rng.values(2 * len(powers))
         nominal, noise, phases, factor = self.nominal_voltage, spec.voltage_noise, spec.phases, spec.power_factor
-        sag, exponent, dead = 1.0, 0, False
-        if self.faults:  # rare: a sag or an outage
+        sag, exponent, dead, off = 1.0, 0, False, False
+        if self.faults:  # rare: a sag, an outage or a trip
             sag = self._sag()
             exponent = self.voltage_exponent if sag != 1.0 else 0
             dead = self._dead()
+            off = self._open()
         out_power, out_voltage, out_current = [], [], []  # loops: see Load.at
         i = 0
         for power in powers:
@@ -70,7 +80,34 @@ class Electrics(Stage):
                     power = power * sag
             if dead:
                 power = voltage = 0.0
+            elif off:
+                power = 0.0
             out_power.append(power)
             out_voltage.append(voltage)
             out_current.append(power * 1000.0 / (phases * max(voltage, 1e-9) * factor))
         return out_power, out_voltage, out_current
+
+    def breaker(
+        self, limit: float, power: FloatArray, current: FloatArray
+    ) -> tuple[FloatArray, FloatArray, tuple[int, float] | None]:
+        """Power and current after a breaker at `limit` amps: from the first reading whose current exceeds
+        it on, 0. Returns that reading's index and current too (None when it holds): the caller puts
+        the `Trip` in force, for the readings after these."""
+        over = current > limit
+        if not over.any():
+            return power, current, None
+        first = int(np.argmax(over))
+        tripped = float(current[first])
+        power, current = power.copy(), current.copy()
+        power[first:] = 0.0
+        current[first:] = 0.0
+        return power, current, (first, tripped)
+
+    def breaker_at(self, limit: float, powers: list[float], currents: list[float]) -> tuple[int, float] | None:
+        """`breaker` for a few readings, with Python floats: the lists are changed in place."""
+        for first, current in enumerate(currents):
+            if current > limit:
+                for i in range(first, len(currents)):
+                    powers[i] = currents[i] = 0.0
+                return first, current
+        return None

@@ -41,8 +41,10 @@ class Readout(Fault, ABC):
     arrays_only = True
 
     @abstractmethod
-    def shown(self, power: FloatArray, current: FloatArray, streams: Streams) -> tuple[FloatArray, FloatArray]:
-        """The power and current shown instead of the measured ones."""
+    def shown(
+        self, t: FloatArray, power: FloatArray, current: FloatArray, streams: Streams
+    ) -> tuple[FloatArray, FloatArray]:
+        """The power and current shown at the instants `t` instead of the measured ones."""
 
 
 @dataclass(eq=False, slots=True)
@@ -82,11 +84,50 @@ class Spikes(Readout):
     probability: float
     factor: float
 
-    def shown(self, power: FloatArray, current: FloatArray, streams: Streams) -> tuple[FloatArray, FloatArray]:
+    def shown(
+        self, t: FloatArray, power: FloatArray, current: FloatArray, streams: Streams
+    ) -> tuple[FloatArray, FloatArray]:
         hit = streams.uniforms("spikes").array(len(power)) < self.probability
         if not hit.any():
             return power, current
         return np.where(hit, power * self.factor, power), np.where(hit, current * self.factor, current)
+
+
+@dataclass(eq=False, slots=True)
+class Drift(Readout):
+    """A drifting meter: shown power and current, and the register's increments, times a gain that grows
+    by `per_day` per day since `since` (negative: a meter that under-reads; the gain stops at 0).
+
+    The register keeps the energy it over- or under-counted after the drift ends (`Register`); the
+    true integral is untouched. Two drifts multiply, as two sags do.
+    """
+
+    name = "drift"
+    per_day: float
+    since: float
+    """Sim time the drift began: its gain is 1 then."""
+
+    def gain(self, t: FloatArray) -> FloatArray:
+        """The factor on what the meter shows at the instants `t`."""
+        return np.maximum(1.0 + self.per_day * ((t - self.since) / 86400.0), 0.0)
+
+    def shown(
+        self, t: FloatArray, power: FloatArray, current: FloatArray, streams: Streams
+    ) -> tuple[FloatArray, FloatArray]:
+        gain = self.gain(t)
+        return power * gain, current * gain
+
+
+@dataclass(eq=False, slots=True)
+class Trip(Fault):
+    """The breaker is open (overcurrent): power and current 0, the voltage still present, the meter online.
+
+    Put by a `trip` action, or by the device itself when a reading's line current exceeds its
+    `trip_current_a` (`Electrics.breaker`); it lasts until `clear_trip` (or the action's duration).
+    """
+
+    name = "trip"
+    stage = "electrics"
 
 
 @dataclass(eq=False, slots=True)

@@ -6,6 +6,7 @@ thousands of them per call; `Reading` is the one-at-a-time view for tests and sm
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -129,13 +130,29 @@ class StatusChange:
     """The device was deleted: its retained status is cleared."""
 
 
+@dataclass(frozen=True, slots=True)
+class Happening:
+    """Something a device did by itself at a reading (its breaker tripped): the simulation journals it.
+
+    Devices find these while sampling, which a run may do late and in any cut; `t` is the
+    reading's time, so the journal can put it in time order whatever the cuts.
+    """
+
+    t: float
+    device: int
+    action: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class Produced:
-    """What the simulation produced since the last drain: readings (chunks, rows) and status changes."""
+    """What the simulation produced since the last drain: readings (chunks, rows), status changes and
+    what devices did by themselves."""
 
     chunks: list[Chunk] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     statuses: list[StatusChange] = field(default_factory=list)
+    happenings: list[Happening] = field(default_factory=list)
 
 
 class Sink(Protocol):

@@ -95,7 +95,7 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
                 "readings": count,
                 "last_seq": link.seq - 1 if link.seq else None,
                 "energy_kwh": round(register.energy, 6),
-                "energy_reported_kwh": round(register.energy - register.energy_offset, 6),
+                "energy_reported_kwh": round(register.energy_reported, 6),
                 "power_kw": {
                     "min": round(link.power_min, 6) if count else None,
                     "max": round(link.power_max, 6) if count else None,

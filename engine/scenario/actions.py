@@ -123,6 +123,29 @@ class Spikes(_Fault):
         return faults.Spikes(self.probability, self.factor)
 
 
+class Drift(_Fault):
+    """A drifting meter: reported power, current and energy increments grow by `per_day` per day since its
+    start (negative: it under-reads); the energy it miscounted stays until a reset, the true energy is kept."""
+
+    action: Literal["drift"] = Field(description="What happens.")
+    per_day: float = Field(
+        0.02, ge=-0.5, le=0.5, description="Growth of the reading error per day of drift (0.02: +2 % a day)."
+    )
+
+    def fault(self, now: float) -> faults.Fault:
+        return faults.Drift(self.per_day, now)
+
+
+class Trip(_Fault):
+    """An overcurrent trip: power and current 0 with voltage present, status online, until `clear_trip`
+    (or its duration). A device with `trip_current_a` also trips by itself."""
+
+    action: Literal["trip"] = Field(description="What happens.")
+
+    def fault(self, now: float) -> faults.Fault:
+        return faults.Trip()
+
+
 _FAULTS: dict[str, type[_Fault]] = {
     get_args(cls.model_fields["action"].annotation)[0]: cls for cls in _Fault.__subclasses__()
 }
@@ -226,6 +249,23 @@ class ResetEnergy(_Action):
         return None
 
 
+class Reset(ResetEnergy):
+    """The energy register restarts at 0 (a meter replaced or reset in the field): the same as `reset_energy`."""
+
+    action: Literal["reset"] = Field(description="What happens.")  # type: ignore[assignment]
+
+
+class ClearTrip(_Action):
+    """The breaker closes again: every trip ends (scripted or automatic); the load draws again, and trips
+    again at its next reading if its current is still above `trip_current_a`."""
+
+    action: Literal["clear_trip"] = Field(description="What happens.")
+
+    def start(self, device: Device, now: float) -> faults.Fault | None:
+        device.clear_faults("trip")
+        return None
+
+
 class InjectFault(_Action):
     """Start a fault now, with that fault's own parameters (`duration`, a brownout's `factor`...): the
     same as the fault's own action."""
@@ -264,8 +304,8 @@ class ClearFault(_Action):
 
 
 AnyAction = Annotated[
-    Outage | CommLoss | Brownout | Stuck | Spikes | Disable | Enable | SetOnline | SetOffline | SetPower | ClearOverride
-    | SetInterval | ResetEnergy | InjectFault | ClearFault,
+    Outage | CommLoss | Brownout | Stuck | Spikes | Drift | Trip | Disable | Enable | SetOnline | SetOffline
+    | SetPower | ClearOverride | SetInterval | ResetEnergy | Reset | ClearTrip | InjectFault | ClearFault,
     Field(discriminator="action"),
 ]  # fmt: skip
 """Every action, discriminated on `action`: the one definition of the closed set."""

@@ -2,8 +2,9 @@
 
 Each entry is one phase (`start`, or `end` of a timed action) of one action, with its sim time, its
 targets as they were then (devices deleted meanwhile are left out), its source and parameters.
-At one instant, the scenario's actions come first, then external ones in arrival order. The run
-report's timeline is this list; a recorded live session will be too.
+At one instant, the scenario's actions come first, then external ones in arrival order, then what
+meters did by themselves at their readings of that instant (source `meter`: a breaker's trip), in
+device id order. The run report's timeline is this list; a recorded live session will be too.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ class Journal:
     def record(self, entry: Entry) -> None:
         self._entries.append(entry)
 
+    def insert(self, entry: Entry) -> None:
+        """An entry of what a meter did by itself (source `meter`), found when its readings were sampled,
+        which may be after later entries were recorded: it goes after every entry of its instant or
+        before, and before the later ones; meters' entries of one instant go in device id order.
+        So the journal is the same however a run was cut into steps."""
+        i = len(self._entries)
+        while i and _after(self._entries[i - 1], entry):
+            i -= 1
+        self._entries.insert(i, entry)
+
     def __iter__(self) -> Iterator[Entry]:
         return iter(self._entries)
 
@@ -47,3 +58,10 @@ class Journal:
 
     def __getitem__(self, index: int) -> Entry:
         return self._entries[index]
+
+
+def _after(recorded: Entry, entry: Entry) -> bool:
+    """Whether `recorded` goes after the meter's `entry`."""
+    if recorded.t != entry.t:
+        return recorded.t > entry.t
+    return recorded.source == "meter" and recorded.targets > entry.targets

@@ -87,11 +87,20 @@ class Simulation:
     def flush(self) -> int:
         """Hand the sink what the outbox holds now, in (time, device) order; returns the reading count."""
         outbox, self._produced = self._produced, Produced()
+        if outbox.happenings:
+            self._journal_happenings(outbox)
         batch = ReadingBatch.merge(self.device_ids, outbox.chunks, outbox.rows)
         if len(batch) or outbox.statuses:
             self.sink.write(batch, outbox.statuses)
         self.readings_emitted += len(batch)
         return len(batch)
+
+    def _journal_happenings(self, outbox: Produced) -> None:
+        """What devices did by themselves while sampling (automatic trips), into the journal at its time."""
+        for happening in outbox.happenings:
+            target = (self.device_ids[happening.device],)
+            self.journal.insert(Entry(happening.t, happening.action, "start", target, "meter", happening.params))
+        self.revision += 1
 
     def end(self) -> None:
         """The run is over: every device goes silent (status `offline`, reason `stopped`) and is gone.
