@@ -16,7 +16,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from engine.model.randomness import Streams
-from engine.model.readings import FloatArray
+from engine.model.readings import BoolArray, FloatArray
 
 StageName = Literal["load", "electrics", "register", "link"]
 """The stages a reading passes: demand, supply and conversion, the metering register, the link out."""
@@ -95,3 +95,41 @@ class CommLoss(Fault):
 
     name = "comm_loss"
     stage = "link"
+
+
+@dataclass(eq=False, slots=True)
+class Duplicate(Fault):
+    """Duplicated messages: a reading sent live goes out twice, identical (same `seq`), with `probability`.
+
+    One draw per reading sent live from the device's own `duplicate` stream while the fault lasts.
+    """
+
+    name = "duplicate"
+    stage = "link"
+    probability: float
+
+    def twice(self, n: int, streams: Streams) -> BoolArray:
+        """Which of the next `n` readings sent live go out twice."""
+        hit: BoolArray = streams.uniforms("duplicate").array(n) < self.probability
+        return hit
+
+
+@dataclass(eq=False, slots=True)
+class OutOfOrder(Fault):
+    """Messages out of order: a reading sent live is held back, with `probability`, for up to `max_delay`.
+
+    Two draws per reading sent live from the device's own `out_of_order` stream while the fault
+    lasts: whether it is held back, and for how long (uniform in (0, max_delay]); the readings
+    measured meanwhile go out before it.
+    """
+
+    name = "out_of_order"
+    stage = "link"
+    probability: float
+    max_delay: float
+
+    def delays(self, n: int, streams: Streams) -> FloatArray:
+        """Seconds each of the next `n` readings sent live is held back (0: sent on time)."""
+        draws = streams.uniforms("out_of_order").array(2 * n)
+        delay: FloatArray = np.where(draws[0::2] < self.probability, self.max_delay * (1.0 - draws[1::2]), 0.0)
+        return delay

@@ -21,10 +21,11 @@ START = 1_754_265_600.0  # 2025-08-04T00:00:00Z
 
 def test_latest_payload_is_the_encoders_bytes_rounded_half_to_even() -> None:
     """Python's round() would give 12.345, 229.9 and 0.123 here (and 25.0): not what MQTT carries."""
+    t = np.array([0.0, 0.0, 10.5])
     batch = ReadingBatch(
         ("a", "b"),
         np.array([0, 1, 0]),
-        np.array([0.0, 0.0, 10.5]),
+        t,
         np.array([1.0, 25.0, 12.3445]),
         np.array([230.05, 230.0, 229.95]),
         np.array([2.0005, 3.0, 0.1235]),
@@ -32,6 +33,7 @@ def test_latest_payload_is_the_encoders_bytes_rounded_half_to_even() -> None:
         np.array([0, 0, 1]),
         np.array([True, False, True]),
         np.array([False, False, True]),
+        t,
     )
     latest = LatestReadings(START)
     latest.write(batch, [])
