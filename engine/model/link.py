@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from engine.model.faults import CommLoss, Duplicate, OutOfOrder
+from engine.model.faults import CommLoss, Duplicate, OutOfOrder, draw_delays, draw_twice
 from engine.model.randomness import Streams
 from engine.model.readings import BoolArray, Chunk, FloatArray, Produced, Status
 from engine.model.register import Shown
@@ -163,24 +163,19 @@ class Link(Stage):
             self._stored_count += n
             self._trim()
             return
-        twice: BoolArray | None = None
-        delay: FloatArray | None = None
-        for fault in self.faults:  # overlapping faults: a reading goes out twice at most, as late as the latest says
-            if isinstance(fault, Duplicate):
-                hit = fault.twice(n, self.streams)
-                twice = hit if twice is None else twice | hit
-            elif isinstance(fault, OutOfOrder):
-                held = fault.delays(n, self.streams)
-                delay = held if delay is None else np.maximum(delay, held)
+        duplicate = [fault for fault in self.faults if isinstance(fault, Duplicate)]
+        out_of_order = [fault for fault in self.faults if isinstance(fault, OutOfOrder)]
+        doubled = draw_twice(duplicate, n, self.streams) if duplicate else None
+        delay = draw_delays(out_of_order, n, self.streams) if out_of_order else None
         if delay is None or not delay.any():
-            self._emit(chunk, twice, out)
+            self._emit(chunk, doubled, out)
             return
         late = delay > 0.0
         if not late.all():
             on_time = ~late
-            self._emit(_take(chunk, on_time), twice[on_time] if twice is not None else None, out)
+            self._emit(_take(chunk, on_time), doubled[on_time] if doubled is not None else None, out)
         held_back = replace(_take(chunk, late), sent=t[late] + delay[late])
-        self._late.append(_Late(held_back, twice[late] if twice is not None else None, "delayed"))
+        self._late.append(_Late(held_back, doubled[late] if doubled is not None else None, "delayed"))
         self._schedule()
 
     def _emit(self, chunk: Chunk, twice: BoolArray | None, out: Produced) -> None:

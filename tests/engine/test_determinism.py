@@ -1,4 +1,4 @@
-"""Same scenario + seed => the same bytes: across processes, batch sizes and added devices."""
+"""Same scenario + seed => the same bytes: across processes, batch sizes, shards and added devices."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine import parse_scenario
 from engine.contract.readings import Encoder
+from engine.model.specs import shard
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
 from tests.helpers import by_device, scenario_text, simulate
@@ -30,29 +33,60 @@ EVENTFUL = scenario_text(
     """
 )
 
+DELIVERY = scenario_text(
+    """\
+    devices:
+      - {id: ac, kind: hvac, interval: 7s, buffer: 20}
+      - {id: rack, kind: server, interval: 1s, buffer: 1000}
+      - {id: oven, kind: appliance, interval: 500ms}
+      - {id: line, kind: industrial, interval: 13s, buffer: 3}
+    events:
+      - {at: "+00:05", action: duplicate, probability: 0.2, duration: 20m}
+      - {at: "+00:08", action: out_of_order, probability: 0.2, max_delay: 30s, duration: 15m}
+      - {at: "+00:10", action: comm_loss, target: [ac, rack, line], duration: 4m}
+      - {at: "+00:12", action: out_of_order, target: oven, probability: 0.5, max_delay: 2s, duration: 5m}
+      - {at: "+00:20", action: set_offline, target: rack}
+      - {at: "+00:23", action: set_online, target: rack}
+    """
+)
+"""Delivery faults: duplicates, readings held back past batch cuts, buffers forwarded at a comm loss's end."""
 
-def encoded(text: str, steps: list[float]) -> bytes:
+
+def encoded(text: str, steps: list[float], *, shard_of: tuple[int, int] | None = None) -> bytes:
     sink = MemorySink()
-    sim = Simulation(parse_scenario(text).plan, sink)
+    plan = parse_scenario(text).plan
+    sim = Simulation(shard(plan, *shard_of) if shard_of else plan, sink)
     for until in steps:
         sim.advance(until)
     encoder = Encoder(sim.plan.start_epoch)
     return b"".join(encoder.jsonl(batch) for batch in sink.batches)
 
 
-def test_batch_boundaries_do_not_change_a_single_byte() -> None:
-    horizon = 3600.0
-    one_go = encoded(EVENTFUL, [horizon])
-    odd_steps = [x * 0.37 for x in range(1, int(horizon / 0.37))] + [horizon]
-    assert encoded(EVENTFUL, odd_steps) == one_go
+@pytest.mark.parametrize(("text", "horizon", "size"), [(EVENTFUL, 3600.0, 1_000_000), (DELIVERY, 1800.0, 800_000)])
+def test_batch_boundaries_do_not_change_a_single_byte(text: str, horizon: float, size: int) -> None:
+    one_go = encoded(text, [horizon])
+    odd_steps = [x * 0.37 for x in range(1, int(horizon / 0.37))] + [horizon]  # real-time-like ticks
+    assert encoded(text, odd_steps) == one_go
     # Steps landing exactly on event instants and reading slots.
-    assert encoded(EVENTFUL, [600.0, 600.5, 1200.0, 1980.0, 2400.0, horizon]) == one_go
-    assert len(one_go) > 1_000_000
+    instants = [600.0, 600.5, 720.0, 1200.0, 1380.0, 1980.0, 2400.0]
+    assert encoded(text, [t for t in instants if t < horizon] + [horizon]) == one_go
+    assert encoded(text, [x * 97.0 for x in range(1, int(horizon / 97.0))] + [horizon]) == one_go
+    assert len(one_go) > size
 
 
-def test_same_bytes_in_separate_processes(tmp_path: Path) -> None:
+def test_shards_of_delivery_faults_give_each_device_the_same_bytes() -> None:
+    whole = encoded(DELIVERY, [1800.0]).splitlines(keepends=True)
+    for k in (1, 2, 3):
+        part = encoded(DELIVERY, [x * 0.9 for x in range(1, 2000)] + [1800.0], shard_of=(k, 3))
+        ids = {spec.id for spec in shard(parse_scenario(DELIVERY).plan, k, 3).devices}
+        mine = [line for line in whole if line.split(b'"')[3].decode() in ids]
+        assert part == b"".join(mine) and mine
+
+
+@pytest.mark.parametrize("text", [EVENTFUL, DELIVERY])
+def test_same_bytes_in_separate_processes(tmp_path: Path, text: str) -> None:
     scenario = tmp_path / "s.yaml"
-    scenario.write_text(EVENTFUL)
+    scenario.write_text(text)
     outputs = []
     for hash_seed in ("1", "2"):
         out = tmp_path / f"out{hash_seed}.jsonl"
@@ -71,7 +105,7 @@ def test_same_bytes_in_separate_processes(tmp_path: Path) -> None:
         subprocess.run(command, check=True, env=env, timeout=120)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
-    assert outputs[0] == encoded(EVENTFUL, [3600.0])
+    assert outputs[0] == encoded(text, [3600.0])
 
 
 def test_adding_a_device_leaves_the_others_unchanged() -> None:
