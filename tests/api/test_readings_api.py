@@ -67,7 +67,7 @@ def test_the_latest_reading_is_the_newest_even_when_older_ones_arrive_after_it()
     sim = Simulation(parse_scenario(text).plan, FanOut([memory, latest]))
     for until in (150.0, 300.0, 302.0, 600.0):
         sim.advance(until)
-        newest = {}
+        newest: dict[str, tuple[float, int]] = {}
         for reading in memory.readings():
             if reading.t >= newest.get(reading.device_id, (-1.0,))[0]:
                 newest[reading.device_id] = (reading.t, reading.seq)
