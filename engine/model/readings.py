@@ -1,7 +1,8 @@
 """Readings and status changes as they leave the core, and the port (Sink) they leave through.
 
 Readings travel in columns (numpy arrays), sorted by (time, device order) (below: when each is
-sent), so a sink can encode thousands of them per call; `Reading` is the one-at-a-time view for tests and small consumers.
+sent), so a sink can encode thousands of them per call; `Reading` is the one-at-a-time view for
+tests and small consumers.
 
 A reading has two instants: its own time `t` (its timestamp) and the instant it is sent. Almost
 every reading is sent at `t`; one held back (`out_of_order`) or stored by its meter while the link

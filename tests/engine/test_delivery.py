@@ -13,6 +13,7 @@ import numpy as np
 
 from engine import parse_scenario
 from engine.contract.readings import Encoder
+from engine.model.readings import Chunk, ReadingBatch
 from engine.runtime.report import DeviceTotals, build_report
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
@@ -178,3 +179,29 @@ def test_delivery_faults_as_commands_until_cleared() -> None:
     oven_totals = totals(sim)["oven"]
     assert (oven_totals["duplicated"], oven_totals["delayed"], oven_totals["generated"]) == (10, 10, 700)
     assert [e.action for e in sim.journal] == ["duplicate", "out_of_order", "clear_fault"]
+
+
+def test_a_batch_with_late_readings_is_in_send_order_as_a_plain_sort_says() -> None:
+    """The merge's sort against sorted() over rows: chunks with and without send instants, and rows."""
+    rng = np.random.default_rng(7)
+    chunks, rows = [], []
+    for device in range(6):
+        n = int(rng.integers(1, 40))
+        t = np.sort(rng.choice(np.arange(0.0, 100.0, 0.5), n, replace=False))
+        seq = np.arange(n, dtype=np.int64) + 10 * device
+        sent = t + np.where(rng.random(n) < 0.3, rng.random(n) * 20.0, 0.0) if device % 2 else None
+        power, voltage, current, energy = rng.random((4, n))
+        chunks.append(Chunk(device, t, power, voltage, current, energy, seq, bool(device % 3), False, sent))
+    for i in range(30):
+        rows.append((float(rng.integers(0, 200)) / 2, 6 + i % 2, 1.0, 230.0, 2.0, 3.0, 1000 + i, True, False))
+    batch = ReadingBatch.merge(tuple(f"d{i}" for i in range(8)), chunks, rows)
+    expected = sorted(
+        [
+            (float(s), c.device, int(q), float(t))
+            for c in chunks
+            for t, s, q in zip(c.t, c.t if c.sent is None else c.sent, c.seq, strict=True)
+        ]
+        + [(row[0], row[1], row[6], row[0]) for row in rows]
+    )
+    got = list(zip(batch.sent.tolist(), batch.device.tolist(), batch.seq.tolist(), batch.t.tolist(), strict=True))
+    assert got == expected and batch.late
