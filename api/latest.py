@@ -38,10 +38,11 @@ class LatestReadings:
         readings = [self.readings[i] for i in device_ids if i in self.readings]
         if not readings:
             return {}
+        times = np.array([r.t for r in readings], dtype=np.float64)
         batch = ReadingBatch(
             tuple(r.device_id for r in readings),
             np.arange(len(readings), dtype=np.int64),
-            np.array([r.t for r in readings], dtype=np.float64),
+            times,
             np.array([r.power for r in readings], dtype=np.float64),
             np.array([r.voltage for r in readings], dtype=np.float64),
             np.array([r.current for r in readings], dtype=np.float64),
@@ -49,19 +50,30 @@ class LatestReadings:
             np.array([r.seq for r in readings], dtype=np.int64),
             np.array([r.enabled for r in readings], dtype=np.bool_),
             np.array([self.millis[r.device_id] for r in readings], dtype=np.bool_),
+            times,
         )
         return dict(zip(batch.device_ids, self._encoder.payloads(batch), strict=True))
 
     def _remember(self, batch: ReadingBatch) -> None:
+        """Keep each device's newest reading: its last row, unless readings sent late (out of order,
+        forwarded from a buffer) are in the batch, whose last row may be older than one already kept."""
         if not len(batch):
             return
-        # The last row of each device: first occurrence in the reversed batch.
-        devices, first_from_end = np.unique(batch.device[::-1], return_index=True)
-        rows = len(batch) - 1 - first_from_end
+        if batch.late:
+            order = np.lexsort((batch.t, batch.device))  # by device, then own time: a device's newest last
+            devices, first_from_end = np.unique(batch.device[order][::-1], return_index=True)
+            rows = order[len(batch) - 1 - first_from_end]
+        else:  # the last row of each device: first occurrence in the reversed batch
+            devices, first_from_end = np.unique(batch.device[::-1], return_index=True)
+            rows = len(batch) - 1 - first_from_end
         for device, row in zip(devices.tolist(), rows.tolist(), strict=True):
-            self.millis[batch.device_ids[device]] = bool(batch.millis[row])
-            self.readings[batch.device_ids[device]] = Reading(
-                batch.device_ids[device],
+            device_id = batch.device_ids[device]
+            kept = self.readings.get(device_id)
+            if batch.late and kept is not None and kept.t > batch.t[row]:
+                continue
+            self.millis[device_id] = bool(batch.millis[row])
+            self.readings[device_id] = Reading(
+                device_id,
                 float(batch.t[row]),
                 float(batch.power[row]),
                 float(batch.voltage[row]),

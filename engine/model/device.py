@@ -48,7 +48,7 @@ class Device:
         self.load = Load(spec, calendar, streams)
         self.electrics = Electrics(spec, site, streams)
         self.register = Register(spec, streams)
-        self.link = Link(index, streams)
+        self.link = Link(index, streams, spec.buffer)
         # Reading slots are anchor + k * interval, so changing the interval re-anchors.
         self.interval = spec.interval
         # Staggered meters read at a seeded offset into each interval, to the millisecond.
@@ -61,8 +61,9 @@ class Device:
 
     @property
     def next_due(self) -> float:
-        """Sim time of the next reading."""
-        return self._anchor + self._next_k * self.interval
+        """Sim time of the next reading, or of a reading held back that is due to be sent before it."""
+        due = self._anchor + self._next_k * self.interval
+        return due if due <= self.link.next_release else self.link.next_release
 
     @property
     def status(self) -> Status:
@@ -112,6 +113,7 @@ class Device:
         self.spec = spec
         self.load.respec(spec)
         self.register.respec(spec)
+        self.link.resize(spec.buffer)
         if interval_changed:
             self.set_interval(spec.interval)
 
@@ -131,10 +133,16 @@ class Device:
         return end - self._next_k
 
     def sample(self, until: float, out: Produced) -> None:
-        """Readings due before `until` under the current state, into `out` if sent."""
+        """Readings due before `until` under the current state, into `out` if sent; and the readings
+        held back (by a fault or the meter's buffer) whose send instant is before `until`."""
         n = self._slot_count(until)
-        if n <= 0:
-            return
+        if n > 0:
+            self._sample(n, out)
+        if self.link.next_release < until:
+            self.link.release(until, out)
+
+    def _sample(self, n: int, out: Produced) -> None:
+        """The next `n` readings of the schedule."""
         if n <= _FEW and not self._numpy_only:
             times = [k * self.interval + self._anchor for k in range(self._next_k, self._next_k + n)]
             self._next_k += n

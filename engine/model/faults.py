@@ -16,7 +16,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from engine.model.randomness import Streams
-from engine.model.readings import FloatArray
+from engine.model.readings import BoolArray, FloatArray
 
 StageName = Literal["load", "electrics", "register", "link"]
 """The stages a reading passes: demand, supply and conversion, the metering register, the link out."""
@@ -136,3 +136,40 @@ class CommLoss(Fault):
 
     name = "comm_loss"
     stage = "link"
+
+
+@dataclass(eq=False, slots=True)
+class Duplicate(Fault):
+    """Duplicated messages: a reading sent live goes out twice, identical (same `seq`), with `probability`."""
+
+    name = "duplicate"
+    stage = "link"
+    probability: float
+
+
+@dataclass(eq=False, slots=True)
+class OutOfOrder(Fault):
+    """Messages out of order: a reading sent live is held back, with `probability`, for up to `max_delay`
+    seconds (uniform in (0, max_delay]); the readings measured meanwhile go out before it."""
+
+    name = "out_of_order"
+    stage = "link"
+    probability: float
+    max_delay: float
+
+
+# Overlapping faults of one kind act as one (the highest probability, the longest delay), so that each
+# reading sent live draws a fixed count from the kind's stream, whatever the batch cuts and the overlaps.
+def draw_twice(active: list[Duplicate], n: int, streams: Streams) -> BoolArray:
+    """Which of the next `n` readings sent live go out twice: one draw each from the `duplicate` stream."""
+    hit: BoolArray = streams.uniforms("duplicate").array(n) < max(fault.probability for fault in active)
+    return hit
+
+
+def draw_delays(active: list[OutOfOrder], n: int, streams: Streams) -> FloatArray:
+    """Seconds each of the next `n` readings sent live is held back (0: on time): two draws each from the
+    `out_of_order` stream, whether and how long."""
+    draws = streams.uniforms("out_of_order").array(2 * n)
+    probability, longest = max(fault.probability for fault in active), max(fault.max_delay for fault in active)
+    delay: FloatArray = np.where(draws[0::2] < probability, longest * (1.0 - draws[1::2]), 0.0)
+    return delay

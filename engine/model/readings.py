@@ -1,7 +1,13 @@
 """Readings and status changes as they leave the core, and the port (Sink) they leave through.
 
-Readings travel in columns (numpy arrays), sorted by (time, device order), so a sink can encode
-thousands of them per call; `Reading` is the one-at-a-time view for tests and small consumers.
+Readings travel in columns (numpy arrays), sorted by (time, device order) (below: when each is
+sent), so a sink can encode thousands of them per call; `Reading` is the one-at-a-time view for
+tests and small consumers.
+
+A reading has two instants: its own time `t` (its timestamp) and the instant it is sent. Almost
+every reading is sent at `t`; one held back (`out_of_order`) or stored by its meter while the link
+was down (`buffer:`) is sent later. A batch holds the readings sent in its span, sorted by (sent,
+device order, seq); when none is late, `sent` is the `t` array itself and the order is (t, device).
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class Chunk:
     seq: IntArray
     enabled: bool
     millis: bool
+    sent: FloatArray | None = None
+    """When each is sent; None: each at its own `t` (the common case)."""
 
 
 Row = tuple[float, int, float, float, float, float, int, bool, bool]
@@ -55,7 +63,7 @@ real time produces one or two readings per device per tick, too few to be worth 
 
 @dataclass(frozen=True, slots=True)
 class ReadingBatch:
-    """Readings of many devices in columns, sorted by time then device order."""
+    """Readings of many devices in columns, sorted by send instant, then device order, then seq."""
 
     device_ids: tuple[str, ...]
     device: IntArray
@@ -67,13 +75,22 @@ class ReadingBatch:
     seq: IntArray
     enabled: BoolArray
     millis: BoolArray
+    sent: FloatArray
+    """When each reading is sent (paced publishing goes by it): `t` itself when none is late."""
 
     def __len__(self) -> int:
         return len(self.t)
 
+    @property
+    def late(self) -> bool:
+        """Whether some reading is sent after its own time (then `sent` is not `t`)."""
+        return self.sent is not self.t
+
     @classmethod
     def merge(cls, device_ids: tuple[str, ...], chunks: list[Chunk], rows: list[Row] | None = None) -> ReadingBatch:
-        """One batch in (time, device order) from chunks and rows in any order."""
+        """One batch in (sent, device order, seq) from chunks and rows in any order.
+
+        Without late readings that is (time, device order), the one sort of the common path."""
         columns: list[list[np.ndarray]] = [[] for _ in range(9)]
         for c in chunks:
             n = len(c.t)
@@ -84,11 +101,18 @@ class ReadingBatch:
                 column.append(np.array(values, dtype=dtype))
         if not columns[0]:
             empty, none = np.empty(0), np.empty(0, dtype=np.int64)
-            return cls(device_ids, none, empty, empty, empty, empty, empty, none, none.astype(bool), none.astype(bool))
+            flags = none.astype(bool)
+            return cls(device_ids, none, empty, empty, empty, empty, empty, none, flags, flags, empty)
         merged = [np.concatenate(column) if len(column) > 1 else column[0] for column in columns]
-        order = np.lexsort((merged[1], merged[0]))
+        if not any(c.sent is not None for c in chunks):
+            order = np.lexsort((merged[1], merged[0]))
+            t, device, power, voltage, current, energy, seq, enabled, millis = (column[order] for column in merged)
+            return cls(device_ids, device, t, power, voltage, current, energy, seq, enabled, millis, t)
+        sent_parts = [c.t if c.sent is None else c.sent for c in chunks] + ([merged[0][-len(rows) :]] if rows else [])
+        sent = np.concatenate(sent_parts)
+        order = np.lexsort((merged[6], merged[1], sent))
         t, device, power, voltage, current, energy, seq, enabled, millis = (column[order] for column in merged)
-        return cls(device_ids, device, t, power, voltage, current, energy, seq, enabled, millis)
+        return cls(device_ids, device, t, power, voltage, current, energy, seq, enabled, millis, sent[order])
 
     def readings(self) -> list[Reading]:
         """Row view; convenient, not fast."""

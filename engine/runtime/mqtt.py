@@ -107,7 +107,8 @@ class MqttBridge:
             topics = self._data_topics
             if len(topics) < len(batch.device_ids):  # devices added at runtime
                 topics += [self.topics.data(i) for i in batch.device_ids[len(topics) :]]
-            due = [self.clock.wall_time(t) for t in batch.t.tolist()] if self.clock.speed else None
+            # Paced by when each is sent: a reading held back (out of order, buffered) goes out late.
+            due = [self.clock.wall_time(t) for t in batch.sent.tolist()] if self.clock.speed else None
             payloads = self.encoder.payloads(batch)
             qos = self.qos
             if due is None:

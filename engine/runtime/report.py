@@ -18,7 +18,16 @@ class PowerTotals(TypedDict):
 
 
 class DeviceTotals(TypedDict):
-    """What one device sent, and the energy it measured (true, and as its counter showed it)."""
+    """What one device measured and sent, and the energy it measured (true, and as its counter showed it).
+
+    `readings`: readings published, each once (`power_kw` is over them); `last_seq`: the last `seq`
+    given (None: none yet), to each reading sent, or with a `buffer` to each reading measured, so a
+    gap in `seq` is a reading lost: dropped at the meter, or still stored or held back at the end.
+    Delivery: `generated` readings measured (sent or not); `published` messages sent, duplicates
+    included; `duplicated` readings published twice; `delayed` readings held back (`out_of_order`);
+    `held` readings stored while the link was down and forwarded on its return; `dropped_at_meter`
+    readings dropped from a full buffer.
+    """
 
     device_id: str
     kind: str
@@ -27,6 +36,12 @@ class DeviceTotals(TypedDict):
     energy_kwh: float
     energy_reported_kwh: float
     power_kw: PowerTotals
+    generated: int
+    published: int
+    duplicated: int
+    delayed: int
+    held: int
+    dropped_at_meter: int
 
 
 class ReportEvent(TypedDict):
@@ -87,7 +102,7 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
     devices: list[DeviceTotals] = []
     for device in sim.all_devices:  # deleted devices too: their readings went out
         link, register = device.link, device.register
-        count = link.published
+        count = link.readings
         devices.append(
             {
                 "device_id": device.spec.id,
@@ -101,6 +116,12 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
                     "max": round(link.power_max, 6) if count else None,
                     "mean": round(link.power_sum / count, 6) if count else None,
                 },
+                "generated": link.generated,
+                "published": link.published,
+                "duplicated": link.duplicated,
+                "delayed": link.delayed,
+                "held": link.held,
+                "dropped_at_meter": link.dropped_at_meter,
             }
         )
     return {

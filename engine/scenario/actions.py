@@ -84,12 +84,17 @@ class Outage(_Fault):
 
 
 class CommLoss(_Fault):
-    """Communication lost: no readings, status offline; the meter keeps integrating energy."""
+    """Communication lost: no readings, status offline; the meter keeps integrating energy (and with
+    a device `buffer`, stores its readings and forwards them when the link returns)."""
 
     action: Literal["comm_loss"] = Field(description="What happens.")
 
     def fault(self, now: float) -> faults.Fault:
         return faults.CommLoss()
+
+    def end(self, device: Device, fault: faults.Fault | None, now: float) -> None:
+        super().end(device, fault, now)
+        device.link.forward(now)
 
 
 class Brownout(_Fault):
@@ -146,6 +151,33 @@ class Trip(_Fault):
         return faults.Trip()
 
 
+class Duplicate(_Fault):
+    """Duplicated messages: each reading sent is published twice with `probability`, identical (same `seq`)."""
+
+    action: Literal["duplicate"] = Field(description="What happens.")
+    probability: float = Field(0.05, gt=0, le=1, description="Chance that a reading is published twice.")
+
+    def fault(self, now: float) -> faults.Fault:
+        return faults.Duplicate(self.probability)
+
+
+class OutOfOrder(_Fault):
+    """Messages out of order: a reading is held back with `probability` and published after the ones
+    measured meanwhile (its own timestamp and `seq`), at most `max_delay` late."""
+
+    action: Literal["out_of_order"] = Field(description="What happens.")
+    probability: float = Field(0.05, gt=0, le=1, description="Chance that a reading is held back.")
+    max_delay: Duration = Field(
+        30.0,
+        gt=0,
+        le=86400,
+        description="The longest a reading is held back, a duration (each delay is uniform up to it).",
+    )
+
+    def fault(self, now: float) -> faults.Fault:
+        return faults.OutOfOrder(self.probability, self.max_delay)
+
+
 _FAULTS: dict[str, type[_Fault]] = {
     get_args(cls.model_fields["action"].annotation)[0]: cls for cls in _Fault.__subclasses__()
 }
@@ -181,17 +213,18 @@ class Enable(_Action):
 
 
 class SetOnline(_Action):
-    """The device's link comes back: readings are sent again."""
+    """The device's link comes back: readings are sent again (what its buffer stored first)."""
 
     action: Literal["set_online"] = Field(description="What happens.")
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         device.link.online = True
+        device.link.forward(now)
         return None
 
 
 class SetOffline(_Action):
-    """The device's link is taken down: status offline, no readings, energy goes on."""
+    """The device's link is taken down: status offline, no readings (stored if it has a `buffer`), energy goes on."""
 
     action: Literal["set_offline"] = Field(description="What happens.")
 
@@ -300,12 +333,14 @@ class ClearFault(_Action):
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         device.clear_faults(self.fault)
+        device.link.forward(now)  # a comm loss cleared: what the buffer stored goes out now
         return None
 
 
 AnyAction = Annotated[
-    Outage | CommLoss | Brownout | Stuck | Spikes | Drift | Trip | Disable | Enable | SetOnline | SetOffline
-    | SetPower | ClearOverride | SetInterval | ResetEnergy | Reset | ClearTrip | InjectFault | ClearFault,
+    Outage | CommLoss | Brownout | Stuck | Spikes | Drift | Trip | Duplicate | OutOfOrder
+    | Disable | Enable | SetOnline | SetOffline | SetPower | ClearOverride
+    | SetInterval | ResetEnergy | Reset | ClearTrip | InjectFault | ClearFault,
     Field(discriminator="action"),
 ]  # fmt: skip
 """Every action, discriminated on `action`: the one definition of the closed set."""

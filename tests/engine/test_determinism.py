@@ -1,4 +1,4 @@
-"""Same scenario + seed => the same bytes: across processes, batch sizes and added devices."""
+"""Same scenario + seed => the same bytes: across processes, batch sizes, shards and added devices."""
 
 from __future__ import annotations
 
@@ -37,6 +37,23 @@ EVENTFUL = scenario_text(
     """
 )
 
+DELIVERY = scenario_text(
+    """\
+    devices:
+      - {id: ac, kind: hvac, interval: 7s, buffer: 20}
+      - {id: rack, kind: server, interval: 1s, buffer: 1000}
+      - {id: oven, kind: appliance, interval: 500ms}
+      - {id: line, kind: industrial, interval: 13s, buffer: 3}
+    events:
+      - {at: "+00:05", action: duplicate, probability: 0.2, duration: 20m}
+      - {at: "+00:08", action: out_of_order, probability: 0.2, max_delay: 30s, duration: 15m}
+      - {at: "+00:10", action: comm_loss, target: [ac, rack, line], duration: 4m}
+      - {at: "+00:12", action: out_of_order, target: oven, probability: 0.5, max_delay: 2s, duration: 5m}
+      - {at: "+00:20", action: set_offline, target: rack}
+      - {at: "+00:23", action: set_online, target: rack}
+    """
+)
+"""Delivery faults: duplicates, readings held back past batch cuts, buffers forwarded at a comm loss's end."""
 
 # The register's and the breaker's faults: drift then a reset, rollovers, scripted trips, and meters
 # that trip by themselves (a brownout on a pinned hvac near its limit, overloaded lights: l2 listed
@@ -68,14 +85,15 @@ FAULTY = scenario_text(
 Journal = list[tuple[float, str, str, tuple[str, ...], str, dict[str, object]]]
 
 
-def encoded(text: str, steps: list[float]) -> bytes:
-    return run(text, steps)[0]
+def encoded(text: str, steps: list[float], *, shard_of: tuple[int, int] | None = None) -> bytes:
+    return run(text, steps, shard_of=shard_of)[0]
 
 
-def run(text: str, steps: list[float]) -> tuple[bytes, Journal]:
+def run(text: str, steps: list[float], *, shard_of: tuple[int, int] | None = None) -> tuple[bytes, Journal]:
     """The readings' bytes and the journal of a run advanced to each of `steps` in turn."""
     sink = MemorySink()
-    sim = Simulation(parse_scenario(text).plan, sink)
+    plan = parse_scenario(text).plan
+    sim = Simulation(shard(plan, *shard_of) if shard_of else plan, sink)
     for until in steps:
         sim.advance(until)
     return _bytes(sim, sink), _journal(sim)
@@ -90,21 +108,43 @@ def _journal(sim: Simulation) -> Journal:
     return [(e.t, e.action, e.phase, e.targets, e.source, dict(e.params)) for e in sim.journal]
 
 
-def test_batch_boundaries_do_not_change_a_single_byte() -> None:
-    horizon = 3600.0
-    one_go = encoded(EVENTFUL, [horizon])
-    odd_steps = [x * 0.37 for x in range(1, int(horizon / 0.37))] + [horizon]
-    assert encoded(EVENTFUL, odd_steps) == one_go
+@pytest.mark.parametrize(("text", "horizon", "size"), [(EVENTFUL, 3600.0, 1_000_000), (DELIVERY, 1800.0, 800_000)])
+def test_batch_boundaries_do_not_change_a_single_byte(text: str, horizon: float, size: int) -> None:
+    one_go = encoded(text, [horizon])
+    odd_steps = [x * 0.37 for x in range(1, int(horizon / 0.37))] + [horizon]  # real-time-like ticks
+    assert encoded(text, odd_steps) == one_go
     # Steps landing exactly on event instants and reading slots.
-    assert encoded(EVENTFUL, [600.0, 600.5, 1200.0, 1980.0, 2400.0, horizon]) == one_go
-    assert len(one_go) > 1_000_000
+    instants = [600.0, 600.5, 720.0, 1200.0, 1380.0, 1980.0, 2400.0]
+    assert encoded(text, [t for t in instants if t < horizon] + [horizon]) == one_go
+    assert encoded(text, [x * 97.0 for x in range(1, int(horizon / 97.0))] + [horizon]) == one_go
+    assert len(one_go) > size
 
 
-def test_same_bytes_in_separate_processes(tmp_path: Path) -> None:
+def test_an_accelerated_clock_gives_the_bytes_of_a_virtual_run() -> None:
+    """The driver along a x3000 clock: advances cut wherever the wall clock says, the bytes stay."""
+    sink = MemorySink()
+    sim = Simulation(parse_scenario(DELIVERY).plan, sink)
+    asyncio.run(Driver(sim, Clock(3000)).run(1800.0))
+    encoder = Encoder(sim.plan.start_epoch)
+    assert len(sink.batches) > 10
+    assert b"".join(encoder.jsonl(batch) for batch in sink.batches) == encoded(DELIVERY, [1800.0])
+
+
+def test_shards_of_delivery_faults_give_each_device_the_same_bytes() -> None:
+    whole = encoded(DELIVERY, [1800.0]).splitlines(keepends=True)
+    for k in (1, 2, 3):
+        part = encoded(DELIVERY, [x * 2.3 for x in range(1, 782)] + [1800.0], shard_of=(k, 3))
+        ids = {spec.id for spec in shard(parse_scenario(DELIVERY).plan, k, 3).devices}
+        mine = [line for line in whole if line.split(b'"')[3].decode() in ids]
+        assert part == b"".join(mine) and mine
+
+
+@pytest.mark.parametrize(("text", "hash_seeds"), [(EVENTFUL, ("1", "2")), (DELIVERY, ("3",))])
+def test_same_bytes_in_separate_processes(tmp_path: Path, text: str, hash_seeds: tuple[str, ...]) -> None:
     scenario = tmp_path / "s.yaml"
-    scenario.write_text(EVENTFUL)
+    scenario.write_text(text)
     outputs = []
-    for hash_seed in ("1", "2"):
+    for hash_seed in hash_seeds:
         out = tmp_path / f"out{hash_seed}.jsonl"
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         command = [
@@ -120,8 +160,8 @@ def test_same_bytes_in_separate_processes(tmp_path: Path) -> None:
         ]
         subprocess.run(command, check=True, env=env, timeout=120)
         outputs.append(out.read_bytes())
-    assert outputs[0] == outputs[1]
-    assert outputs[0] == encoded(EVENTFUL, [3600.0])
+    assert len(set(outputs)) == 1
+    assert outputs[0] == encoded(text, [3600.0])
 
 
 def test_adding_a_device_leaves_the_others_unchanged() -> None:

@@ -51,6 +51,7 @@ def random_batch(n: int) -> ReadingBatch:
         rng.integers(0, 10**12, n),
         rng.integers(0, 2, n).astype(bool),
         rng.integers(0, 2, n).astype(bool),
+        t,
     )
 
 
@@ -83,10 +84,11 @@ def test_payloads_are_one_json_document_each() -> None:
 
 def test_small_values_keep_their_zero_padded_decimals() -> None:
     n = 4
+    t = np.array([0.0, 0.001, 60.0, 61.0])
     batch = ReadingBatch(
         ("a",),
         np.zeros(n, dtype=np.int64),
-        np.array([0.0, 0.001, 60.0, 61.0]),
+        t,
         np.array([0.0, 0.001, 0.0049, 0.0051]),
         np.array([0.0, 0.1, 0.04, 0.06]),
         np.array([0.0, 0.0, 0.0, 0.0]),
@@ -94,6 +96,7 @@ def test_small_values_keep_their_zero_padded_decimals() -> None:
         np.array([0, 1, 9, 10], dtype=np.int64),
         np.ones(n, dtype=bool),
         np.array([False, True, False, False]),
+        t,
     )
     lines = Encoder(0).csv(batch).decode().splitlines()
     assert lines == [
