@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.model.calendar import SiteCalendar
 from engine.model.electrics import Electrics
-from engine.model.faults import Fault
+from engine.model.faults import Fault, Outage
 from engine.model.link import Link
 from engine.model.load import Load
 from engine.model.randomness import Streams, stream
@@ -26,6 +26,7 @@ from engine.model.readings import FloatArray, Produced, Status
 from engine.model.register import Register
 from engine.model.specs import DeviceSpec, SiteSpec
 from engine.model.stage import Stage
+from engine.model.weather import Climate
 
 _FEW = 4
 """Up to this many readings per call, `sample` computes with Python floats (cheaper than numpy)."""
@@ -35,12 +36,20 @@ class Device:
     """State and sampling of one device; changed only by the simulation, at a sim instant."""
 
     def __init__(
-        self, spec: DeviceSpec, index: int, site: SiteSpec, calendar: SiteCalendar, seed: int, *, stagger: bool = False
+        self,
+        spec: DeviceSpec,
+        index: int,
+        site: SiteSpec,
+        calendar: SiteCalendar,
+        seed: int,
+        *,
+        stagger: bool = False,
+        climate: Climate | None = None,
     ) -> None:
         self.spec = spec
         self.index = index
         streams = Streams(seed, spec.id)
-        self.load = Load(spec, calendar, streams)
+        self.load = Load(spec, calendar, streams, climate)
         self.electrics = Electrics(spec, site, streams)
         self.register = Register(streams)
         self.link = Link(index, streams)
@@ -96,10 +105,25 @@ class Device:
         """The behaviour factor from `now` on (called by the device's behaviour process)."""
         self.load.modulate(now, factor)
 
+    @property
+    def powered(self) -> bool:
+        """The supply is there (no outage in force)."""
+        return not any(isinstance(fault, Outage) for fault in self.electrics.faults)
+
+    def restart(self, now: float) -> None:
+        """The load starts again at `now` (power back, enable, a breaker closed): a motor's inrush.
+
+        Called after the change that lets it run; does nothing while it still cannot (no supply,
+        switched off).
+        """
+        if self.powered and self.load.enabled:
+            self.load.start_motor(now)
+
     def start_at(self, t: float) -> None:
         """A device created at sim time `t`: no readings before it, energy counted from it."""
         self._next_k = max(0, math.ceil((t - self._anchor) / self.interval))
         self.register.start_at(t)
+        self.load.started_at(t)
 
     def respec(self, spec: DeviceSpec) -> None:
         """Another spec of the same device (same id and kind) from now on."""
@@ -149,14 +173,14 @@ class Device:
 
     def _read_arrays(self, t: FloatArray, millis: bool, out: Produced) -> None:
         """Readings at `t` (ascending, after the last one) with numpy, as a chunk."""
-        power, voltage, current = self.electrics.over(self.spec, self.load.over(t))
+        power, voltage, current = self.electrics.over(self.spec, self.load.over(t, self.interval))
         shown = self.register.over(t, power, voltage, current)
         self.link.send(t, shown, self.load.enabled, millis, out)
 
     def _read(self, times: list[float], out: Produced) -> None:
         """Readings at `times` (ascending, after the last one) with Python floats, as rows."""
         spec = self.spec
-        powers, voltages, currents = self.electrics.at(spec, self.load.at(times))
+        powers, voltages, currents = self.electrics.at(spec, self.load.at(times, self.interval))
         shown = self.register.at(times, powers, voltages, currents)
         millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0 or times[0] % 1.0 != 0.0
         self.link.send_few(times, shown, self.load.enabled, millis, out)

@@ -82,6 +82,10 @@ class Outage(_Fault):
     def fault(self, now: float) -> faults.Fault:
         return faults.Outage()
 
+    def end(self, device: Device, fault: faults.Fault | None, now: float) -> None:
+        super().end(device, fault, now)
+        device.restart(now)  # motors start again when the last outage ends (restart checks the supply)
+
 
 class CommLoss(_Fault):
     """Communication lost: no readings, status offline; the meter keeps integrating energy."""
@@ -144,7 +148,7 @@ class Disable(_Timed):
         return None
 
     def end(self, device: Device, fault: faults.Fault | None, now: float) -> None:
-        device.load.enabled = True
+        _switch_on(device, now)
 
 
 class Enable(_Action):
@@ -153,8 +157,15 @@ class Enable(_Action):
     action: Literal["enable"] = Field(description="What happens.")
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
-        device.load.enabled = True
+        _switch_on(device, now)
         return None
+
+
+def _switch_on(device: Device, now: float) -> None:
+    """Enable: a load that was off starts (its motor's inrush, `Device.restart`)."""
+    if not device.load.enabled:
+        device.load.enabled = True
+        device.restart(now)
 
 
 class SetOnline(_Action):
@@ -259,7 +270,10 @@ class ClearFault(_Action):
     fault: FaultName | None = Field(None, description=f"Which fault ({', '.join(FAULT_NAMES)}); all if omitted.")
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
+        powered = device.powered
         device.clear_faults(self.fault)
+        if not powered:
+            device.restart(now)  # the outage it cleared, if any: restart checks the supply
         return None
 
 
