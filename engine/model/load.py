@@ -28,7 +28,6 @@ from engine.model.stage import Stage
 from engine.model.weather import Climate, TemperatureCursor, thermal_load, thermal_load_at
 
 
-
 class Load(Stage):
     """Demand of one device: load curve, behaviour, override, on/off, and its noise."""
 

@@ -61,7 +61,9 @@ class Climate:
         day = hour / 24.0
         season = -spec.seasonal_swing_c * math.cos(2.0 * math.pi * (day - COLDEST_DAY) / YEAR_DAYS)
         daily = spec.daily_swing_c * math.cos(2.0 * math.pi * (hour % 24 - WARMEST_HOUR) / 24.0)
-        anomaly = sum(amplitude * math.sin(2.0 * math.pi * day / period + phase) for period, amplitude, phase in self.anomaly)
+        anomaly = sum(
+            amplitude * math.sin(2.0 * math.pi * day / period + phase) for period, amplitude, phase in self.anomaly
+        )
         return spec.mean_c + season + daily + anomaly
 
 
