@@ -43,7 +43,7 @@ class KindSpec:
 
 
 # Noise time constants: fans and air handlers follow the room in minutes (hvac 2 min); LED drivers
-# hold their output, only dimming drifts (lighting 30 min, 2 % default spread); a rack's load follows
+# hold their output, only dimming drifts (lighting 10 min, and a 2 % default spread); a rack's load follows
 # its workload over minutes (server 5 min); machines vary with the work piece (industrial 1 min);
 # heating elements and their controls swing fastest (appliance 30 s).
 KINDS: dict[Kind, KindSpec] = {
@@ -53,7 +53,7 @@ KINDS: dict[Kind, KindSpec] = {
     ),
     "lighting": KindSpec(
         rated_kw=8.5, power_factor=0.95, voltage_exponent=0, profile="lighting", behaviour=lighting,
-        noise=0.02, noise_tau=1800.0,
+        noise=0.02, noise_tau=600.0,
     ),
     "server": KindSpec(
         rated_kw=45.0, power_factor=0.98, voltage_exponent=0, profile="server", behaviour=server,

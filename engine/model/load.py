@@ -76,7 +76,7 @@ class Load(Stage):
         """Demand (kW) at the instants `t` of readings `interval` apart: noise, nameplate and inrush included."""
         spec = self.spec
         u = self._rng.array(2 * len(t))
-        z = self._noise.over(t, u[0::2] + u[1::2] - 1.0, interval)
+        z = self._noise.over(t, u, interval)
         power = self._level_kw(t) * (1.0 + spec.noise * z)
         if not self.overloaded:
             power = nameplate(power, spec.rated_kw)
@@ -89,17 +89,11 @@ class Load(Stage):
         """`over` for a few instants, with Python floats."""
         spec = self.spec
         noise, rated = spec.noise, spec.rated_kw
-        u = self._rng.values(2 * len(times))
-        e = []  # loops, not comprehensions: Python 3.11 makes a function object per comprehension
-        i = 0
-        for _ in times:
-            e.append(u[i] + u[i + 1] - 1.0)
-            i += 2
-        zs = self._noise.at(times, e, interval)
+        zs = self._noise.at(times, self._rng.values(2 * len(times)), interval)
         level = self._level_kw_at
         limited = not self.overloaded
         inrush = self._inrush_at if self._starts and spec.inrush is not None and self.enabled else None
-        powers = []
+        powers = []  # loops, not comprehensions: Python 3.11 makes a function object per comprehension
         for t, z in zip(times, zs, strict=True):
             power = level(t) * (1.0 + noise * z)
             if limited:

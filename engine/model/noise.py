@@ -47,15 +47,15 @@ def _coefficients(gap: float, tau: float) -> tuple[float, float]:
 
 
 @functools.lru_cache(maxsize=64)
-def _table(interval: float, tau: float) -> tuple[FloatArray, FloatArray, list[float], list[float]]:
-    """Powers a^m and a^-m for m = 0..L, as arrays and lists (the same values)."""
+def _table(interval: float, tau: float) -> tuple[list[float], list[float], FloatArray, FloatArray]:
+    """Powers a^m and a^-m for m = 0..L, as lists and arrays (the same values)."""
     a, _ = _coefficients(interval, tau)
     length = max(1, min(1 << 16, int(LOG_RANGE * tau / interval)))
     up, down = [1.0], [1.0]
     for _ in range(length):
         up.append(up[-1] * a)
         down.append(down[-1] / a)
-    return np.array(up), np.array(down), up, down
+    return up, down, np.array(up), np.array(down)
 
 
 class Wander:
@@ -71,6 +71,9 @@ class Wander:
         self._sum = 0.0
         self._m = 0
         self._interval = 0.0
+        self._steps: tuple[list[float], list[float], float, int] = ([], [], 0.0, 0)
+        self._steps_of = 0.0
+        """The interval `_steps` (powers, push scale, block length) are for, kept for the float path."""
 
     def _restart(self, z: float, interval: float) -> float:
         self.z, self._base, self._sum, self._m, self._interval = z, z, 0.0, 0, interval
@@ -86,33 +89,49 @@ class Wander:
     def _regular(self, gap: float, interval: float) -> bool:
         return self.z is not None and self._interval == interval and abs(gap - interval) <= _SAME_GAP
 
-    def at(self, times: list[float], e: list[float], interval: float) -> list[float]:
-        """`z` at a few readings `times` (ascending, after the last one), with Python floats."""
-        up, down = _table(interval, self.tau)[2:]
-        _, b = _coefficients(interval, self.tau)
-        length = len(up) - 1
+    def at(self, times: list[float], u: list[float], interval: float) -> list[float]:
+        """`z` at a few readings `times` (ascending, after the last one), with Python floats.
+
+        `u` holds the 2 uniforms of each reading (the innovation is `u1 + u2 - 1`).
+        """
+        if interval != self._steps_of:
+            up, down, _, _ = _table(interval, self.tau)
+            self._steps, self._steps_of = (up, down, _coefficients(interval, self.tau)[1], len(up) - 1), interval
+        up, down, b, length = self._steps
+        z, base, total, m, last = self.z, self._base, self._sum, self._m, self.last_t
+        blocks = self._interval == interval and length >= 2
         out = []
-        for t, innovation in zip(times, e, strict=True):
-            if not self._regular(t - self.last_t, interval) or length < 2:
-                out.append(self._plain(t - self.last_t, innovation, interval))
+        i = 0
+        for t in times:
+            e = u[i] + u[i + 1] - 1.0
+            i += 2
+            gap = t - last
+            if z is None:
+                z, base, total, m, blocks = e, e, 0.0, 0, length >= 2
+            elif not blocks or abs(gap - interval) > _SAME_GAP:
+                a, b_gap = _coefficients(gap, self.tau)
+                z = a * z + b_gap * e
+                base, total, m, blocks = z, 0.0, 0, length >= 2
             else:
-                if self._m == length:
-                    self._restart(self._base if self.z is None else self.z, interval)
-                self._m += 1
-                self._sum = self._sum + (b * innovation) * down[self._m]
-                self.z = up[self._m] * (self._base + self._sum)
-                out.append(self.z)
-            self.last_t = t
+                if m == length:
+                    base, total, m = z, 0.0, 0
+                m += 1
+                total = total + (b * e) * down[m]
+                z = up[m] * (base + total)
+            out.append(z)
+            last = t
+        self.z, self._base, self._sum, self._m, self.last_t, self._interval = z, base, total, m, last, interval
         return out
 
-    def over(self, t: FloatArray, e: FloatArray, interval: float) -> FloatArray:
+    def over(self, t: FloatArray, u: FloatArray, interval: float) -> FloatArray:
         """`at` for many readings, with numpy: the same operations on blocks of readings at once."""
         n = len(t)
-        up, down, up_list, _ = _table(interval, self.tau)
+        up_list, _, up, down = _table(interval, self.tau)
         length = len(up_list) - 1
         if length < 2:  # an interval of many time constants: every step is plain (few readings)
-            return np.array(self.at(t.tolist(), e.tolist(), interval))
+            return np.array(self.at(t.tolist(), u.tolist(), interval))
         _, b = _coefficients(interval, self.tau)
+        e = u[0::2] + u[1::2] - 1.0
         out = np.empty(n)
         breaks = (np.flatnonzero(np.abs(np.diff(t) - interval) > _SAME_GAP) + 1).tolist()
         start = 0

@@ -16,15 +16,15 @@ profiles:
 """
 
 
-def _chunked(wander: Wander, t: np.ndarray, e: np.ndarray, interval: float, sizes: list[int]) -> list[float]:
+def _chunked(wander: Wander, t: np.ndarray, u: np.ndarray, interval: float, sizes: list[int]) -> list[float]:
     out: list[float] = []
     i, k = 0, 0
     while i < len(t):
         size = min(sizes[k % len(sizes)], len(t) - i)
         if size <= 4:
-            out.extend(wander.at(t[i : i + size].tolist(), e[i : i + size].tolist(), interval))
+            out.extend(wander.at(t[i : i + size].tolist(), u[2 * i : 2 * (i + size)].tolist(), interval))
         else:
-            out.extend(wander.over(t[i : i + size], e[i : i + size], interval).tolist())
+            out.extend(wander.over(t[i : i + size], u[2 * i : 2 * (i + size)], interval).tolist())
         i, k = i + size, k + 1
     return out
 
@@ -35,10 +35,11 @@ def test_blocks_and_floats_give_the_plain_recursion_bit_for_bit_whatever_the_cut
     n = 6000
     t = np.arange(n) * interval
     t[2500:] += 3.3  # one irregular gap (as after set_interval or read_now)
-    e = rng.random(n) + rng.random(n) - 1.0
-    floats = Wander(tau).at(t.tolist(), e.tolist(), interval)
-    assert _chunked(Wander(tau), t, e, interval, [6000]) == floats
-    assert _chunked(Wander(tau), t, e, interval, [1, 700, 3, 2, 5000, 4, 64]) == floats
+    u = rng.random(2 * n)
+    e = u[0::2] + u[1::2] - 1.0
+    floats = Wander(tau).at(t.tolist(), u.tolist(), interval)
+    assert _chunked(Wander(tau), t, u, interval, [6000]) == floats
+    assert _chunked(Wander(tau), t, u, interval, [1, 700, 3, 2, 5000, 4, 64]) == floats
     # The oracle: z_k = a z_(k-1) + sqrt(1 - a^2) e_k with a = exp(-gap / tau), z_0 = e_0.
     z, plain = float(e[0]), [float(e[0])]
     for k in range(1, n):
@@ -62,6 +63,9 @@ def test_one_second_readings_are_correlated_and_the_spread_is_what_noise_says() 
     assert np.corrcoef(rack[:-1], rack[1:])[0, 1] > 0.99  # was 0.0 with white noise
     assert np.median(np.abs(np.diff(rack))) < 0.005  # was about 4 % from one second to the next
     assert rack.std() == pytest.approx(0.1 / math.sqrt(6), rel=0.15)  # noise 0.1: std 0.1 / sqrt(6)
+    hours = rack[: 24 * 3600].reshape(24, 3600)
+    within = np.sqrt(np.mean(hours.var(axis=1)))
+    assert within > 0.8 * 0.1 / math.sqrt(6)  # and nearly all of it within each hour (tau is 5 min)
 
 
 def test_a_one_second_and_a_ten_second_meter_look_alike() -> None:
