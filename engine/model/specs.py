@@ -22,11 +22,14 @@ Kind = Literal["hvac", "lighting", "server", "industrial", "appliance"]
 
 @dataclass(frozen=True, slots=True)
 class WeatherSpec:
-    """A synthetic climate (`engine.model.weather`): the mean and the daily and seasonal amplitudes (C)."""
+    """The site's climate (`engine.model.weather`): synthetic from a mean and daily and seasonal amplitudes
+    (C), or a table of temperatures."""
 
     mean_c: float = 11.0
     daily_swing_c: float = 8.0
     seasonal_swing_c: float = 9.0
+    table: tuple[tuple[float, float], ...] = ()
+    """Instead of the synthetic climate: (local seconds since the local 1970 epoch, C) from a CSV file."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """The site's outdoor temperature, and how much of its capacity an HVAC unit needs for it.
 
-A seeded synthetic climate: a yearly cosine (coldest in mid-January), a daily cosine (warmest at
+Either a table of temperatures (a CSV file's rows: `engine.scenario.weather_csv`), linear between
+rows, or a seeded synthetic climate: a yearly cosine (coldest in mid-January), a daily cosine (warmest at
 15:00 local), and a smooth anomaly, the sum of three sinusoids whose periods (2-12 days),
 amplitudes (0.5-2 C) and phases come from the "weather" stream of the run's seed: warm spells
 and cold snaps. The temperature is computed with `math` at each local hour and linear between
@@ -79,6 +80,10 @@ class TemperatureCursor:
         self._y_list: list[float] = []
 
     def _cover(self, start: int, end: int) -> None:
+        if self.climate.spec.table:
+            if not self._x_list:
+                self._xs, self._ys, self._x_list, self._y_list = _table(self.climate.spec.table)
+            return
         if not self._x_list or start <= self._first or end >= self._last:
             self._first, self._last = start - 1, max(end, start + 7) + 1
             self._xs, self._ys, self._x_list, self._y_list = _hourly(self.climate, self._first, self._last)
@@ -104,6 +109,14 @@ def _hourly(climate: Climate, first: int, last: int) -> tuple[FloatArray, FloatA
     hours = range(first * 24, (last + 1) * 24 + 1)
     xs = [hour * HOUR for hour in hours]
     ys = [climate.at_hour(hour) for hour in hours]
+    return np.array(xs), np.array(ys), xs, ys
+
+
+@functools.lru_cache(maxsize=8)
+def _table(table: tuple[tuple[float, float], ...]) -> tuple[FloatArray, FloatArray, list[float], list[float]]:
+    """A CSV's points, held flat a century before and after them (read only, shared)."""
+    xs = [table[0][0] - 100 * YEAR_DAYS * DAY, *(x for x, _ in table), table[-1][0] + 100 * YEAR_DAYS * DAY]
+    ys = [table[0][1], *(y for _, y in table), table[-1][1]]
     return np.array(xs), np.array(ys), xs, ys
 
 

@@ -184,12 +184,13 @@ def _inrush(device: Device) -> InrushSpec | None:
     return InrushSpec(device.inrush.factor, device.inrush.duration)
 
 
-def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
-    """The engine's resolved plan; call after `check` found nothing."""
+def to_plan(scenario: Scenario, *, sha256: str = "", weather_table: tuple[tuple[float, float], ...] = ()) -> Plan:
+    """The engine's resolved plan; call after `check` found nothing. `weather_table`: `site.weather.csv`'s rows."""
     profiles: dict[str, DailyProfile] = dict(BUILTIN_PROFILES)
     for name, profile in scenario.profiles.items():
         profiles[name] = profile_from_curves(name, profile.weekday, profile.saturday, profile.sunday)
-    site = SiteSpec(scenario.site.voltage, scenario.site.phases, scenario.site.frequency, _weather(scenario))
+    weather = _weather(scenario, weather_table)
+    site = SiteSpec(scenario.site.voltage, scenario.site.phases, scenario.site.frequency, weather)
     devices = tuple(device_spec(device, profiles, site) for device in scenario.devices)
     ids = [(device.id, device.kind) for device in scenario.devices]
     events = tuple(
@@ -216,11 +217,11 @@ def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
     )
 
 
-def _weather(scenario: Scenario) -> WeatherSpec | None:
+def _weather(scenario: Scenario, table: tuple[tuple[float, float], ...]) -> WeatherSpec | None:
     weather = scenario.site.weather
     if weather is None:
         return None
-    return WeatherSpec(weather.mean_c, weather.daily_swing_c, weather.seasonal_swing_c)
+    return WeatherSpec(weather.mean_c, weather.daily_swing_c, weather.seasonal_swing_c, table)
 
 
 def moved_to(plan: Plan, start: datetime) -> Plan:

@@ -41,6 +41,22 @@ class Weather(_Strict):
     seasonal_swing_c: float = Field(
         9.0, ge=0, le=40, description="Amplitude of the yearly cycle (C): coldest in mid-January."
     )
+    csv: str | None = Field(
+        None,
+        max_length=255,
+        description=(
+            "Instead of the synthetic climate: a CSV file in the scenario's folder with columns `time` (local "
+            "date-time, e.g. 2025-08-04T13:00) and `temperature_c`, rows in increasing time (hourly, say); "
+            "linear between rows, the first and last values held before and after them."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Weather:
+        synthetic = self.model_fields_set & {"mean_c", "daily_swing_c", "seasonal_swing_c"}
+        if self.csv is not None and synthetic:
+            raise ValueError(f"give either csv or the synthetic climate ({', '.join(sorted(synthetic))}), not both")
+        return self
 
 
 class Site(_Strict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,10 @@ from engine.errors import ScenarioError
 from engine.model.calendar import SiteCalendar
 from engine.model.specs import WeatherSpec
 from engine.model.weather import Climate, TemperatureCursor, thermal_load, thermal_load_at
+from engine.runtime.driver import run_virtual
+from engine.runtime.sinks import MemorySink
+from engine.scenario.loader import load_scenario
+from engine.simulation import Simulation
 from tests.helpers import scenario_text, simulate
 
 DAY = 86400.0
@@ -72,3 +78,58 @@ def test_without_weather_hvac_follows_its_profile_as_before() -> None:
 def test_setpoints_are_for_hvac() -> None:
     with pytest.raises(ScenarioError, match="setpoint_c and deadband_c are for hvac devices"):
         parse_scenario(scenario_text("devices: [{id: a, kind: server, setpoint_c: 21}]\n"))
+
+
+def _csv_site(tmp_path: Path, rows: str, csv: str = "weather.csv") -> Path:
+    (tmp_path / "weather.csv").write_text("time,temperature_c\n" + rows)
+    scenario = tmp_path / "site.yaml"
+    scenario.write_text(
+        scenario_text(f"site: {{weather: {{csv: {csv}}}}}\n") + "devices: [{id: ac, kind: hvac, interval: 5m}]\n"
+    )
+    return scenario
+
+
+def test_hourly_values_from_a_csv_beside_the_scenario(tmp_path: Path) -> None:
+    hours = [f"2025-08-04T{h:02d}:00,{t}\n" for h, t in zip(range(24), [10.0 + h for h in range(24)], strict=True)]
+    loaded = load_scenario(_csv_site(tmp_path, "".join(hours)))
+    climate = Climate.of(loaded.plan.site.weather or WeatherSpec(), 1)
+    calendar = SiteCalendar(loaded.plan.start_epoch, "UTC")
+    cursor = TemperatureCursor(climate)
+    local = calendar.local(np.array([0.0, 1800.0, 23 * 3600.0, 2 * DAY]))
+    assert cursor.temperatures(local).tolist() == [10.0, 10.5, 33.0, 33.0]  # linear, then held
+    assert cursor.temperature_at(float(local[1])) == 10.5
+
+
+def test_hvac_heats_for_a_cold_csv_week(tmp_path: Path) -> None:
+    def energy(temperature: float, folder: Path) -> float:
+        folder.mkdir()
+        loaded = load_scenario(_csv_site(folder, f"2025-08-04T00:00,{temperature}\n"))
+        sim = Simulation(loaded.plan, MemorySink())
+        run_virtual(sim, 2 * DAY)
+        return sim.by_id["ac"].register.energy
+
+    assert energy(-5.0, tmp_path / "cold") > 2 * energy(22.0, tmp_path / "mild")
+
+
+@pytest.mark.parametrize(
+    ("rows", "csv", "message"),
+    [
+        ("2025-08-04T00:00,warm\n", "weather.csv", "weather.csv:2: temperature_c must be a number, got 'warm'"),
+        ("2025-08-04T01:00,1\n2025-08-04T00:00,2\n", "weather.csv", "weather.csv:3: times must increase"),
+        ("2025-08-04T00:00,1\n", "../weather.csv", "must be a path inside the scenario's folder"),
+        ("2025-08-04T00:00,1\n", "other.csv", "other.csv: cannot read: No such file or directory"),
+    ],
+)
+def test_a_bad_csv_is_a_located_issue(tmp_path: Path, rows: str, csv: str, message: str) -> None:
+    path = _csv_site(tmp_path, rows, csv)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(f"{path}:6: site.weather.csv: {message}")
+
+
+def test_an_uploaded_scenario_cannot_name_a_csv() -> None:
+    text = scenario_text("site: {weather: {csv: w.csv}}\n") + "devices: [{id: ac, kind: hvac}]\n"
+    with pytest.raises(ScenarioError, match="a weather CSV needs a scenario file"):
+        parse_scenario(text)
+    with pytest.raises(ScenarioError, match="give either csv or the synthetic climate"):
+        parse_scenario(text.replace("csv: w.csv", "csv: w.csv, mean_c: 3"))
