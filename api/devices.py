@@ -50,6 +50,8 @@ def device_body(spec: DeviceSpec) -> dict[str, Any]:
         "trip_current_a": spec.trip_current_a,
         "inrush": {"factor": spec.inrush.factor, "duration": spec.inrush.duration} if spec.inrush else False,
         "shifts": spec.shifts, "days": spec.days,
+        "setpoint_c": spec.setpoint_c if spec.kind == "hvac" else None,
+        "deadband_c": spec.deadband_c if spec.kind == "hvac" else None,
     }  # fmt: skip
 
 

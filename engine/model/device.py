@@ -23,7 +23,7 @@ import numpy as np
 
 from engine.model.calendar import SiteCalendar
 from engine.model.electrics import Electrics
-from engine.model.faults import Fault, Trip
+from engine.model.faults import Fault, Outage, Trip
 from engine.model.link import Link
 from engine.model.load import Load
 from engine.model.randomness import Streams, stream
@@ -31,6 +31,7 @@ from engine.model.readings import FloatArray, Happening, Produced, Status
 from engine.model.register import Register
 from engine.model.specs import DeviceSpec, SiteSpec
 from engine.model.stage import Stage
+from engine.model.weather import Climate
 
 _FEW = 4
 """Up to this many readings per call, `sample` computes with Python floats (cheaper than numpy)."""
@@ -40,12 +41,20 @@ class Device:
     """State and sampling of one device; changed only by the simulation, at a sim instant."""
 
     def __init__(
-        self, spec: DeviceSpec, index: int, site: SiteSpec, calendar: SiteCalendar, seed: int, *, stagger: bool = False
+        self,
+        spec: DeviceSpec,
+        index: int,
+        site: SiteSpec,
+        calendar: SiteCalendar,
+        seed: int,
+        *,
+        stagger: bool = False,
+        climate: Climate | None = None,
     ) -> None:
         self.spec = spec
         self.index = index
         streams = Streams(seed, spec.id)
-        self.load = Load(spec, calendar, streams)
+        self.load = Load(spec, calendar, streams, climate)
         self.electrics = Electrics(spec, site, streams)
         self.register = Register(spec, streams)
         self.link = Link(index, streams, spec.buffer)
@@ -102,10 +111,25 @@ class Device:
         """The behaviour factor from `now` on (called by the device's behaviour process)."""
         self.load.modulate(now, factor)
 
+    @property
+    def powered(self) -> bool:
+        """The supply is there: no outage, and the breaker closed (no trip in force)."""
+        return not any(isinstance(fault, Outage | Trip) for fault in self.electrics.faults)
+
+    def restart(self, now: float) -> None:
+        """The load starts again at `now` (power back, enable, a breaker closed): a motor's inrush.
+
+        Called after the change that lets it run; does nothing while it still cannot (no supply,
+        switched off).
+        """
+        if self.powered and self.load.enabled:
+            self.load.start_motor(now)
+
     def start_at(self, t: float) -> None:
         """A device created at sim time `t`: no readings before it, energy counted from it."""
         self._next_k = max(0, math.ceil((t - self._anchor) / self.interval))
         self.register.start_at(t)
+        self.load.started_at(t)
 
     def respec(self, spec: DeviceSpec) -> None:
         """Another spec of the same device (same id and kind) from now on."""
@@ -163,9 +187,12 @@ class Device:
 
     def _read_arrays(self, t: FloatArray, millis: bool, out: Produced) -> None:
         """Readings at `t` (ascending, after the last one) with numpy, as a chunk."""
-        power, voltage, current = self.electrics.over(self.spec, self.load.over(t))
+        power, voltage, current = self.electrics.over(self.spec, self.load.over(t, self.interval))
         if self.spec.trip_current_a is not None:
-            power, current, trip = self.electrics.breaker(self.spec.trip_current_a, power, current)
+            surge = self.load.surge
+            power, current, trip = self.electrics.breaker(
+                self.spec.trip_current_a, power, current, surge if isinstance(surge, np.ndarray) else None
+            )
             if trip is not None:
                 self._tripped(float(t[trip[0]]), trip[1], out)
         shown = self.register.over(t, power, voltage, current)
@@ -174,9 +201,12 @@ class Device:
     def _read(self, times: list[float], out: Produced) -> None:
         """Readings at `times` (ascending, after the last one) with Python floats, as rows."""
         spec = self.spec
-        powers, voltages, currents = self.electrics.at(spec, self.load.at(times))
+        powers, voltages, currents = self.electrics.at(spec, self.load.at(times, self.interval))
         if spec.trip_current_a is not None:
-            trip = self.electrics.breaker_at(spec.trip_current_a, powers, currents)
+            surge = self.load.surge
+            trip = self.electrics.breaker_at(
+                spec.trip_current_a, powers, currents, surge if isinstance(surge, list) else None
+            )
             if trip is not None:
                 self._tripped(times[trip[0]], trip[1], out)
         shown = self.register.at(times, powers, voltages, currents)

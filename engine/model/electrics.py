@@ -88,12 +88,13 @@ class Electrics(Stage):
         return out_power, out_voltage, out_current
 
     def breaker(
-        self, limit: float, power: FloatArray, current: FloatArray
+        self, limit: float, power: FloatArray, current: FloatArray, surge: FloatArray | None = None
     ) -> tuple[FloatArray, FloatArray, tuple[int, float] | None]:
         """Power and current after a breaker at `limit` amps: from the first reading whose current exceeds
         it on, 0. Returns that reading's index and current too (None when it holds): the caller puts
-        the `Trip` in force, for the readings after these."""
-        over = current > limit
+        the `Trip` in force, for the readings after these. During a motor start the limit is `surge`
+        times higher (a breaker's time-current curve rides through an inrush)."""
+        over = current > (limit if surge is None else limit * surge)
         if not over.any():
             return power, current, None
         first = int(np.argmax(over))
@@ -103,10 +104,12 @@ class Electrics(Stage):
         current[first:] = 0.0
         return power, current, (first, tripped)
 
-    def breaker_at(self, limit: float, powers: list[float], currents: list[float]) -> tuple[int, float] | None:
+    def breaker_at(
+        self, limit: float, powers: list[float], currents: list[float], surge: list[float] | None = None
+    ) -> tuple[int, float] | None:
         """`breaker` for a few readings, with Python floats: the lists are changed in place."""
         for first, current in enumerate(currents):
-            if current > limit:
+            if current > (limit if surge is None else limit * surge[first]):
                 for i in range(first, len(currents)):
                     powers[i] = currents[i] = 0.0
                 return first, current

@@ -36,19 +36,38 @@ class KindSpec:
     profile: str
     behaviour: Behaviour
     """Its discrete behaviour: a SimPy process that modulates the load (`engine.model.behaviours`)."""
+    noise: float
+    """Default power noise (a device's `noise` when it gives none): the spread around the curve."""
+    noise_tau: float
+    """Time constant (s) of the noise, an Ornstein-Uhlenbeck process (`engine.model.noise`)."""
 
 
+# Noise time constants: fans and air handlers follow the room in minutes (hvac 2 min); LED drivers
+# hold their output, only dimming drifts (lighting 10 min, and a 2 % default spread); a rack's load follows
+# its workload over minutes (server 5 min); machines vary with the work piece (industrial 1 min);
+# heating elements and their controls swing fastest (appliance 30 s).
 KINDS: dict[Kind, KindSpec] = {
-    "hvac": KindSpec(rated_kw=25.0, power_factor=0.85, voltage_exponent=0, profile="hvac", behaviour=hvac),
-    "lighting": KindSpec(rated_kw=8.5, power_factor=0.95, voltage_exponent=0, profile="lighting", behaviour=lighting),
-    "server": KindSpec(rated_kw=45.0, power_factor=0.98, voltage_exponent=0, profile="server", behaviour=server),
+    "hvac": KindSpec(
+        rated_kw=25.0, power_factor=0.85, voltage_exponent=0, profile="hvac", behaviour=hvac,
+        noise=0.10, noise_tau=120.0,
+    ),
+    "lighting": KindSpec(
+        rated_kw=8.5, power_factor=0.95, voltage_exponent=0, profile="lighting", behaviour=lighting,
+        noise=0.02, noise_tau=600.0,
+    ),
+    "server": KindSpec(
+        rated_kw=45.0, power_factor=0.98, voltage_exponent=0, profile="server", behaviour=server,
+        noise=0.10, noise_tau=300.0,
+    ),
     "industrial": KindSpec(
-        rated_kw=120.0, power_factor=0.80, voltage_exponent=0, profile="industrial", behaviour=industrial
+        rated_kw=120.0, power_factor=0.80, voltage_exponent=0, profile="industrial", behaviour=industrial,
+        noise=0.10, noise_tau=60.0,
     ),
     "appliance": KindSpec(
-        rated_kw=15.0, power_factor=0.97, voltage_exponent=2, profile="appliance", behaviour=appliance
+        rated_kw=15.0, power_factor=0.97, voltage_exponent=2, profile="appliance", behaviour=appliance,
+        noise=0.10, noise_tau=30.0,
     ),
-}
+}  # fmt: skip
 
 # A switched-off load still powers its controls: this fraction of rated power.
 STANDBY_FRACTION = 0.003

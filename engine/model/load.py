@@ -1,11 +1,14 @@
 """The load stage: what a device draws, before the supply and the meter have their say.
 
-Demand is the rated power times the load curve times the behaviour factor (or an override, or
-standby when switched off), times the power noise, and stays under the nameplate unless an
-override asks for more (`kinds.nameplate`). `over` computes many readings with numpy, `at` a few
-with Python floats (cheaper for the one reading per tick of real time); both do the same
-operations in the same order, which IEEE 754 makes bit-identical, and the determinism tests hold
-them to it.
+Demand is the rated power times the load curve times the behaviour factor (times the weather's
+for HVAC on a site with `weather:`), or an override, or standby when switched off; times the power
+noise (`engine.model.noise`: a slow Ornstein-Uhlenbeck wander), and stays under the nameplate
+unless an override asks for more (`kinds.nameplate`). A motor start (`start_motor`: the run's
+start or the device's creation, the end of an outage, an enable) adds its inrush on top, beyond
+the nameplate: a reading at t is the mean over (t - interval, t], so it shows the part of the
+inrush inside that window. `over` computes many readings with numpy, `at` a few with Python
+floats (cheaper for the one reading per tick of real time); both do the same operations in the
+same order, which IEEE 754 makes bit-identical, and the determinism tests hold them to it.
 """
 
 from __future__ import annotations
@@ -15,25 +18,36 @@ import bisect
 import numpy as np
 
 from engine.model.calendar import SiteCalendar
-from engine.model.kinds import STANDBY_FRACTION, nameplate
+from engine.model.kinds import KINDS, STANDBY_FRACTION, nameplate
+from engine.model.noise import Wander
 from engine.model.profiles import ProfileCursor
 from engine.model.randomness import Streams
 from engine.model.readings import FloatArray
 from engine.model.specs import DeviceSpec
 from engine.model.stage import Stage
+from engine.model.weather import Climate, TemperatureCursor, thermal_load, thermal_load_at
 
 
 class Load(Stage):
     """Demand of one device: load curve, behaviour, override, on/off, and its noise."""
 
-    def __init__(self, spec: DeviceSpec, calendar: SiteCalendar, streams: Streams) -> None:
+    def __init__(
+        self, spec: DeviceSpec, calendar: SiteCalendar, streams: Streams, climate: Climate | None = None
+    ) -> None:
         super().__init__(streams)
         self.spec = spec
         self.calendar = calendar
         self._profile = ProfileCursor(spec.profile, calendar.day_type)
         self._rng = streams.uniforms("power")
+        self._noise = Wander(KINDS[spec.kind].noise_tau)
+        self._weather = TemperatureCursor(climate) if climate is not None and spec.kind == "hvac" else None
+        self._starts: list[float] = [0.0]
+        """Motor starts whose inrush may still show in a reading (sim times)."""
         self.enabled = True
         self.override_kw: float | None = None
+        self.surge: FloatArray | list[float] | None = None
+        """The inrush multiplier of each reading last computed (None: no start in them): a breaker rides
+        through a motor start, so `trip_current_a` applies to the steady current."""
         # Behaviour factor change points (sim time, factor), trimmed as readings pass them.
         self._factor_t: list[float] = [0.0]
         self._factor: list[float] = [1.0]
@@ -48,37 +62,78 @@ class Load(Stage):
             self._profile = ProfileCursor(spec.profile, self.calendar.day_type)
         self.spec = spec
 
+    def start_motor(self, now: float) -> None:
+        """The motor starts at `now` (power on, enable): its inrush, if the device has one, begins."""
+        self._starts.append(now)
+
+    def started_at(self, now: float) -> None:
+        """A device created at `now`: its only start so far is then."""
+        self._starts = [now]
+
     def modulate(self, now: float, factor: float) -> None:
         """The behaviour factor from `now` on (called by the device's behaviour process)."""
         self._factor_t.append(now)
         self._factor.append(factor)
 
-    def over(self, t: FloatArray) -> FloatArray:
-        """Demand (kW) at the instants `t`, noise and nameplate included."""
+    def over(self, t: FloatArray, interval: float) -> FloatArray:
+        """Demand (kW) at the instants `t` of readings `interval` apart: noise, nameplate and inrush included."""
         spec = self.spec
         u = self._rng.array(2 * len(t))
-        power = self._level_kw(t) * (1.0 + spec.noise * (u[0::2] + u[1::2] - 1.0))
+        z = self._noise.over(t, u, interval)
+        power = self._level_kw(t) * (1.0 + spec.noise * z)
         if not self.overloaded:
             power = nameplate(power, spec.rated_kw)
-        self._trim_factors(float(t[-1]))
+        self.surge = None
+        if self._starts and spec.inrush is not None and self.enabled:
+            self.surge = self._inrush(t, interval)
+            power = power * self.surge
+        self._trim(float(t[-1]), interval)
         return power
 
-    def at(self, times: list[float]) -> list[float]:
+    def at(self, times: list[float], interval: float) -> list[float]:
         """`over` for a few instants, with Python floats."""
         spec = self.spec
         noise, rated = spec.noise, spec.rated_kw
-        u = self._rng.values(2 * len(times))
+        zs = self._noise.at(times, self._rng.values(2 * len(times)), interval)
         level = self._level_kw_at
         limited = not self.overloaded
+        inrush = self._inrush_at if self._starts and spec.inrush is not None and self.enabled else None
         powers = []  # loops, not comprehensions: Python 3.11 makes a function object per comprehension
-        i = 0
-        for t in times:
-            power = level(t) * (1.0 + noise * (u[i] + u[i + 1] - 1.0))
-            powers.append(nameplate(power, rated) if limited else power)
-            i += 2
-        if len(self._factor_t) > 1:
-            self._trim_factors(times[-1])
+        surge: list[float] | None = [] if inrush is not None else None
+        for t, z in zip(times, zs, strict=True):
+            power = level(t) * (1.0 + noise * z)
+            if limited:
+                power = nameplate(power, rated)
+            if inrush is not None and surge is not None:
+                gain = inrush(t, interval)
+                surge.append(gain)
+                power = power * gain
+            powers.append(power)
+        self.surge = surge
+        if len(self._factor_t) > 1 or self._starts:
+            self._trim(times[-1], interval)
         return powers
+
+    def _inrush(self, t: FloatArray, interval: float) -> FloatArray:
+        """1 + (factor - 1) x the fraction of each reading's window (t - interval, t] inside a start's inrush."""
+        assert self.spec.inrush is not None
+        extra, duration = self.spec.inrush.factor - 1.0, self.spec.inrush.duration
+        multiplier = np.ones(len(t))
+        opened = t - interval
+        for start in self._starts:
+            overlap = np.maximum(np.minimum(t, start + duration) - np.maximum(opened, start), 0.0)
+            multiplier = multiplier + extra * (overlap / interval)
+        return multiplier
+
+    def _inrush_at(self, t: float, interval: float) -> float:
+        assert self.spec.inrush is not None
+        extra, duration = self.spec.inrush.factor - 1.0, self.spec.inrush.duration
+        multiplier = 1.0
+        opened = t - interval
+        for start in self._starts:
+            overlap = max(min(t, start + duration) - max(opened, start), 0.0)
+            multiplier = multiplier + extra * (overlap / interval)
+        return multiplier
 
     def _level_kw(self, t: FloatArray) -> FloatArray:
         """Power before noise: standby, override, or rated x load curve x behaviour factor."""
@@ -87,7 +142,10 @@ class Load(Stage):
             return np.full(len(t), spec.rated_kw * STANDBY_FRACTION)
         if self.override_kw is not None:
             return np.full(len(t), self.override_kw)
-        level = self._profile.levels(self.calendar.local(t))
+        local = self.calendar.local(t)
+        level = self._profile.levels(local)
+        if self._weather is not None:
+            level = level * thermal_load(self._weather.temperatures(local), spec.setpoint_c, spec.deadband_c)
         if len(self._factor) > 1:
             which = np.searchsorted(np.array(self._factor_t), t, side="right") - 1
             level = level * np.array(self._factor)[which]
@@ -101,16 +159,24 @@ class Load(Stage):
             return spec.rated_kw * STANDBY_FRACTION
         if self.override_kw is not None:
             return self.override_kw
-        level = self._profile.level_at(self.calendar.local_at(t))
+        local = self.calendar.local_at(t)
+        level = self._profile.level_at(local)
+        if self._weather is not None:
+            level = level * thermal_load_at(self._weather.temperature_at(local), spec.setpoint_c, spec.deadband_c)
         if len(self._factor) > 1:
             level = level * self._factor[bisect.bisect_right(self._factor_t, t) - 1]
         elif self._factor[0] != 1.0:
             level = level * self._factor[0]
         return spec.rated_kw * level
 
-    def _trim_factors(self, sampled_to: float) -> None:
-        """Forget factor changes older than the one in force at the last sampled reading."""
+    def _trim(self, sampled_to: float, interval: float) -> None:
+        """Forget factor changes older than the one in force at the last sampled reading, and the starts
+        whose inrush ended before the window of the next reading opens (they add exactly 0 to it)."""
         keep = bisect.bisect_right(self._factor_t, sampled_to) - 1
         if keep > 0:
             del self._factor_t[:keep]
             del self._factor[:keep]
+        if self._starts:
+            duration = self.spec.inrush.duration if self.spec.inrush is not None else 0.0
+            opens = sampled_to - interval
+            self._starts = [start for start in self._starts if start + duration > opens]

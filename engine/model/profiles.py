@@ -181,6 +181,42 @@ _APPLIANCE = profile_from_curves(
     sunday=[0.06] * 24,
 )  # fmt: skip
 
+# Industrial shift patterns (`shifts`, `days` of an industrial device): ramps at shift starts and
+# ends, a break in each shift, a low standby (lights, compressed air, controls) outside them.
+_STANDBY = 0.10
+_SHIFTS: dict[int, dict[str, float]] = {
+    1: {"00:00": _STANDBY, "05:30": _STANDBY, "06:00": 0.55, "06:30": 0.90, "09:30": 0.92, "09:45": 0.45,
+        "10:00": 0.90, "11:45": 0.92, "12:00": 0.40, "12:30": 0.90, "13:30": 0.88, "14:00": 0.30,
+        "14:30": _STANDBY, "23:59": _STANDBY},
+    2: {"00:00": _STANDBY, "05:30": _STANDBY, "06:00": 0.55, "06:30": 0.90, "09:30": 0.92, "09:45": 0.45,
+        "10:00": 0.90, "11:45": 0.92, "12:00": 0.40, "12:30": 0.90, "13:45": 0.90, "14:00": 0.55,
+        "14:15": 0.90, "17:45": 0.92, "18:00": 0.40, "18:30": 0.90, "21:30": 0.88, "22:00": 0.30,
+        "22:30": _STANDBY, "23:59": _STANDBY},
+    3: {"00:00": 0.88, "01:45": 0.90, "02:00": 0.40, "02:30": 0.88, "05:45": 0.90, "06:00": 0.55,
+        "06:15": 0.90, "09:45": 0.92, "10:00": 0.40, "10:30": 0.90, "13:45": 0.90, "14:00": 0.55,
+        "14:15": 0.90, "17:45": 0.92, "18:00": 0.40, "18:30": 0.90, "21:45": 0.88, "22:00": 0.55,
+        "22:15": 0.88, "23:59": 0.88},
+}  # fmt: skip
+
+
+def shift_profile_name(shifts: int, days: int) -> str:
+    """The built-in profile of `shifts` a day on `days` days a week from Monday."""
+    return f"industrial-{shifts}x{days}"
+
+
+def _shift_profile(shifts: int, days: int) -> DailyProfile:
+    working, idle = _SHIFTS[shifts], [_STANDBY] * 24
+    return profile_from_curves(
+        shift_profile_name(shifts, days),
+        weekday=working,
+        saturday=working if days >= 6 else idle,
+        sunday=working if days == 7 else idle,
+    )
+
+
+SHIFT_PROFILES: dict[str, DailyProfile] = {
+    profile.name: profile for profile in (_shift_profile(s, d) for s in (1, 2, 3) for d in (5, 6, 7))
+}
 BUILTIN_PROFILES: dict[str, DailyProfile] = {
     profile.name: profile for profile in (_HVAC, _LIGHTING, _SERVER, _INDUSTRIAL, _APPLIANCE)
-}
+} | SHIFT_PROFILES

@@ -10,13 +10,17 @@ true integral (`energy`, for the report) goes on whatever the register shows; wh
   restarts at 0, whatever it started at);
 - `energy_error`: what a drift (`faults.Drift`) over- or under-counted; it stays after the drift
   ends, and only a reset clears it;
-- `wrap`: modulo the register's size (`register_kwh`), when it has one: a rollover.
+- `wrap`: modulo the register's size (`register_kwh`), when it has one: a rollover. Such a
+  register counts whole units of `RESOLUTION_KWH` (1 Wh, the contract's 3 decimals), as a real
+  one does, so what it shows never rounds up to its size.
 
 Faults on this stage: `faults.Stuck` (the shown values freeze at the last reading before it) and
 the `faults.Readout` faults (`Spikes`, `Drift`), which change the shown power and current.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -25,6 +29,9 @@ from engine.model.randomness import Streams
 from engine.model.readings import FloatArray
 from engine.model.specs import DeviceSpec
 from engine.model.stage import Stage
+
+RESOLUTION_KWH = 0.001
+"""A register that rolls over shows whole Wh: below its size, whatever the rounding of the payload."""
 
 Shown = tuple[float, float, float, float]
 """Power, voltage, current and energy as one reading shows them."""
@@ -55,7 +62,9 @@ class Register(Stage):
         """`energy - energy_offset` as the register shows it: with a drift's error kept, wrapped at its size."""
         if self.energy_error:
             reported = reported + self.energy_error
-        return reported % self.size if self.size is not None else reported
+        if self.size is None:
+            return reported
+        return math.floor(reported % self.size / RESOLUTION_KWH) * RESOLUTION_KWH
 
     def start_at(self, t: float) -> None:
         """Energy counted from `t`."""
@@ -104,7 +113,7 @@ class Register(Stage):
             if isinstance(fault, Readout):
                 power, current = fault.shown(t, power, current, self.streams)
         if self.size is not None:
-            reported = np.mod(reported, self.size)
+            reported = np.floor(np.mod(reported, self.size) / RESOLUTION_KWH) * RESOLUTION_KWH
         if self._stuck():
             if self._frozen is None:
                 self._frozen = (float(power[0]), float(voltage[0]), float(current[0]), float(reported[0]))

@@ -21,12 +21,25 @@ Kind = Literal["hvac", "lighting", "server", "industrial", "appliance"]
 
 
 @dataclass(frozen=True, slots=True)
+class WeatherSpec:
+    """The site's climate (`engine.model.weather`): synthetic from a mean and daily and seasonal amplitudes
+    (C), or a table of temperatures."""
+
+    mean_c: float = 11.0
+    daily_swing_c: float = 8.0
+    seasonal_swing_c: float = 9.0
+    table: tuple[tuple[float, float], ...] = ()
+    """Instead of the synthetic climate: (local seconds since the local 1970 epoch, C) from a CSV file."""
+
+
+@dataclass(frozen=True, slots=True)
 class SiteSpec:
-    """The supply every device shares."""
+    """The supply every device shares, and the weather its HVAC units answer to."""
 
     voltage: float = 230.0
     phases: int = 3
     frequency: int = 50
+    weather: WeatherSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +68,10 @@ class DeviceSpec:
     inrush: InrushSpec | None = None
     shifts: int | None = None
     days: int | None = None
+    setpoint_c: float = 22.0
+    """hvac: the indoor temperature it holds, with the site's `weather` (`engine.model.weather`)."""
+    deadband_c: float = 4.0
+    """hvac: no heating nor cooling within setpoint_c +- deadband_c / 2."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,10 @@ class Outage(_Fault):
     def fault(self, now: float) -> faults.Fault:
         return faults.Outage()
 
+    def end(self, device: Device, fault: faults.Fault | None, now: float) -> None:
+        super().end(device, fault, now)
+        device.restart(now)  # motors start again when the last outage ends (restart checks the supply)
+
 
 class CommLoss(_Fault):
     """Communication lost: no readings, status offline; the meter keeps integrating energy (and with
@@ -150,6 +154,10 @@ class Trip(_Fault):
     def fault(self, now: float) -> faults.Fault:
         return faults.Trip()
 
+    def end(self, device: Device, fault: faults.Fault | None, now: float) -> None:
+        super().end(device, fault, now)
+        device.restart(now)  # the breaker closed again
+
 
 class Duplicate(_Fault):
     """Duplicated messages: each reading sent is published twice with `probability`, identical (same `seq`)."""
@@ -199,7 +207,7 @@ class Disable(_Timed):
         return None
 
     def end(self, device: Device, fault: faults.Fault | None, now: float) -> None:
-        device.load.enabled = True
+        _switch_on(device, now)
 
 
 class Enable(_Action):
@@ -208,8 +216,15 @@ class Enable(_Action):
     action: Literal["enable"] = Field(description="What happens.")
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
-        device.load.enabled = True
+        _switch_on(device, now)
         return None
+
+
+def _switch_on(device: Device, now: float) -> None:
+    """Enable: a load that was off starts (its motor's inrush, `Device.restart`)."""
+    if not device.load.enabled:
+        device.load.enabled = True
+        device.restart(now)
 
 
 class SetOnline(_Action):
@@ -296,6 +311,7 @@ class ClearTrip(_Action):
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         device.clear_faults("trip")
+        device.restart(now)  # the breaker closed: motors start (restart checks the supply)
         return None
 
 
@@ -332,8 +348,11 @@ class ClearFault(_Action):
     fault: FaultName | None = Field(None, description=f"Which fault ({', '.join(FAULT_NAMES)}); all if omitted.")
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
+        powered = device.powered
         device.clear_faults(self.fault)
         device.link.forward(now)  # a comm loss cleared: what the buffer stored goes out now
+        if not powered:
+            device.restart(now)  # the outage it cleared, if any: restart checks the supply
         return None
 
 

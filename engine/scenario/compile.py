@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from engine.model.calendar import utc_epoch
 from engine.model.kinds import KINDS
-from engine.model.profiles import BUILTIN_PROFILES, DailyProfile, profile_from_curves
-from engine.model.specs import DeviceSpec, InrushSpec, Plan, Scheduled, SiteSpec
+from engine.model.profiles import BUILTIN_PROFILES, DailyProfile, profile_from_curves, shift_profile_name
+from engine.model.specs import DeviceSpec, InrushSpec, Plan, Scheduled, SiteSpec, WeatherSpec
 from engine.model.zones import site_zone
 from engine.scenario.durations import parse_relative
 from engine.scenario.fields import KindTarget, Target
@@ -27,6 +27,7 @@ RESERVED_IDS = frozenset({"all"})
 INRUSH_KINDS = frozenset({"hvac", "industrial"})
 """Kinds with motors or compressors: they have an inrush unless the device turns it off."""
 INRUSH_DEFAULT = InrushSpec(factor=5.0, duration=2.0)
+HVAC_SETPOINT_C, HVAC_DEADBAND_C = 22.0, 4.0
 
 
 def event_offset(at: str | datetime, start: datetime, timezone: str) -> float:
@@ -147,9 +148,9 @@ def device_spec(device: Device, profiles: Mapping[str, DailyProfile], site: Site
         name=device.name or device.id,
         location=device.location,
         rated_kw=device.rated_kw if device.rated_kw is not None else KINDS[device.kind].rated_kw,
-        profile=profiles[device.profile or KINDS[device.kind].profile],
+        profile=profiles[_profile_name(device)],
         interval=device.interval,
-        noise=device.noise,
+        noise=device.noise if device.noise is not None else KINDS[device.kind].noise,
         voltage_noise=device.voltage_noise,
         power_factor=device.power_factor or KINDS[device.kind].power_factor,
         phases=device.phases or site.phases,
@@ -162,7 +163,16 @@ def device_spec(device: Device, profiles: Mapping[str, DailyProfile], site: Site
         inrush=_inrush(device),
         shifts=device.shifts,
         days=device.days,
+        setpoint_c=device.setpoint_c if device.setpoint_c is not None else HVAC_SETPOINT_C,
+        deadband_c=device.deadband_c if device.deadband_c is not None else HVAC_DEADBAND_C,
     )
+
+
+def _profile_name(device: Device) -> str:
+    """Its own profile, the one its shifts and days make (industrial), or its kind's."""
+    if device.shifts is not None or device.days is not None:
+        return shift_profile_name(device.shifts or 2, device.days or 5)
+    return device.profile or KINDS[device.kind].profile
 
 
 def _inrush(device: Device) -> InrushSpec | None:
@@ -174,12 +184,13 @@ def _inrush(device: Device) -> InrushSpec | None:
     return InrushSpec(device.inrush.factor, device.inrush.duration)
 
 
-def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
-    """The engine's resolved plan; call after `check` found nothing."""
+def to_plan(scenario: Scenario, *, sha256: str = "", weather_table: tuple[tuple[float, float], ...] = ()) -> Plan:
+    """The engine's resolved plan; call after `check` found nothing. `weather_table`: `site.weather.csv`'s rows."""
     profiles: dict[str, DailyProfile] = dict(BUILTIN_PROFILES)
     for name, profile in scenario.profiles.items():
         profiles[name] = profile_from_curves(name, profile.weekday, profile.saturday, profile.sunday)
-    site = SiteSpec(scenario.site.voltage, scenario.site.phases, scenario.site.frequency)
+    weather = _weather(scenario, weather_table)
+    site = SiteSpec(scenario.site.voltage, scenario.site.phases, scenario.site.frequency, weather)
     devices = tuple(device_spec(device, profiles, site) for device in scenario.devices)
     ids = [(device.id, device.kind) for device in scenario.devices]
     events = tuple(
@@ -204,6 +215,13 @@ def to_plan(scenario: Scenario, *, sha256: str = "") -> Plan:
         stagger=scenario.stagger,
         profiles=profiles,
     )
+
+
+def _weather(scenario: Scenario, table: tuple[tuple[float, float], ...]) -> WeatherSpec | None:
+    weather = scenario.site.weather
+    if weather is None:
+        return None
+    return WeatherSpec(weather.mean_c, weather.daily_swing_c, weather.seasonal_swing_c, table)
 
 
 def moved_to(plan: Plan, start: datetime) -> Plan:

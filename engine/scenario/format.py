@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.contract.topics import ID_PATTERN
+from engine.model.profiles import shift_profile_name
 from engine.model.specs import Kind
 from engine.model.zones import site_zone
 from engine.scenario.actions import ScheduledEvent
@@ -30,12 +31,47 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Weather(_Strict):
+    """A seeded synthetic climate (a pure function of sim time and seed) that HVAC units answer to."""
+
+    mean_c: float = Field(11.0, ge=-50, le=50, description="Yearly mean outdoor temperature (C).")
+    daily_swing_c: float = Field(
+        8.0, ge=0, le=30, description="Amplitude of the daily cycle (C): warmest at 15:00, coldest at 03:00 local."
+    )
+    seasonal_swing_c: float = Field(
+        9.0, ge=0, le=40, description="Amplitude of the yearly cycle (C): coldest in mid-January."
+    )
+    csv: str | None = Field(
+        None,
+        max_length=255,
+        description=(
+            "Instead of the synthetic climate: a CSV file in the scenario's folder with columns `time` (local "
+            "date-time, e.g. 2025-08-04T13:00) and `temperature_c`, rows in increasing time (hourly, say); "
+            "linear between rows, the first and last values held before and after them."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Weather:
+        synthetic = self.model_fields_set & {"mean_c", "daily_swing_c", "seasonal_swing_c"}
+        if self.csv is not None and synthetic:
+            raise ValueError(f"give either csv or the synthetic climate ({', '.join(sorted(synthetic))}), not both")
+        return self
+
+
 class Site(_Strict):
-    """The electrical supply every device of the site shares."""
+    """The electrical supply every device of the site shares, and its weather."""
 
     voltage: float = Field(230.0, gt=0, le=1000, description="Nominal phase-to-neutral RMS voltage (V).")
     phases: Literal[1, 3] = Field(3, description="Number of phases of the supply.")
     frequency: Literal[50, 60] = Field(50, description="Grid frequency (Hz).")
+    weather: Weather | None = Field(
+        None,
+        description=(
+            "Outdoor temperature: HVAC load then follows the gap to each unit's setpoint (cooling above, "
+            "heating below); without it, HVAC follows its profile alone."
+        ),
+    )
 
 
 Curve = Annotated[
@@ -94,7 +130,15 @@ class Device(_Strict):
         None, description="Name of a profile in `profiles`, or a built-in one; the kind's default if omitted."
     )
     interval: Interval = Field(10.0, description="Time between two readings.")
-    noise: float = Field(0.10, ge=0, le=1, description="Power noise, a fraction: 0.1 means +-10 %.")
+    noise: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description=(
+            "Power noise, a fraction: 0.1 means +-10 % around the curve, wandering slowly with the kind's time "
+            "constant; the kind's default if omitted (0.02 for lighting, 0.1 for the others)."
+        ),
+    )
     voltage_noise: float = Field(0.02, ge=0, le=0.2, description="Voltage noise, a fraction of nominal.")
     power_factor: float | None = Field(None, gt=0, le=1, description="Power factor; the kind's default if omitted.")
     phases: Literal[1, 3] | None = Field(None, description="Phases metered; the site's if omitted.")
@@ -133,16 +177,36 @@ class Device(_Strict):
     )
     shifts: Literal[1, 2, 3] | None = Field(
         None,
-        description="industrial: shifts a day (1: 06-14, 2: 06-22, 3: around the clock); the profile's if omitted.",
+        description=(
+            "industrial: shifts a day (1: 06-14, 2: 06-22, 3: around the clock), a generated profile "
+            "'industrial-<shifts>x<days>'; with `days` alone, 2; the kind's profile if both are omitted."
+        ),
     )
     days: Literal[5, 6, 7] | None = Field(
-        None, description="industrial: working days a week from Monday (5, 6 or 7); with `shifts`, default 5."
+        None,
+        description="industrial: working days a week from Monday (5, 6 or 7), the others at standby; with `shifts`, 5.",
+    )
+
+    setpoint_c: float | None = Field(
+        None, ge=5, le=35, description="hvac: indoor temperature it holds with the site's weather (C); 22 if omitted."
+    )
+    deadband_c: float | None = Field(
+        None,
+        ge=0,
+        le=20,
+        description="hvac: no heating nor cooling within setpoint_c +- deadband_c / 2 (C); 4 if omitted.",
     )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Device:
         if self.kind != "industrial" and (self.shifts is not None or self.days is not None):
             raise ValueError("shifts and days are for industrial devices")
+        if self.kind != "hvac" and (self.setpoint_c is not None or self.deadband_c is not None):
+            raise ValueError("setpoint_c and deadband_c are for hvac devices")
+        if self.shifts is not None or self.days is not None:
+            shifted = shift_profile_name(self.shifts or 2, self.days or 5)
+            if self.profile is not None and self.profile != shifted:
+                raise ValueError(f"give either profile or shifts/days (these shifts and days are profile {shifted!r})")
         if self.register_kwh is not None and self.energy_start_kwh >= self.register_kwh:
             raise ValueError("energy_start_kwh must be below register_kwh")
         return self

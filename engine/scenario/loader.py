@@ -21,6 +21,7 @@ from engine.scenario.compile import check, to_plan
 from engine.scenario.format import SUPPORTED_VERSIONS, Scenario
 from engine.scenario.isolation import render_isolated
 from engine.scenario.template import is_template
+from engine.scenario.weather_csv import read_hourly
 from engine.scenario.yaml_source import ParsedYaml, _dotted, parse_yaml
 from engine.scenario.yaml_source import Path as FieldPath
 
@@ -62,11 +63,14 @@ def render_source(raw: bytes, source: str) -> str:
 
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Load and validate the scenario file at `path`; raises ScenarioError listing every problem."""
-    return parse_scenario(read_source(path), str(path))
+    return parse_scenario(read_source(path), str(path), folder=Path(path).parent)
 
 
-def parse_scenario(raw: bytes | str, source: str = "<scenario>") -> LoadedScenario:
-    """Validate scenario text (bytes from a file or an upload); raises ScenarioError."""
+def parse_scenario(raw: bytes | str, source: str = "<scenario>", *, folder: Path | None = None) -> LoadedScenario:
+    """Validate scenario text (bytes from a file or an upload); raises ScenarioError.
+
+    `folder` is where the scenario's own files (a weather CSV) are read from; None for an upload.
+    """
     data = raw.encode() if isinstance(raw, str) else raw
     if len(data) > MAX_FILE_BYTES:
         raise ScenarioError(source, [Issue(None, "", f"scenario is {len(data)} bytes; the limit is {MAX_FILE_BYTES}")])
@@ -78,9 +82,17 @@ def parse_scenario(raw: bytes | str, source: str = "<scenario>") -> LoadedScenar
         raise ScenarioError(where, parsed.issues)
     scenario, issues = _validate(parsed)
     issues = parsed.issues + issues
+    table: tuple[tuple[float, float], ...] = ()
+    weather = scenario.site.weather if scenario is not None else None
+    if weather is not None and weather.csv is not None:
+        try:
+            table = read_hourly(weather.csv, folder)
+        except ValueError as exc:
+            at = ("site", "weather", "csv")
+            issues.append(Issue(parsed.line_of(at), _dotted(at), str(exc), weather.csv))
     if issues or scenario is None:
         raise ScenarioError(where, sorted(issues, key=lambda issue: (issue.line or 0, issue.loc)))
-    return LoadedScenario(source, scenario, to_plan(scenario, sha256=sha256), sha256, rendered)
+    return LoadedScenario(source, scenario, to_plan(scenario, sha256=sha256, weather_table=table), sha256, rendered)
 
 
 def _validate(parsed: ParsedYaml) -> tuple[Scenario | None, list[Issue]]:

@@ -28,6 +28,7 @@ from engine.model.kinds import KINDS
 from engine.model.randomness import stream
 from engine.model.readings import Produced, ReadingBatch, Sink, StatusChange
 from engine.model.specs import DeviceSpec, Plan, Scheduled
+from engine.model.weather import Climate
 from engine.simulation.journal import Entry, Journal, Phase
 
 
@@ -40,6 +41,7 @@ class Simulation:
         self.sink = sink
         self.env = simpy.Environment()
         self.calendar = SiteCalendar(plan.start_epoch, plan.timezone, plan.holidays)
+        self.climate = Climate.of(plan.site.weather, self.seed) if plan.site.weather is not None else None
         self.all_devices = [self._device(spec, i) for i, spec in enumerate(plan.devices)]
         """Every device by index, deleted ones included: batches refer to devices by index."""
         self.devices = list(self.all_devices)
@@ -63,7 +65,9 @@ class Simulation:
             self.env.process(self._timeline(scheduled))
 
     def _device(self, spec: DeviceSpec, index: int) -> Device:
-        return Device(spec, index, self.plan.site, self.calendar, self.seed, stagger=self.plan.stagger)
+        return Device(
+            spec, index, self.plan.site, self.calendar, self.seed, stagger=self.plan.stagger, climate=self.climate
+        )
 
     @property
     def now(self) -> float:

@@ -22,11 +22,12 @@ from tests.helpers import by_device, scenario_text, simulate
 
 EVENTFUL = scenario_text(
     """\
+    site: {weather: {mean_c: 24}}
     devices:
       - {id: ac, kind: hvac, interval: 7s}
       - {id: light, kind: lighting, interval: 1m}
       - {id: rack, kind: server, interval: 1s}
-      - {id: line, kind: industrial, interval: 13s}
+      - {id: line, kind: industrial, interval: 13s, shifts: 3}
       - {id: oven, kind: appliance, interval: 500ms}
     events:
       - {at: "+00:10", action: outage, target: ac, duration: 5m}
@@ -34,6 +35,10 @@ EVENTFUL = scenario_text(
       - {at: "+00:30", action: brownout, factor: 0.9, duration: 10m}
       - {at: "+00:33", action: stuck, target: line, duration: 4m}
       - {at: "+00:40", action: disable, target: light, duration: 3m}
+      - {at: "+00:41", action: disable, target: line, duration: 77s}
+      - {at: "+00:45", action: set_interval, target: rack, interval: 2500ms}
+      - {at: "+00:47", action: disable, target: ac}
+      - {at: "+00:47:03", action: enable, target: ac}
     """
 )
 

@@ -71,7 +71,9 @@ events:
         f"{src}:6: devices[2].id: must be 1 to 64 letters, digits, '_' or '-', got 'b/../c'",
         f"{src}:8: devices[2].rated_kw: input should be greater than 0, got -3",
         f"{src}:9: devices[2].colour: unknown field (check the spelling; `iot-mock schema` lists the fields)",
-        f"{src}:10: devices[3].profile: unknown profile 'nope'; known: appliance, hvac, industrial, lighting, server",
+        f"{src}:10: devices[3].profile: unknown profile 'nope'; known: appliance, hvac, industrial, "
+        "industrial-1x5, industrial-1x6, industrial-1x7, industrial-2x5, industrial-2x6, industrial-2x7, "
+        "industrial-3x5, industrial-3x6, industrial-3x7, lighting, server",
         f"{src}:12: events[0].at: is before the scenario start, got '2025-01-01T10:00'",
         f"{src}:12: events[0].target: unknown device id 'zz'",
         f"{src}:13: events[1].factor: input should be less than 1, got 2",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine import parse_scenario
 from engine.model.readings import Reading
 from engine.runtime.report import build_report
@@ -35,6 +37,8 @@ events:
         for got, true in zip(readings, truth[device_id], strict=True):
             if HOUR <= got.t < 2 * HOUR or (device_id == "oven" and 3 * HOUR <= got.t < 3 * HOUR + 600):
                 _tripped(got, true)
+            elif device_id == "ac" and got.t == 2 * HOUR + 10:  # the breaker closed: the compressor's inrush
+                assert got.power == pytest.approx(true.power * (1 + 4 * 2 / 10)) and got.voltage == true.voltage
             else:
                 assert (got.power, got.current, got.voltage) == (true.power, true.current, true.voltage), got
         flat = [r.energy for r in readings if HOUR <= r.t < 2 * HOUR]
@@ -66,6 +70,8 @@ def test_trip_as_commands_inject_fault_and_clear_fault() -> None:
         true = truth[got.device_id, got.t]
         if (got.device_id == "oven" and 600 <= got.t < 610) or (got.device_id == "ac" and 610 <= got.t < 700):
             _tripped(got, true)
+        elif (got.device_id, got.t) == ("ac", 710.0):  # closed at 700: the compressor starts, 5x for 2 of 10 s
+            assert got.power == pytest.approx(true.power * (1 + 4 * 2 / 10))
         else:
             assert (got.power, got.voltage, got.current, got.seq) == (true.power, true.voltage, true.current, true.seq)
             assert got.energy <= true.energy  # less counted: the trips
@@ -132,3 +138,22 @@ def test_after_a_clear_the_load_draws_again_and_trips_again_while_over_the_limit
     assert trips == [(HOUR, "meter"), (HOUR + 60, "meter")]
     actions = [e.action for e in sim.journal]
     assert actions == ["set_power", "trip", "clear_trip", "trip", "clear_override", "clear_trip"]
+
+
+def test_the_breaker_rides_through_a_motor_start_and_trips_on_a_steady_overload() -> None:
+    """After an outage the compressor starts at 5x for 2 s (85 A at 1 s readings): no trip at 25 A;
+    a steady 34 A does trip."""
+    text = scenario_text(
+        """\
+devices: [{id: ac, kind: hvac, interval: 1s, trip_current_a: 25}]
+events:
+  - {at: "+00:00:30", action: set_power, target: ac, kw: 10}
+  - {at: "+00:10", action: outage, target: ac, duration: 1m}
+  - {at: "+00:20", action: set_power, target: ac, kw: 20}
+"""
+    )
+    sim, sink = simulate(text, 1800.0)
+    started = [r for r in sink.readings() if 660 < r.t <= 662]
+    assert len(started) == 2 and all(r.current > 60 for r in started)  # the inrush shows, 5x
+    trips = [entry.t for entry in sim.journal if entry.source == "meter"]
+    assert len(trips) == 1 and 1200 <= trips[0] < 1202
