@@ -13,7 +13,8 @@ timeline's actions due at that instant. Each is recorded in the journal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,20 @@ from engine.model.kinds import KINDS
 from engine.model.randomness import stream
 from engine.model.readings import Produced, ReadingBatch, Sink, StatusChange
 from engine.model.specs import DeviceSpec, Plan, Scheduled
+from engine.simulation.arrivals import arrivals
 from engine.simulation.journal import Entry, Journal, Phase
+
+
+@dataclass(eq=False, slots=True)
+class _Occurrence:
+    """One start of an action that lasts, until it has ended on each device it started on."""
+
+    id: int
+    """The journal index of its start entry."""
+    action: Action
+    started: list[tuple[Device, Fault | None]]
+    cleared: set[int] = field(default_factory=set)
+    """Indexes of the devices another action removed its fault from before its end."""
 
 
 class Simulation:
@@ -48,6 +62,8 @@ class Simulation:
         self.by_id = {device.spec.id: device for device in self.devices}
         self._behaviours: dict[int, simpy.Process] = {}
         self.journal = Journal()
+        self._in_force: dict[int, list[tuple[_Occurrence, Fault]]] = {}
+        """By device index, the faults of occurrences on it: an action that removes one ends it there."""
         # When each device's next reading is due: a real-time tick samples only the devices due.
         self._next_due = np.array([device.next_due for device in self.devices])
         self.readings_emitted = 0
@@ -157,13 +173,13 @@ class Simulation:
         self._start_behaviour(device)
         self.revision += 1
         self._produced.statuses.append(StatusChange(self.now, spec.id, device.status, device.enabled, "created"))
-        self._record(change.action, "start", (spec.id,), source)
+        self._record(change.action, "start", (device,), source)
 
     def _change_devices(
         self, change: UpdateDevice | DeleteDevice | ReadNow, targets: tuple[str, ...], source: Source
     ) -> None:
-        for device_id in targets:
-            device = self.by_id[device_id]
+        devices = [self.by_id[device_id] for device_id in targets]
+        for device in devices:
             if isinstance(change, UpdateDevice):
                 self._change(device, _respec(change.spec), "updated")
             elif isinstance(change, DeleteDevice):
@@ -171,7 +187,7 @@ class Simulation:
             else:
                 device.sample(self.now, self._produced)
                 device.read_now(self.now, self._produced)
-        self._record(change.action, "start", targets, source)
+        self._record(change.action, "start", devices, source)
 
     def _delete(self, device: Device) -> None:
         device.sample(self.now, self._produced)
@@ -181,38 +197,81 @@ class Simulation:
             process.interrupt()
         del self.by_id[device.spec.id]
         self.devices.remove(device)
+        self._in_force.pop(device.index, None)
         self.revision += 1
         gone = StatusChange(self.now, device.spec.id, "offline", device.enabled, "deleted", removed=True)
         self._produced.statuses.append(gone)
 
     # Actions on devices --------------------------------------------------------------------
     def _timeline(self, scheduled: Scheduled) -> Generator[simpy.Event, Any, None]:
-        """One scheduled action: start at `at` (and end after its duration, by `_start`)."""
-        yield self.env.timeout(max(0.0, scheduled.at - self.env.now))
-        self._start(scheduled.action, scheduled.targets, "scenario")
+        """One scheduled event: its action at `at`, or at each seeded arrival of its `rate`.
+
+        The arrivals come from a stream of the run's seed and the event's key, drawn as time goes:
+        every shard and every clock mode meets the same instants.
+        """
+        if scheduled.rate is None:
+            instants: Sequence[float] | Generator[float, None, None] = (scheduled.at,)
+        else:
+            generator = stream(self.seed, scheduled.key, "arrivals")
+            instants = arrivals(generator, scheduled.rate, scheduled.at, scheduled.until)
+        for at in instants:
+            yield self.env.timeout(max(0.0, at - self.env.now))
+            self._start(scheduled.action, scheduled.targets, "scenario")
 
     def _start(self, action: Action, targets: tuple[str, ...], source: Source) -> None:
-        present = tuple(device_id for device_id in targets if device_id in self.by_id)
+        devices = [self.by_id[device_id] for device_id in targets if device_id in self.by_id]
         started: list[tuple[Device, Fault | None]] = []
-        for device_id in present:
-            device = self.by_id[device_id]
+        for device in devices:
             self._change(device, lambda d: started.append((d, action.start(d, self.now))), action.action)
-        self._record(action.action, "start", present, source, action)
         lasts = action.lasts()
-        if lasts is not None:
-            self.env.process(self._end_later(action, lasts, started, source))
+        occurrence = None
+        if lasts is not None or any(fault is not None for _, fault in started):
+            occurrence = _Occurrence(len(self.journal), action, started)
+        self._record(action.action, "start", devices, source, action, occurrence)
+        self._end_cleared(devices, source)
+        if occurrence is not None:
+            for device, fault in started:
+                if fault is not None:
+                    self._in_force.setdefault(device.index, []).append((occurrence, fault))
+            if lasts is not None:
+                self.env.process(self._end_later(occurrence, lasts, source))
 
-    def _end_later(
-        self, action: Action, lasts: float, started: list[tuple[Device, Fault | None]], source: Source
-    ) -> Generator[simpy.Event, Any, None]:
-        """The end of a timed action on the devices it started on (and that still exist)."""
+    def _end_cleared(self, devices: Sequence[Device], source: Source) -> None:
+        """Journal the end, now, of each occurrence whose fault the action just applied removed from `devices`."""
+        cleared: dict[_Occurrence, list[Device]] = {}
+        for device in devices:
+            running = self._in_force.get(device.index)
+            if not running:
+                continue
+            in_force = device.faults()
+            still = []
+            for occurrence, fault in running:
+                if any(active is fault for active in in_force):
+                    still.append((occurrence, fault))
+                else:
+                    occurrence.cleared.add(device.index)
+                    cleared.setdefault(occurrence, []).append(device)
+            self._in_force[device.index] = still
+        for occurrence in sorted(cleared, key=lambda o: o.id):
+            self._record(occurrence.action.action, "end", cleared[occurrence], source, occurrence.action, occurrence)
+
+    def _end_later(self, occurrence: _Occurrence, lasts: float, source: Source) -> Generator[simpy.Event, Any, None]:
+        """The end of a timed action on the devices it started on, that still exist and where it was not cleared."""
         yield self.env.timeout(lasts)
-        ended = []
-        for device, fault in started:
-            if self.by_id.get(device.spec.id) is device:
-                self._change(device, _ending(action, fault, self.now), f"{action.action}_end")
-                ended.append(device.spec.id)
-        self._record(action.action, "end", tuple(ended), source, action)
+        action = occurrence.action
+        ending = [
+            (device, fault)
+            for device, fault in occurrence.started
+            if device.index not in occurrence.cleared and self.by_id.get(device.spec.id) is device
+        ]
+        if not ending and occurrence.cleared:
+            return  # it was cleared everywhere: those ends are journaled
+        for device, fault in ending:
+            self._change(device, _ending(action, fault, self.now), f"{action.action}_end")
+            running = self._in_force.get(device.index)
+            if running:
+                self._in_force[device.index] = [(o, f) for o, f in running if o is not occurrence]
+        self._record(action.action, "end", [device for device, _ in ending], source, action, occurrence)
 
     def _change(self, device: Device, mutate: Callable[[Device], object], reason: str) -> None:
         """Apply `mutate` to a device now: readings before now keep the old state."""
@@ -228,11 +287,20 @@ class Simulation:
             )
 
     def _record(
-        self, name: str, phase: Phase, targets: tuple[str, ...], source: Source, action: Action | None = None
+        self,
+        name: str,
+        phase: Phase,
+        devices: Sequence[Device],
+        source: Source,
+        action: Action | None = None,
+        occurrence: _Occurrence | None = None,
     ) -> None:
         params = action.params() if action is not None else {}
         duration = action.lasts() if action is not None else None
-        self.journal.record(Entry(self.now, name, phase, targets, source, params, duration))
+        targets = tuple(device.spec.id for device in devices)
+        next_seq = tuple(device.link.seq for device in devices)  # read now: store-and-forward numbers as it measures
+        occurrence_id = occurrence.id if occurrence is not None else None
+        self.journal.record(Entry(self.now, name, phase, targets, source, params, duration, occurrence_id, next_seq))
 
     def _start_behaviour(self, device: Device) -> None:
         if device.spec.behaviour:
