@@ -1,8 +1,8 @@
 """From a validated Scenario to the engine's Plan, and the cross-field checks that need both.
 
 `check(data)` finds every reference that cannot be resolved (unknown profile, target or tag,
-duplicate id, event before the start, `at` and `rate` together) with the path of the field, so the loader can report them
-with their lines; `to_plan` then resolves defaults, profiles, targets and event times.
+duplicate id, event before the start, `at` and `rate` together) with the path of the field, so
+the loader can report them with their lines; `to_plan` then resolves defaults, profiles, targets and event times.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _when_problems(i: int, event: dict[str, Any], start: datetime | None, timezo
     for name in ("at", "from", "until"):
         moment = event.get(name)
         if name != "at" and name in event and "rate" not in event:
-            yield ("events", i, name), "only with `rate` (the span of its arrivals)", str(moment)
+            yield ("events", i, name), f"only with `rate` (the span of its arrivals), got {str(moment)!r}", str(moment)
             continue
         if isinstance(moment, date) and not isinstance(moment, datetime):
             moment = datetime(moment.year, moment.month, moment.day)
@@ -152,7 +152,7 @@ def _when_problems(i: int, event: dict[str, Any], start: datetime | None, timezo
             yield ("events", i, name), _at_message(exc, moment), str(moment)
     if "until" in offsets and ("from" in offsets or "from" not in event):
         begin = offsets.get("from", 0.0)
-        if offsets["until"] <= begin:
+        if 0 <= offsets["until"] <= begin:  # before the start is said above
             after = f"`from` ({event['from']})" if "from" in event else "the start"
             yield ("events", i, "until"), f"must be after {after}, got {str(event['until'])!r}", str(event["until"])
 

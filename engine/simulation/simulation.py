@@ -13,7 +13,7 @@ timeline's actions due at that instant. Each is recorded in the journal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,7 +210,7 @@ class Simulation:
         every shard and every clock mode meets the same instants.
         """
         if scheduled.rate is None:
-            instants: Sequence[float] | Generator[float, None, None] = (scheduled.at,)
+            instants: Iterable[float] = (scheduled.at,)
         else:
             generator = stream(self.seed, scheduled.key, "arrivals")
             instants = arrivals(generator, scheduled.rate, scheduled.at, scheduled.until)

@@ -27,6 +27,7 @@ EVENTFUL = scenario_text(
       - {at: "+00:30", action: brownout, factor: 0.9, duration: 10m}
       - {at: "+00:33", action: stuck, target: line, duration: 4m}
       - {at: "+00:40", action: disable, target: light, duration: 3m}
+      - {rate: "6/h", action: brownout, target: light, duration: 2m, factor: 0.95}
     """
 )
 
