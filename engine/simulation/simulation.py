@@ -243,10 +243,10 @@ class Simulation:
             running = self._in_force.get(device.index)
             if not running:
                 continue
-            in_force = device.faults()
+            in_force = {id(active) for active in device.faults()}  # faults compare by identity
             still = []
             for occurrence, fault in running:
-                if any(active is fault for active in in_force):
+                if id(fault) in in_force:
                     still.append((occurrence, fault))
                 else:
                     occurrence.cleared.add(device.index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine import parse_scenario
+from engine.model.actions import DeleteDevice
 from engine.runtime.report import build_report
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
@@ -76,3 +77,16 @@ def test_a_partial_clear_ends_the_fault_there_and_the_rest_at_its_duration() -> 
     (fault,) = build_report(sim, run_id="r", source="t", until=1200.0, wall_seconds=0.0)["faults"]
     assert fault["end"] == {"t": 660.0, "timestamp": "2025-08-04T00:11:00Z"}
     assert fault["seq"] == {"a": [6, 29], "b": [6, 65]}  # 10 s readings: 60 s to 300 s, and to 660 s
+
+
+def test_a_device_deleted_during_a_fault_keeps_the_range_of_what_it_sent() -> None:
+    sink = MemorySink()
+    text = scenario_text('devices: [{id: a, kind: server}, {id: b, kind: server}]\nevents:\n'
+                         '  - {at: "+00:01", action: brownout, duration: 10m}\n')  # fmt: skip
+    sim = Simulation(parse_scenario(text).plan, sink)
+    sim.advance(200.0)
+    sim.apply(DeleteDevice(), ("b",))
+    sim.advance(1200.0)
+    (fault,) = build_report(sim, run_id="r", source="t", until=1200.0, wall_seconds=0.0)["faults"]
+    assert fault["end"] == {"t": 660.0, "timestamp": "2025-08-04T00:11:00Z"}
+    assert fault["seq"] == {"a": [6, 65], "b": [6, 19]}  # b: 60 s up to its deletion at 200 s

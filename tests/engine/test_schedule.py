@@ -134,3 +134,13 @@ def test_a_tag_targets_every_device_with_it() -> None:
         ("disable", "start", ("ac",)),
     ]
     assert not sim.by_id["ac"].enabled and sim.by_id["oven"].enabled
+
+
+def test_overlapping_arrivals_nest() -> None:
+    event = '  - {rate: "1/10m", action: outage, target: rack, duration: 25m}\n'
+    sim, sink = simulate(scenario_text(DEVICES + "events:\n" + event), 12 * 3600)
+    spans = [(e.t, e.t + 1500) for e in sim.journal if e.phase == "start"]
+    assert any(b[0] < a[1] for a, b in itertools.pairwise(spans))  # some overlap
+    for reading in (r for r in sink.readings() if r.device_id == "rack"):
+        out = any(start <= reading.t < end for start, end in spans)
+        assert (reading.voltage == 0) == out, reading
