@@ -6,9 +6,11 @@ jobs...) and each scheduled action. Readings between them are sampled in bulk by
 sorted by time then device order; a virtual run calls it with big steps, a real-time clock with
 small ones, and both produce the same readings. The core never reads the wall clock.
 
-Every change goes through one door: the timeline's actions at their instants, and external ones
-(commands, the API's device changes) through `apply`, at the current instant, after the
-timeline's actions due at that instant. Each is recorded in the journal.
+Every change goes through one door: the timeline's actions at their instants (once `at` one, or at
+seeded Poisson arrivals of a `rate`, `arrivals.py`), and external ones (commands, the API's device
+changes) through `apply`, at the current instant, after the timeline's actions due at that
+instant. Each is recorded in the journal; an action that lasts is tracked as an occurrence until it
+ended on each device, at its duration or when another action removed its fault (`clear_fault`).
 """
 
 from __future__ import annotations
