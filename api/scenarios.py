@@ -96,6 +96,7 @@ async def show_scenario(request: Request) -> Response:
             "devices": [{"id": d.id, "kind": d.kind, "name": d.name, "rated_kw": d.rated_kw} for d in plan.devices],
             "events": [
                 {"at": e.at, "action": e.action.action, "targets": list(e.targets), "duration": e.action.lasts()}
+                | ({"rate_per_s": e.rate, "until": e.until} if e.rate is not None else {})  # arrivals from `at`
                 for e in plan.events
             ],
         }

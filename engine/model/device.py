@@ -193,10 +193,13 @@ class Device:
             power, current, trip = self.electrics.breaker(
                 self.spec.trip_current_a, power, current, surge if isinstance(surge, np.ndarray) else None
             )
-            if trip is not None:
-                self._tripped(float(t[trip[0]]), trip[1], out)
+        else:
+            trip = None
         shown = self.register.over(t, power, voltage, current)
+        sent_before = self.link.seq
         self.link.send(t, shown, self.load.enabled, millis, out)
+        if trip is not None:
+            self._tripped(float(t[trip[0]]), trip[1], self._seq_at(trip[0], len(t), sent_before), out)
 
     def _read(self, times: list[float], out: Produced) -> None:
         """Readings at `times` (ascending, after the last one) with Python floats, as rows."""
@@ -207,15 +210,24 @@ class Device:
             trip = self.electrics.breaker_at(
                 spec.trip_current_a, powers, currents, surge if isinstance(surge, list) else None
             )
-            if trip is not None:
-                self._tripped(times[trip[0]], trip[1], out)
+        else:
+            trip = None
         shown = self.register.at(times, powers, voltages, currents)
         millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0 or times[0] % 1.0 != 0.0
+        sent_before = self.link.seq
         self.link.send_few(times, shown, self.load.enabled, millis, out)
+        if trip is not None:
+            self._tripped(times[trip[0]], trip[1], self._seq_at(trip[0], len(times), sent_before), out)
 
-    def _tripped(self, t: float, current: float, out: Produced) -> None:
-        """The breaker opened by itself at the reading at `t`, its current `current` over the limit."""
-        self.add_fault(Trip())
+    def _tripped(self, t: float, current: float, seq: int, out: Produced) -> None:
+        """The breaker opened by itself at the reading at `t` (`seq`), its current `current` over the limit."""
+        fault = Trip()
+        self.add_fault(fault)
         self.revision += 1
         params = {"current_a": round(current, 3), "trip_current_a": self.spec.trip_current_a}
-        out.happenings.append(Happening(t, self.index, "trip", params))
+        out.happenings.append(Happening(t, self.index, "trip", params, fault, seq))
+
+    def _seq_at(self, index: int, count: int, sent_before: int) -> int:
+        """The `seq` of reading `index` of the `count` just sent from `sent_before`, or of the next one
+        when they got none (the link down, without a buffer)."""
+        return sent_before + index if self.link.seq - sent_before == count else self.link.seq

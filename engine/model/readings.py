@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from engine.model.faults import Fault
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -166,6 +169,10 @@ class Happening:
     device: int
     action: str
     params: Mapping[str, object] = field(default_factory=dict)
+    fault: Fault | None = None
+    """The fault it put in force (an action that removes it ends it)."""
+    seq: int = 0
+    """The `seq` of that reading (of the next one sent, if it had none)."""
 
 
 @dataclass(slots=True)

@@ -84,11 +84,19 @@ class InrushSpec:
 
 @dataclass(frozen=True, slots=True)
 class Scheduled:
-    """An action of the scenario's timeline: at `at` seconds after the start, on `targets`."""
+    """An action of the scenario's timeline, on `targets`: once at `at` seconds after the start or, with a
+    `rate`, at seeded random instants from `at` on."""
 
     at: float
     targets: tuple[str, ...]
     action: Action
+    rate: float | None = None
+    """Mean arrivals per second (a Poisson process) from `at` to `until`; None: once, at `at`."""
+    until: float | None = None
+    """With a rate: no arrival at or after it; None: arrivals until the run ends."""
+    key: str = ""
+    """With a rate: names its stream of arrivals (`events/{index in the file}`), so the instants depend
+    only on the run's seed and the event, the same in every shard and clock mode."""
 
 
 @dataclass(frozen=True, slots=True)

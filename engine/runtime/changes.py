@@ -8,12 +8,12 @@ CommandError to refuse; the transport answers with it.
 
 from __future__ import annotations
 
-from engine.errors import UnknownDevice
+from engine.errors import CommandError, UnknownDevice
 from engine.model.actions import Action, CreateDevice, DeleteDevice, ReadNow, UpdateDevice
 from engine.model.specs import DeviceSpec
 from engine.runtime.inbox import Work
 from engine.scenario.compile import target_ids
-from engine.scenario.fields import Target
+from engine.scenario.fields import TagTarget, Target
 from engine.simulation import Simulation
 
 
@@ -23,10 +23,15 @@ def act(action: Action, targets: tuple[str, ...]) -> Work[None]:
 
 
 def act_on(action: Action, target: Target) -> Work[tuple[str, ...]]:
-    """An action on the devices a target names when it applies (`all`, a kind, ids); returns them."""
+    """An action on the devices a target names when it applies (`all`, a kind, a tag, ids); returns them.
+
+    Resolved then, so devices created at run time are found by their kind and tags.
+    """
 
     def apply(sim: Simulation) -> tuple[str, ...]:
-        targets = target_ids(target, [(device.spec.id, device.spec.kind) for device in sim.devices])
+        targets = target_ids(target, [device.spec for device in sim.devices])
+        if isinstance(target, TagTarget) and not targets:  # a tag is a name: an unknown one is a mistake
+            raise CommandError("target", f"no device has tag {target.tag!r}")
         if isinstance(target, str | list) and target != "all":  # named ids must all exist
             named = [target] if isinstance(target, str) else target
             missing = [device_id for device_id in named if device_id not in sim.by_id]

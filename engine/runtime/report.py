@@ -1,9 +1,15 @@
-"""The run report: the ground truth a CI test compares its pipeline's results with."""
+"""The run report: the ground truth a CI test compares its pipeline's results with.
+
+Besides per-device totals and the journal (`events`), it lists each fault (`faults`): every
+occurrence of an action that lasts, derived from the journal alone, with its span and, per device,
+the `seq` range of the readings that fell in it, so a test can assert "my pipeline flagged exactly
+these readings" from the report.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
@@ -57,6 +63,31 @@ class ReportEvent(TypedDict):
     duration: NotRequired[float]
 
 
+class Instant(TypedDict):
+    t: float
+    timestamp: str
+
+
+class ReportFault(TypedDict):
+    """One occurrence of an action that lasts (a fault, a timed action): when, where, and which readings.
+
+    `id` is the index of its start in the report's `events`. `end` is None while it is still in
+    force on one of its targets at the report. `seq` gives, per target, the first and last `seq` of
+    the readings measured in [start, end) (None when none was), for a store-and-forward meter those
+    it measured in the span, whenever they were sent.
+    """
+
+    id: int
+    action: str
+    start: Instant
+    end: Instant | None
+    targets: list[str]
+    source: str
+    params: dict[str, object]
+    duration: float | None
+    seq: dict[str, list[int] | None]
+
+
 class ScenarioIdentity(TypedDict):
     name: str
     revision: int
@@ -86,6 +117,7 @@ class Report(TypedDict):
     energy_kwh: float
     devices: list[DeviceTotals]
     events: list[ReportEvent]
+    faults: list[ReportFault]
     clock: NotRequired[str]
     speed: NotRequired[float | None]
     mqtt: NotRequired[dict[str, object]]
@@ -141,6 +173,7 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
         "energy_kwh": round(sum(device.register.energy for device in sim.all_devices), 6),
         "devices": devices,
         "events": [_event(entry, stamp(entry.t)) for entry in sim.journal],
+        "faults": _faults(sim, stamp),
     }
 
 
@@ -158,6 +191,51 @@ def _event(entry: Entry, timestamp: str) -> ReportEvent:
     if entry.duration is not None:
         event["duration"] = entry.duration
     return event
+
+
+def _faults(sim: Simulation, stamp: Callable[[float], str]) -> list[ReportFault]:
+    """Every occurrence in the journal, with the span and the `seq` range it covered on each target."""
+    journal = list(sim.journal)
+    ends: dict[int, list[Entry]] = {}
+    for entry in journal:
+        if entry.phase == "end" and entry.occurrence is not None:
+            ends.setdefault(entry.occurrence, []).append(entry)
+    now_seq = {device.spec.id: device.link.seq for device in sim.all_devices}  # deleted ones too: final
+    faults: list[ReportFault] = []
+    for index, start in enumerate(journal):
+        if start.phase != "start" or start.occurrence is None or not start.targets:
+            continue  # not an occurrence, or one that applied to no device
+        occurrence = start.occurrence
+        first_seq = dict(zip(start.targets, start.next_seq, strict=True))
+        ended: dict[str, int] = {}
+        for end in ends.get(occurrence, []):
+            ended.update(zip(end.targets, end.next_seq, strict=True))
+        # Ended when it ended on every target (or the target is gone): at its last end entry.
+        gone = {device_id for device_id in start.targets if device_id not in sim.by_id}
+        over = bool(ends.get(occurrence)) and set(start.targets) <= set(ended) | gone
+        finish = ends[occurrence][-1].t if over else None
+        faults.append(
+            {
+                "id": index,
+                "action": start.action,
+                "start": {"t": start.t, "timestamp": stamp(start.t)},
+                "end": {"t": finish, "timestamp": stamp(finish)} if finish is not None else None,
+                "targets": list(start.targets),
+                "source": start.source,
+                "params": dict(start.params),
+                "duration": start.duration,
+                "seq": {
+                    device_id: _seq_range(first, ended.get(device_id, now_seq[device_id]))
+                    for device_id, first in first_seq.items()
+                },
+            }
+        )
+    return faults
+
+
+def _seq_range(first: int, after: int) -> list[int] | None:
+    """[first, last] of the seqs from `first` up to `after` (excluded); None when there are none."""
+    return [first, after - 1] if after > first else None
 
 
 def write_report(report: Mapping[str, object], path: str | Path) -> None:

@@ -19,11 +19,11 @@ from engine.errors import CommandError
 from engine.model import faults
 from engine.model.actions import Action
 from engine.model.device import Device
-from engine.scenario.fields import At, Duration, Interval, Target
+from engine.scenario.fields import At, Duration, Interval, Rate, Target
 
 BROWNOUT_FACTOR = 0.85
 """The voltage multiplier of a brownout that does not give its own."""
-_NOT_PARAMS = {"action", "duration", "at", "target"}
+_NOT_PARAMS = {"action", "duration", "at", "rate", "from_", "until", "target"}
 
 
 class _Action(BaseModel):
@@ -369,9 +369,22 @@ _ADAPTER: TypeAdapter[_Action] = TypeAdapter(AnyAction)
 
 
 class _When(BaseModel):
-    model_config = ConfigDict(frozen=True)  # `extra` is the action's: forbidden, or a fault's parameters
+    """When an event happens: once `at` a time, or at seeded random instants (`rate`, `from`, `until`).
 
-    at: At
+    Which of them may go together is checked by `engine.scenario.compile.check`, located at the field.
+    """
+
+    # `extra` is the action's: forbidden, or a fault's parameters
+    model_config = ConfigDict(frozen=True, json_schema_extra={"oneOf": [{"required": ["at"]}, {"required": ["rate"]}]})
+
+    at: At | None = None
+    rate: Rate | None = None
+    from_: At | None = Field(
+        None, alias="from", description="With `rate`: arrivals from this time on (default: the start of the run)."
+    )
+    until: At | None = Field(
+        None, description="With `rate`: arrivals before this time (default: until the end of the run)."
+    )
     target: Target = "all"
 
 

@@ -1,8 +1,8 @@
 """From a validated Scenario to the engine's Plan, and the cross-field checks that need both.
 
-`check(data)` finds every reference that cannot be resolved (unknown profile or target,
-duplicate id, event before the start) with the path of the field, so the loader can report them
-with their lines; `to_plan` then resolves defaults, profiles, targets and event times.
+`check(data)` finds every reference that cannot be resolved (unknown profile, target or tag,
+duplicate id, event before the start, `at` and `rate` together) with the path of the field, so
+the loader can report them with their lines; `to_plan` then resolves defaults, profiles, targets and event times.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfoNotFoundError
 
 from engine.model.calendar import utc_epoch
@@ -19,8 +19,8 @@ from engine.model.profiles import BUILTIN_PROFILES, DailyProfile, profile_from_c
 from engine.model.specs import DeviceSpec, InrushSpec, Plan, Scheduled, SiteSpec, WeatherSpec
 from engine.model.zones import site_zone
 from engine.scenario.durations import parse_relative
-from engine.scenario.fields import KindTarget, Target
-from engine.scenario.format import DEFAULT_START, Device, Scenario
+from engine.scenario.fields import KindTarget, TagTarget, Target
+from engine.scenario.format import DEFAULT_START, Device, Event, Scenario
 
 Problem = tuple[tuple[str | int, ...], str, object]
 RESERVED_IDS = frozenset({"all"})
@@ -49,14 +49,27 @@ def event_offset(at: str | datetime, start: datetime, timezone: str) -> float:
     return utc_epoch(moment, timezone) - utc_epoch(start, timezone)
 
 
-def target_ids(target: Target, devices: Sequence[tuple[str, str]]) -> tuple[str, ...]:
-    """The ids of the (id, kind) `devices` a target names, in device order."""
+class Targetable(Protocol):
+    """What a target is resolved against: a device of the scenario file or of a running simulation."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+
+def target_ids(target: Target, devices: Sequence[Targetable]) -> tuple[str, ...]:
+    """The ids of the `devices` a target names, in device order."""
     if target == "all":
-        return tuple(device_id for device_id, _ in devices)
+        return tuple(device.id for device in devices)
     if isinstance(target, KindTarget):
-        return tuple(device_id for device_id, kind in devices if kind == target.kind)
+        return tuple(device.id for device in devices if device.kind == target.kind)
+    if isinstance(target, TagTarget):
+        return tuple(device.id for device in devices if target.tag in device.tags)
     wanted = {target} if isinstance(target, str) else set(target)
-    return tuple(device_id for device_id, _ in devices if device_id in wanted)
+    return tuple(device.id for device in devices if device.id in wanted)
 
 
 def check(data: dict[str, Any]) -> list[Problem]:
@@ -91,28 +104,58 @@ def _problems(data: dict[str, Any]) -> Iterator[Problem]:
         if isinstance(profile, str) and profile not in profiles and profile not in BUILTIN_PROFILES:
             known = ", ".join(sorted({*profiles, *BUILTIN_PROFILES}))
             yield ("devices", i, "profile"), f"unknown profile {profile!r}; known: {known}", profile
+    tags = {
+        tag
+        for _, device in devices
+        if isinstance(device.get("tags"), list)
+        for tag in device["tags"]
+        if isinstance(tag, str)
+    }
     start, timezone = _start(data)
     for i, event in _items(data.get("events")):
-        at = event.get("at")
-        if isinstance(at, date) and not isinstance(at, datetime):
-            at = datetime(at.year, at.month, at.day)
-        if isinstance(at, str | datetime):
-            try:
-                if start is not None and timezone is not None:
-                    if event_offset(at, start, timezone) < 0:
-                        yield ("events", i, "at"), f"is before the scenario start, got {str(at)!r}", str(at)
-                elif isinstance(at, str) and parse_relative(at) is None:
-                    datetime.fromisoformat(at)
-            except ValueError as exc:
-                yield ("events", i, "at"), _at_message(exc, at), str(at)
+        yield from _when_problems(i, event, start, timezone)
         target = event.get("target", "all")
         if isinstance(target, dict) and isinstance(target.get("kind"), str) and target["kind"] not in kinds:
             yield ("events", i, "target"), f"no device of kind {target['kind']!r}", target["kind"]
+        elif isinstance(target, dict) and isinstance(target.get("tag"), str) and target["tag"] not in tags:
+            yield ("events", i, "target"), f"no device has tag {target['tag']!r}", target["tag"]
         elif target != "all" and isinstance(target, str | list):
             names = [target] if isinstance(target, str) else target
             unknown = [name for name in names if isinstance(name, str) and name not in seen]
             if unknown:
                 yield ("events", i, "target"), f"unknown device id {unknown[0]!r}", unknown[0]
+
+
+def _when_problems(i: int, event: dict[str, Any], start: datetime | None, timezone: str | None) -> Iterator[Problem]:
+    """An event is once `at` a time or at a `rate` (then maybe `from`, `until`): each time after the start."""
+    if "at" not in event and "rate" not in event:
+        yield ("events", i, "at"), "is required (or a `rate` of seeded arrivals)", None
+    if "at" in event and "rate" in event:
+        yield ("events", i, "rate"), "give either `at` (once) or `rate` (seeded arrivals), not both", event["rate"]
+    offsets: dict[str, float] = {}
+    for name in ("at", "from", "until"):
+        moment = event.get(name)
+        if name != "at" and name in event and "rate" not in event:
+            yield ("events", i, name), f"only with `rate` (the span of its arrivals), got {str(moment)!r}", str(moment)
+            continue
+        if isinstance(moment, date) and not isinstance(moment, datetime):
+            moment = datetime(moment.year, moment.month, moment.day)
+        if not isinstance(moment, str | datetime):
+            continue  # missing, or a wrong type the model reports
+        try:
+            if start is not None and timezone is not None:
+                offsets[name] = event_offset(moment, start, timezone)
+                if offsets[name] < 0:
+                    yield ("events", i, name), f"is before the scenario start, got {str(moment)!r}", str(moment)
+            elif isinstance(moment, str) and parse_relative(moment) is None:
+                datetime.fromisoformat(moment)
+        except ValueError as exc:
+            yield ("events", i, name), _at_message(exc, moment), str(moment)
+    if "until" in offsets and ("from" in offsets or "from" not in event):
+        begin = offsets.get("from", 0.0)
+        if 0 <= offsets["until"] <= begin:  # before the start is said above
+            after = f"`from` ({event['from']})" if "from" in event else "the start"
+            yield ("events", i, "until"), f"must be after {after}, got {str(event['until'])!r}", str(event["until"])
 
 
 def _at_message(exc: ValueError, at: object) -> str:
@@ -192,13 +235,7 @@ def to_plan(scenario: Scenario, *, sha256: str = "", weather_table: tuple[tuple[
     weather = _weather(scenario, weather_table)
     site = SiteSpec(scenario.site.voltage, scenario.site.phases, scenario.site.frequency, weather)
     devices = tuple(device_spec(device, profiles, site) for device in scenario.devices)
-    ids = [(device.id, device.kind) for device in scenario.devices]
-    events = tuple(
-        Scheduled(
-            event_offset(event.at, scenario.start, scenario.timezone), target_ids(event.target, ids), event.resolved()
-        )
-        for event in scenario.events
-    )
+    events = tuple(_scheduled(index, event, scenario) for index, event in enumerate(scenario.events))
     return Plan(
         name=scenario.name,
         revision=scenario.revision,
@@ -222,6 +259,27 @@ def _weather(scenario: Scenario, table: tuple[tuple[float, float], ...]) -> Weat
     if weather is None:
         return None
     return WeatherSpec(weather.mean_c, weather.daily_swing_c, weather.seasonal_swing_c, table)
+
+
+def _scheduled(index: int, event: Event, scenario: Scenario) -> Scheduled:
+    """An event of the file as the timeline runs it: once at an offset, or arrivals at a rate from one."""
+    targets = target_ids(event.target, scenario.devices)
+
+    def offset(at: str | datetime) -> float:
+        return event_offset(at, scenario.start, scenario.timezone)
+
+    if event.rate is None:
+        if event.at is None:
+            raise ValueError(f"events[{index}]: give `at` or `rate` (check() reports this, located)")
+        return Scheduled(offset(event.at), targets, event.resolved())
+    return Scheduled(
+        offset(event.from_) if event.from_ is not None else 0.0,
+        targets,
+        event.resolved(),
+        rate=event.rate,
+        until=offset(event.until) if event.until is not None else None,
+        key=f"events/{index}",
+    )
 
 
 def moved_to(plan: Plan, start: datetime) -> Plan:

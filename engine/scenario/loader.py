@@ -167,7 +167,7 @@ def _message(kind: str, msg: str, value: object, ctx: dict[str, Any]) -> str:
 
 def _union_message(path: FieldPath, value: object) -> str:
     if path and path[-1] == "target":
-        return f"must be a device id, a list of ids, {{kind: K}} or 'all', got {value!r}"
+        return f"must be a device id, a list of ids, {{kind: K}}, {{tag: NAME}} or 'all', got {value!r}"
     return f"has none of the accepted forms (`iot-mock schema` shows them), got {value!r}"
 
 

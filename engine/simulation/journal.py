@@ -5,6 +5,13 @@ targets as they were then (devices deleted meanwhile are left out), its source a
 At one instant, the scenario's actions come first, then external ones in arrival order, then what
 meters did by themselves at their readings of that instant (source `meter`: a breaker's trip), in
 device id order. The run report's timeline is this list; a recorded live session will be too.
+
+An action that lasts (it has a duration, or puts a fault on a device, a meter's own trip too) is an
+*occurrence*: its start and every end entry of it carry the same occurrence number, and each entry holds each target's
+next `seq` at that instant, so the readings it covered are `[start seq, end seq)` per device. It
+ends on a device at its duration, or earlier when another action removed its fault there
+(`clear_fault`): then an end entry is recorded at that instant, with the clearing action's source,
+right after the clearing action's own entry.
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ class Entry:
     source: Source
     params: Mapping[str, object] = field(default_factory=dict)
     duration: float | None = None
+    occurrence: int | None = None
+    """For an action that lasts: its occurrence's number, the same in its start and end entries (numbered
+    as they are found, which a meter's trip may be late: the report numbers them in journal order)."""
+    next_seq: tuple[int, ...] = ()
+    """Each target's `seq` of its next reading at this instant (readings before it are out), in target order."""
 
 
 class Journal:
@@ -36,6 +48,13 @@ class Journal:
 
     def __init__(self) -> None:
         self._entries: list[Entry] = []
+        self._occurrences = 0
+
+    def new_occurrence(self) -> int:
+        """A number for an occurrence, unique in this journal."""
+        number = self._occurrences
+        self._occurrences += 1
+        return number
 
     def record(self, entry: Entry) -> None:
         self._entries.append(entry)

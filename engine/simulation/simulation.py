@@ -6,14 +6,17 @@ jobs...) and each scheduled action. Readings between them are sampled in bulk by
 sorted by time then device order; a virtual run calls it with big steps, a real-time clock with
 small ones, and both produce the same readings. The core never reads the wall clock.
 
-Every change goes through one door: the timeline's actions at their instants, and external ones
-(commands, the API's device changes) through `apply`, at the current instant, after the
-timeline's actions due at that instant. Each is recorded in the journal.
+Every change goes through one door: the timeline's actions at their instants (once `at` one, or at
+seeded Poisson arrivals of a `rate`, `arrivals.py`), and external ones (commands, the API's device
+changes) through `apply`, at the current instant, after the timeline's actions due at that
+instant. Each is recorded in the journal; an action that lasts is tracked as an occurrence until it
+ended on each device, at its duration or when another action removed its fault (`clear_fault`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,7 +32,49 @@ from engine.model.randomness import stream
 from engine.model.readings import Produced, ReadingBatch, Sink, StatusChange
 from engine.model.specs import DeviceSpec, Plan, Scheduled
 from engine.model.weather import Climate
+from engine.simulation.arrivals import arrivals
 from engine.simulation.journal import Entry, Journal, Phase
+
+
+@dataclass(eq=False, slots=True)
+class _Occurrence:
+    """One start of an action that lasts, until it has ended on each device it started on."""
+
+    id: int
+    """Its number in the journal (`Journal.new_occurrence`)."""
+    action: Action
+    started: list[tuple[Device, Fault | None]]
+    cleared: set[int] = field(default_factory=set)
+    """Indexes of the devices another action removed its fault from before its end."""
+    t: float = 0.0
+    by_meter: bool = False
+
+    def order(self) -> tuple[float, bool, tuple[str, ...], int]:
+        """Where its start is in the journal: by time, the meters' own after the rest, in device id order
+        (numbers follow discovery, which for a meter's trip depends on the batch cuts)."""
+        if self.by_meter:
+            return (self.t, True, tuple(device.spec.id for device, _ in self.started), 0)
+        return (self.t, False, (), self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class _ByMeter:
+    """What a meter did by itself (its breaker tripped), as the action of its occurrence: nothing to apply."""
+
+    action: str
+    found: Mapping[str, object]
+
+    def lasts(self) -> float | None:
+        return None
+
+    def start(self, device: Device, now: float) -> Fault | None:
+        return None
+
+    def end(self, device: Device, fault: Fault | None, now: float) -> None:
+        return None
+
+    def params(self) -> dict[str, object]:
+        return dict(self.found)
 
 
 class Simulation:
@@ -50,6 +95,8 @@ class Simulation:
         self.by_id = {device.spec.id: device for device in self.devices}
         self._behaviours: dict[int, simpy.Process] = {}
         self.journal = Journal()
+        self._in_force: dict[int, list[tuple[_Occurrence, Fault]]] = {}
+        """By device index, the faults of occurrences on it: an action that removes one ends it there."""
         # When each device's next reading is due: a real-time tick samples only the devices due.
         self._next_due = np.array([device.next_due for device in self.devices])
         self.readings_emitted = 0
@@ -90,20 +137,35 @@ class Simulation:
 
     def flush(self) -> int:
         """Hand the sink what the outbox holds now, in (time, device) order; returns the reading count."""
+        if self._produced.happenings:
+            self._journal_happenings()
         outbox, self._produced = self._produced, Produced()
-        if outbox.happenings:
-            self._journal_happenings(outbox)
         batch = ReadingBatch.merge(self.device_ids, outbox.chunks, outbox.rows)
         if len(batch) or outbox.statuses:
             self.sink.write(batch, outbox.statuses)
         self.readings_emitted += len(batch)
         return len(batch)
 
-    def _journal_happenings(self, outbox: Produced) -> None:
-        """What devices did by themselves while sampling (automatic trips), into the journal at its time."""
-        for happening in outbox.happenings:
-            target = (self.device_ids[happening.device],)
-            self.journal.insert(Entry(happening.t, happening.action, "start", target, "meter", happening.params))
+    def _journal_happenings(self) -> None:
+        """What devices did by themselves while sampling (automatic trips), into the journal at its time:
+        each an occurrence in force until an action removes its fault (`clear_trip`, `clear_fault`)."""
+        for happening in self._produced.happenings:
+            device = self.all_devices[happening.device]
+            occurrence = _Occurrence(
+                self.journal.new_occurrence(),
+                _ByMeter(happening.action, happening.params),
+                [(device, happening.fault)],
+                t=happening.t,
+                by_meter=True,
+            )
+            if happening.fault is not None:
+                self._in_force.setdefault(device.index, []).append((occurrence, happening.fault))
+            entry = Entry(
+                happening.t, happening.action, "start", (device.spec.id,), "meter", happening.params,
+                occurrence=occurrence.id, next_seq=(happening.seq,),
+            )  # fmt: skip
+            self.journal.insert(entry)
+        self._produced.happenings.clear()
         self.revision += 1
 
     def end(self) -> None:
@@ -170,13 +232,13 @@ class Simulation:
         self._start_behaviour(device)
         self.revision += 1
         self._produced.statuses.append(StatusChange(self.now, spec.id, device.status, device.enabled, "created"))
-        self._record(change.action, "start", (spec.id,), source)
+        self._record(change.action, "start", (device,), source)
 
     def _change_devices(
         self, change: UpdateDevice | DeleteDevice | ReadNow, targets: tuple[str, ...], source: Source
     ) -> None:
-        for device_id in targets:
-            device = self.by_id[device_id]
+        devices = [self.by_id[device_id] for device_id in targets]
+        for device in devices:
             if isinstance(change, UpdateDevice):
                 self._change(device, _respec(change.spec), "updated")
             elif isinstance(change, DeleteDevice):
@@ -184,7 +246,7 @@ class Simulation:
             else:
                 device.sample(self.now, self._produced)
                 device.read_now(self.now, self._produced)
-        self._record(change.action, "start", targets, source)
+        self._record(change.action, "start", devices, source)
 
     def _delete(self, device: Device) -> None:
         device.sample(self.now, self._produced)
@@ -194,43 +256,88 @@ class Simulation:
             process.interrupt()
         del self.by_id[device.spec.id]
         self.devices.remove(device)
+        self._in_force.pop(device.index, None)
         self.revision += 1
         gone = StatusChange(self.now, device.spec.id, "offline", device.enabled, "deleted", removed=True)
         self._produced.statuses.append(gone)
 
     # Actions on devices --------------------------------------------------------------------
     def _timeline(self, scheduled: Scheduled) -> Generator[simpy.Event, Any, None]:
-        """One scheduled action: start at `at` (and end after its duration, by `_start`)."""
-        yield self.env.timeout(max(0.0, scheduled.at - self.env.now))
-        self._start(scheduled.action, scheduled.targets, "scenario")
+        """One scheduled event: its action at `at`, or at each seeded arrival of its `rate`.
+
+        The arrivals come from a stream of the run's seed and the event's key, drawn as time goes:
+        every shard and every clock mode meets the same instants.
+        """
+        if scheduled.rate is None:
+            instants: Iterable[float] = (scheduled.at,)
+        else:
+            generator = stream(self.seed, scheduled.key, "arrivals")
+            instants = arrivals(generator, scheduled.rate, scheduled.at, scheduled.until)
+        for at in instants:
+            yield self.env.timeout(max(0.0, at - self.env.now))
+            self._start(scheduled.action, scheduled.targets, "scenario")
 
     def _start(self, action: Action, targets: tuple[str, ...], source: Source) -> None:
-        present = tuple(device_id for device_id in targets if device_id in self.by_id)
+        devices = [self.by_id[device_id] for device_id in targets if device_id in self.by_id]
         started: list[tuple[Device, Fault | None]] = []
-        for device_id in present:
-            device = self.by_id[device_id]
+        for device in devices:
             self._change(device, lambda d: started.append((d, action.start(d, self.now))), action.action)
-        self._record(action.action, "start", present, source, action)
         lasts = action.lasts()
-        if lasts is not None:
-            self.env.process(self._end_later(action, lasts, started, source))
+        occurrence = None
+        if lasts is not None or any(fault is not None for _, fault in started):
+            occurrence = _Occurrence(self.journal.new_occurrence(), action, started, t=self.now)
+        self._record(action.action, "start", devices, source, action, occurrence)
+        self._end_cleared(devices, source)
+        if occurrence is not None:
+            for device, fault in started:
+                if fault is not None:
+                    self._in_force.setdefault(device.index, []).append((occurrence, fault))
+            if lasts is not None:
+                self.env.process(self._end_later(occurrence, lasts, source))
 
-    def _end_later(
-        self, action: Action, lasts: float, started: list[tuple[Device, Fault | None]], source: Source
-    ) -> Generator[simpy.Event, Any, None]:
-        """The end of a timed action on the devices it started on (and that still exist)."""
+    def _end_cleared(self, devices: Sequence[Device], source: Source) -> None:
+        """Journal the end, now, of each occurrence whose fault the action just applied removed from `devices`."""
+        cleared: dict[_Occurrence, list[Device]] = {}
+        for device in devices:
+            running = self._in_force.get(device.index)
+            if not running:
+                continue
+            in_force = {id(active) for active in device.faults()}  # faults compare by identity
+            still = []
+            for occurrence, fault in running:
+                if id(fault) in in_force:
+                    still.append((occurrence, fault))
+                else:
+                    occurrence.cleared.add(device.index)
+                    cleared.setdefault(occurrence, []).append(device)
+            self._in_force[device.index] = still
+        for occurrence in sorted(cleared, key=_Occurrence.order):
+            self._record(occurrence.action.action, "end", cleared[occurrence], source, occurrence.action, occurrence)
+
+    def _end_later(self, occurrence: _Occurrence, lasts: float, source: Source) -> Generator[simpy.Event, Any, None]:
+        """The end of a timed action on the devices it started on, that still exist and where it was not cleared."""
         yield self.env.timeout(lasts)
-        ended = []
-        for device, fault in started:
-            if self.by_id.get(device.spec.id) is device:
-                self._change(device, _ending(action, fault, self.now), f"{action.action}_end")
-                ended.append(device.spec.id)
-        self._record(action.action, "end", tuple(ended), source, action)
+        action = occurrence.action
+        ending = [
+            (device, fault)
+            for device, fault in occurrence.started
+            if device.index not in occurrence.cleared and self.by_id.get(device.spec.id) is device
+        ]
+        if not ending and occurrence.cleared:
+            return  # it was cleared everywhere: those ends are journaled
+        for device, fault in ending:
+            self._change(device, _ending(action, fault, self.now), f"{action.action}_end")
+            running = self._in_force.get(device.index)
+            if running:
+                self._in_force[device.index] = [(o, f) for o, f in running if o is not occurrence]
+        self._record(action.action, "end", [device for device, _ in ending], source, action, occurrence)
 
     def _change(self, device: Device, mutate: Callable[[Device], object], reason: str) -> None:
         """Apply `mutate` to a device now: readings before now keep the old state."""
         before = (device.status, device.enabled)
         device.sample(self.now, self._produced)
+        if self._produced.happenings:  # journaled before the change, which may end them (clear_trip)
+            self._journal_happenings()
         mutate(device)
         self.revision += 1
         device.revision += 1
@@ -241,11 +348,20 @@ class Simulation:
             )
 
     def _record(
-        self, name: str, phase: Phase, targets: tuple[str, ...], source: Source, action: Action | None = None
+        self,
+        name: str,
+        phase: Phase,
+        devices: Sequence[Device],
+        source: Source,
+        action: Action | None = None,
+        occurrence: _Occurrence | None = None,
     ) -> None:
         params = action.params() if action is not None else {}
         duration = action.lasts() if action is not None else None
-        self.journal.record(Entry(self.now, name, phase, targets, source, params, duration))
+        targets = tuple(device.spec.id for device in devices)
+        next_seq = tuple(device.link.seq for device in devices)  # read now: store-and-forward numbers as it measures
+        occurrence_id = occurrence.id if occurrence is not None else None
+        self.journal.record(Entry(self.now, name, phase, targets, source, params, duration, occurrence_id, next_seq))
 
     def _start_behaviour(self, device: Device) -> None:
         if device.spec.behaviour:

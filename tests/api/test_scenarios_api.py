@@ -174,3 +174,16 @@ def test_scenario_loads_keep_off_the_default_executor_and_refuse_a_flood() -> No
 
     results, free_after = asyncio.run(scenario())
     assert results == ["True", "True", "True"] and free_after < 0.5
+
+
+def test_inject_an_event_on_a_tag_finds_devices_created_at_run_time(client: TestClient) -> None:
+    for device_id, tag in (("pump-1", "roof"), ("pump-2", "cellar")):
+        created = client.post("/api/v1/devices", json={"id": device_id, "kind": "industrial", "tags": [tag]})
+        assert created.status_code == 201
+    event = {"action": "outage", "target": {"tag": "roof"}, "duration": "5m"}
+    result = client.post("/api/v1/simulation/events", json=event)
+    assert (result.status_code, result.json()["targets"]) == (200, ["pump-1"])
+    faults = {d["id"]: d["faults"]["outage"] for d in client.get("/api/v1/devices").json()}
+    assert faults["pump-1"] is True and faults["pump-2"] is False
+    unknown = client.post("/api/v1/simulation/events", json={"action": "outage", "target": {"tag": "attic"}})
+    assert (unknown.status_code, unknown.json()["detail"]) == (422, "target: no device has tag 'attic'")

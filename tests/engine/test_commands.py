@@ -98,6 +98,7 @@ def test_injected_faults_end_after_their_duration_or_when_cleared() -> None:
         (100.0, "brownout", "start"),
         (160.0, "outage", "end"),
         (400.0, "clear_fault", "start"),
+        (400.0, "brownout", "end"),  # cleared: its end is journaled then
     ]
 
 

@@ -178,7 +178,9 @@ def test_delivery_faults_as_commands_until_cleared() -> None:
     assert all(s == t for t, s, _ in oven if not 600.0 <= t < 610.0)
     oven_totals = totals(sim)["oven"]
     assert (oven_totals["duplicated"], oven_totals["delayed"], oven_totals["generated"]) == (10, 10, 700)
-    assert [e.action for e in sim.journal] == ["duplicate", "out_of_order", "clear_fault"]
+    assert [(e.action, e.phase) for e in sim.journal] == [
+        ("duplicate", "start"), ("out_of_order", "start"), ("clear_fault", "start"), ("duplicate", "end"), ("out_of_order", "end")
+    ]  # fmt: skip
 
 
 def test_a_batch_with_late_readings_is_in_send_order_as_a_plain_sort_says() -> None:

@@ -39,6 +39,7 @@ EVENTFUL = scenario_text(
       - {at: "+00:45", action: set_interval, target: rack, interval: 2500ms}
       - {at: "+00:47", action: disable, target: ac}
       - {at: "+00:47:03", action: enable, target: ac}
+      - {rate: "6/h", action: brownout, target: light, duration: 2m, factor: 0.95}
     """
 )
 

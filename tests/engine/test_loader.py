@@ -80,7 +80,7 @@ events:
         f"{src}:14: events[2].action: unknown action 'explode'; one of: {', '.join(ACTION_NAMES)}",
         f"{src}:15: events[3].at: must be a local date-time like '2025-08-05T14:00' or relative like '+2d09:00', "
         "got 'tomorrow'",
-        f"{src}:15: events[3].target: must be a device id, a list of ids, {{kind: K}} or 'all', got 5",
+        f"{src}:15: events[3].target: must be a device id, a list of ids, {{kind: K}}, {{tag: NAME}} or 'all', got 5",
     ]
 
 

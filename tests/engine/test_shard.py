@@ -24,6 +24,7 @@ TEXT = scenario_text(
     events:
       - {at: "+1h", action: outage, target: [d1, d2], duration: 10m}
       - {at: "+2h", action: brownout, target: {kind: hvac}, duration: 20m, factor: 0.9}
+      - {rate: "4/h", action: outage, target: [d3, d4, d5], duration: 5m}
     """
 )
 
@@ -46,6 +47,7 @@ def test_shards_together_give_the_whole_run() -> None:
     # Every event reaches every one of its targets, in exactly one shard.
     targets = sorted((t, a, d) for _, events in parts for t, a, ds in events for d in ds)
     assert targets == sorted((t, a, d) for t, a, ds in whole_events for d in ds)
+    assert sum(a == "outage" for _, a, _ in whole_events) > 20  # the rate's arrivals are in it, at the same instants
 
 
 def test_a_shard_must_be_within_its_count() -> None:

@@ -60,4 +60,9 @@ def test_spikes_as_a_command_until_cleared() -> None:
     for reading in by_device(sink.readings())["oven"]:
         factor = 2.0 if 600 <= reading.t < 610 else 1.0
         assert reading.power == truth[reading.t].power * factor, reading
-    assert [e.action for e in sim.journal] == ["spikes", "set_online", "clear_fault"]
+    assert [(e.action, e.phase) for e in sim.journal] == [
+        ("spikes", "start"),
+        ("set_online", "start"),
+        ("clear_fault", "start"),
+        ("spikes", "end"),
+    ]

@@ -48,6 +48,7 @@ events:
     assert [(e["t"], e["action"], e["phase"], e["source"]) for e in report["events"]] == [
         (HOUR, "trip", "start", "scenario"),
         (2 * HOUR, "clear_trip", "start", "scenario"),
+        (2 * HOUR, "trip", "end", "scenario"),  # ended by the clear
         (3 * HOUR, "trip", "start", "scenario"),
         (3 * HOUR + 600, "trip", "end", "scenario"),
     ]
@@ -76,8 +77,10 @@ def test_trip_as_commands_inject_fault_and_clear_fault() -> None:
             assert (got.power, got.voltage, got.current, got.seq) == (true.power, true.voltage, true.current, true.seq)
             assert got.energy <= true.energy  # less counted: the trips
     assert [(e.action, e.targets) for e in sim.journal] == [
-        ("trip", ("oven",)), ("clear_fault", ("oven",)), ("trip", ("ac",)), ("clear_trip", ("ac",))
+        ("trip", ("oven",)), ("clear_fault", ("oven",)), ("trip", ("oven",)), ("trip", ("ac",)),
+        ("clear_trip", ("ac",)), ("trip", ("ac",)),
     ]  # fmt: skip
+    assert [e.phase for e in sim.journal] == ["start", "start", "end", "start", "start", "end"]
 
 
 def _brownout(limit: float | None) -> str:
@@ -134,10 +137,15 @@ def test_after_a_clear_the_load_draws_again_and_trips_again_while_over_the_limit
     readings = {r.t: r for r in sink.readings()}
     assert all(readings[t].power == 0.0 for t in (HOUR, HOUR + 60, HOUR + 120))
     assert all(0.0 < readings[t].current < 80 for t in (HOUR + 180, 2 * HOUR - 60))
-    trips = [(e.t, e.source) for e in sim.journal if e.action == "trip"]
-    assert trips == [(HOUR, "meter"), (HOUR + 60, "meter")]
+    trips = [(e.t, e.phase, e.source) for e in sim.journal if e.action == "trip"]
+    assert trips == [
+        (HOUR, "start", "meter"),
+        (HOUR + 1, "end", "command"),
+        (HOUR + 60, "start", "meter"),
+        (HOUR + 121, "end", "command"),
+    ]
     actions = [e.action for e in sim.journal]
-    assert actions == ["set_power", "trip", "clear_trip", "trip", "clear_override", "clear_trip"]
+    assert actions == ["set_power", "trip", "clear_trip", "trip", "trip", "clear_override", "clear_trip", "trip"]
 
 
 def test_the_breaker_rides_through_a_motor_start_and_trips_on_a_steady_overload() -> None:
@@ -157,3 +165,27 @@ events:
     assert len(started) == 2 and all(r.current > 60 for r in started)  # the inrush shows, 5x
     trips = [entry.t for entry in sim.journal if entry.source == "meter"]
     assert len(trips) == 1 and 1200 <= trips[0] < 1202
+
+
+def test_a_meters_own_trip_is_a_fault_of_the_report_until_clear_trip_with_its_seq_range() -> None:
+    text = scenario_text(
+        """\
+devices: [{id: ac, kind: hvac, interval: 1s, trip_current_a: 25}]
+events:
+  - {at: "+00:20", action: set_power, target: ac, kw: 20}
+  - {at: "+00:24", action: set_power, target: ac, kw: 10}
+  - {at: "+00:25", action: clear_trip, target: ac}
+"""
+    )
+    for steps in ([1800.0], [1199.5, 1499.5, 1800.0], [x * 0.37 for x in range(1, 4865)] + [1800.0]):
+        sink = MemorySink()
+        sim = Simulation(parse_scenario(text).plan, sink)
+        for until in steps:
+            sim.advance(until)
+        trips = [f for f in build_report(sim, run_id="r", source="s", until=1800.0, wall_seconds=0)["faults"]]
+        assert [(f["action"], f["source"], f["start"]["t"], f["end"]) for f in trips] == [
+            ("trip", "meter", 1200.0, {"t": 1500.0, "timestamp": "2025-08-04T00:25:00Z"})
+        ], steps
+        assert trips[0]["seq"] == {"ac": [1200, 1499]}
+        zeros = [r.seq for r in sink.readings() if r.power == 0.0]
+        assert (min(zeros), max(zeros), len(zeros)) == (1200, 1499, 300)
