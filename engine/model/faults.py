@@ -39,12 +39,16 @@ class Readout(Fault, ABC):
 
     stage = "register"
     arrays_only = True
+    draws: ClassVar[str | None] = None
+    """The purpose of the stream it draws from, one uniform per reading: faults of one purpose in force
+    together share each reading's draw, so the draws per reading stay fixed however many overlap."""
 
     @abstractmethod
     def shown(
-        self, t: FloatArray, power: FloatArray, current: FloatArray, streams: Streams
+        self, t: FloatArray, power: FloatArray, current: FloatArray, u: FloatArray | None
     ) -> tuple[FloatArray, FloatArray]:
-        """The power and current shown at the instants `t` instead of the measured ones."""
+        """The power and current shown at the instants `t` instead of the measured ones (`u`: the
+        readings' draws from its stream, when it `draws`)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -76,18 +80,22 @@ class Stuck(Fault):
 class Spikes(Readout):
     """Transient spikes: each reading's power and current times `factor` with `probability`.
 
-    One draw per reading from the device's own `spikes` stream, while the fault lasts, so spikes
-    fall on the same readings whatever the batch cuts; voltage and the energy integral are untouched.
+    One draw per reading from the device's own `spikes` stream while any spikes fault lasts, shared
+    by overlapping ones (each hits where the draw is below its probability, and their factors
+    multiply), so spikes fall on the same readings whatever the batch cuts; voltage and the energy
+    integral are untouched.
     """
 
     name = "spikes"
+    draws = "spikes"
     probability: float
     factor: float
 
     def shown(
-        self, t: FloatArray, power: FloatArray, current: FloatArray, streams: Streams
+        self, t: FloatArray, power: FloatArray, current: FloatArray, u: FloatArray | None
     ) -> tuple[FloatArray, FloatArray]:
-        hit = streams.uniforms("spikes").array(len(power)) < self.probability
+        assert u is not None
+        hit = u < self.probability
         if not hit.any():
             return power, current
         return np.where(hit, power * self.factor, power), np.where(hit, current * self.factor, current)
@@ -112,7 +120,7 @@ class Drift(Readout):
         return np.maximum(1.0 + self.per_day * ((t - self.since) / 86400.0), 0.0)
 
     def shown(
-        self, t: FloatArray, power: FloatArray, current: FloatArray, streams: Streams
+        self, t: FloatArray, power: FloatArray, current: FloatArray, u: FloatArray | None
     ) -> tuple[FloatArray, FloatArray]:
         gain = self.gain(t)
         return power * gain, current * gain

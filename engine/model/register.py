@@ -109,9 +109,15 @@ class Register(Stage):
             reported = reported + self._drift_error(drifts, t, power * dt / 3600.0)
         elif self.energy_error:
             reported = reported + self.energy_error
+        draws: dict[str, FloatArray] = {}
         for fault in self.faults:
             if isinstance(fault, Readout):
-                power, current = fault.shown(t, power, current, self.streams)
+                u = None
+                if fault.draws is not None:
+                    u = draws.get(fault.draws)
+                    if u is None:
+                        u = draws[fault.draws] = self.streams.uniforms(fault.draws).array(n)
+                power, current = fault.shown(t, power, current, u)
         if self.size is not None:
             reported = np.floor(np.mod(reported, self.size) / RESOLUTION_KWH) * RESOLUTION_KWH
         if self._stuck():

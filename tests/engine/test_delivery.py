@@ -179,7 +179,8 @@ def test_delivery_faults_as_commands_until_cleared() -> None:
     oven_totals = totals(sim)["oven"]
     assert (oven_totals["duplicated"], oven_totals["delayed"], oven_totals["generated"]) == (10, 10, 700)
     assert [(e.action, e.phase) for e in sim.journal] == [
-        ("duplicate", "start"), ("out_of_order", "start"), ("clear_fault", "start"), ("duplicate", "end"), ("out_of_order", "end")
+        ("duplicate", "start"), ("out_of_order", "start"), ("clear_fault", "start"),
+        ("duplicate", "end"), ("out_of_order", "end"),
     ]  # fmt: skip
 
 

@@ -66,3 +66,26 @@ def test_spikes_as_a_command_until_cleared() -> None:
         ("clear_fault", "start"),
         ("spikes", "end"),
     ]
+
+
+def test_overlapping_spikes_share_each_readings_draw_whatever_the_clock_steps() -> None:
+    """Two spikes in force together draw once per reading (they used to take turns on one stream, so
+    the readings they hit depended on where a run was cut into steps)."""
+    text = scenario_text(
+        """\
+devices: [{id: rack, kind: server, interval: 1s}]
+events:
+  - {at: "+00:01", action: spikes, probability: 0.3, factor: 2, duration: 10m}
+  - {at: "+00:03", action: spikes, probability: 0.1, factor: 3, duration: 4m}
+"""
+    )
+    _, plain = simulate(scenario_text("devices: [{id: rack, kind: server, interval: 1s}]\n"), 900)
+    runs = []
+    for steps in ([900.0], [x * 0.37 for x in range(1, 2433)] + [900.0], [x * 7.0 for x in range(1, 129)] + [900.0]):
+        sim = Simulation(parse_scenario(text).plan, sink := MemorySink())
+        for until in steps:
+            sim.advance(until)
+        runs.append(sink.readings())
+    assert runs[0] == runs[1] == runs[2]
+    ratios = {round(r.power / p.power, 9) for r, p in zip(runs[0], plain.readings(), strict=True) if 180 <= r.t < 420}
+    assert ratios == {1.0, 2.0, 6.0}  # the rarer one hits only where the other does: factors multiply
