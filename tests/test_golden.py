@@ -31,8 +31,9 @@ SPANS = {
     "default": (7 * 3600, 8 * 3600),
     "office-week": (36 * 3600, 39 * 3600),
     "datacenter-day": (9 * 3600, 15 * 3600),
+    "meter-faults": (0, 24 * 3600),
 }
-EVERY_NTH = {"default": 1, "office-week": 3, "datacenter-day": 60}
+EVERY_NTH = {"default": 1, "office-week": 3, "datacenter-day": 60, "meter-faults": 60}
 
 
 def run_span(name: str) -> tuple[LoadedScenario, Simulation, MemorySink]:

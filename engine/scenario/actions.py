@@ -11,7 +11,7 @@ a new fault also adds its modifier to `engine.model.faults`.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
@@ -28,6 +28,9 @@ _NOT_PARAMS = {"action", "duration", "at", "rate", "from_", "until", "target"}
 
 class _Action(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    example: ClassVar[str]
+    """One scenario event with it, in YAML flow style (the README's table shows it; a test parses it)."""
 
     def lasts(self) -> float | None:
         return None
@@ -78,6 +81,7 @@ class Outage(_Fault):
     """Supply lost: power, voltage and current 0, energy flat; the meter keeps reporting."""
 
     action: Literal["outage"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+14:00", action: outage, target: {kind: hvac}, duration: 30m}'
 
     def fault(self, now: float) -> faults.Fault:
         return faults.Outage()
@@ -92,6 +96,7 @@ class CommLoss(_Fault):
     a device `buffer`, stores its readings and forwards them when the link returns)."""
 
     action: Literal["comm_loss"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+2h", action: comm_loss, target: [meter-1, meter-2], duration: 20m}'
 
     def fault(self, now: float) -> faults.Fault:
         return faults.CommLoss()
@@ -105,6 +110,7 @@ class Brownout(_Fault):
     """Voltage sag: voltage times `factor`; resistive loads draw less power, others more current."""
 
     action: Literal["brownout"] = Field(description="What happens.")
+    example: ClassVar[str] = '{rate: "3/day", action: brownout, factor: 0.8, duration: 2m}'
     factor: float = Field(BROWNOUT_FACTOR, gt=0, lt=1, description="Voltage multiplier while it lasts.")
 
     def fault(self, now: float) -> faults.Fault:
@@ -115,6 +121,7 @@ class Stuck(_Fault):
     """A stuck sensor: reported values frozen at the last reading; the meter keeps integrating."""
 
     action: Literal["stuck"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+1d09:00", action: stuck, target: rack-07, duration: 1h}'
 
     def fault(self, now: float) -> faults.Fault:
         return faults.Stuck()
@@ -125,6 +132,7 @@ class Spikes(_Fault):
     the energy register keep the true values."""
 
     action: Literal["spikes"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+3h", action: spikes, target: {tag: noisy}, probability: 0.02, duration: 1h}'
     probability: float = Field(0.01, gt=0, le=1, description="Chance that a reading spikes.")
     factor: float = Field(3.0, gt=0, le=1000, description="Multiplier of a spiking reading's power and current.")
 
@@ -137,6 +145,7 @@ class Drift(_Fault):
     start (negative: it under-reads); the energy it miscounted stays until a reset, the true energy is kept."""
 
     action: Literal["drift"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+1d", action: drift, target: ac, per_day: 0.02, duration: 7d}'
     per_day: float = Field(
         0.02, ge=-0.5, le=0.5, description="Growth of the reading error per day of drift (0.02: +2 % a day)."
     )
@@ -150,6 +159,7 @@ class Trip(_Fault):
     (or its duration). A device with `trip_current_a` also trips by itself."""
 
     action: Literal["trip"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+4h", action: trip, target: line-1, duration: 15m}'
 
     def fault(self, now: float) -> faults.Fault:
         return faults.Trip()
@@ -163,6 +173,7 @@ class Duplicate(_Fault):
     """Duplicated messages: each reading sent is published twice with `probability`, identical (same `seq`)."""
 
     action: Literal["duplicate"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+1h", action: duplicate, probability: 0.05, duration: 1h}'
     probability: float = Field(0.05, gt=0, le=1, description="Chance that a reading is published twice.")
 
     def fault(self, now: float) -> faults.Fault:
@@ -174,6 +185,7 @@ class OutOfOrder(_Fault):
     measured meanwhile (its own timestamp and `seq`), at most `max_delay` late."""
 
     action: Literal["out_of_order"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+2h", action: out_of_order, probability: 0.05, max_delay: 30s, duration: 1h}'
     probability: float = Field(0.05, gt=0, le=1, description="Chance that a reading is held back.")
     max_delay: Duration = Field(
         30.0,
@@ -201,6 +213,7 @@ class Disable(_Timed):
     """The load is switched off: near-zero standby power, readings go on; back on after `duration`."""
 
     action: Literal["disable"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+18:00", action: disable, target: {kind: lighting}, duration: 12h}'
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         device.load.enabled = False
@@ -214,6 +227,7 @@ class Enable(_Action):
     """The load is switched back on."""
 
     action: Literal["enable"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+07:00", action: enable, target: kitchen}'
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         _switch_on(device, now)
@@ -231,6 +245,7 @@ class SetOnline(_Action):
     """The device's link comes back: readings are sent again (what its buffer stored first)."""
 
     action: Literal["set_online"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+3h", action: set_online, target: meter-1}'
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         device.link.online = True
@@ -242,6 +257,7 @@ class SetOffline(_Action):
     """The device's link is taken down: status offline, no readings (stored if it has a `buffer`), energy goes on."""
 
     action: Literal["set_offline"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+2h", action: set_offline, target: meter-1}'
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         device.link.online = False
@@ -252,6 +268,7 @@ class SetPower(_Action):
     """Override the load: `kw`, or `fraction` of the rated power; exactly one of them."""
 
     action: Literal["set_power"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+10:00", action: set_power, target: line-1, fraction: 0.5}'
     kw: float | None = Field(None, ge=0, le=1_000_000, description="Power in kW.")
     fraction: float | None = Field(None, ge=0, le=2, description="Fraction of the rated power.")
 
@@ -270,6 +287,7 @@ class ClearOverride(_Action):
     """The load follows its curve and behaviour again."""
 
     action: Literal["clear_override"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+12:00", action: clear_override, target: line-1}'
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         device.load.override_kw = None
@@ -280,6 +298,7 @@ class SetInterval(_Action):
     """Readings every `interval` from the next one on."""
 
     action: Literal["set_interval"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+1h", action: set_interval, target: rack-01, interval: 1s}'
     interval: Interval = Field(description="Time between readings, 100ms to 1d.")
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
@@ -291,6 +310,7 @@ class ResetEnergy(_Action):
     """The reported energy counter restarts at 0 (the true integral goes on, for the report)."""
 
     action: Literal["reset_energy"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+1d", action: reset_energy, target: ac}'
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         device.register.reset()
@@ -301,6 +321,7 @@ class Reset(ResetEnergy):
     """The energy register restarts at 0 (a meter replaced or reset in the field): the same as `reset_energy`."""
 
     action: Literal["reset"] = Field(description="What happens.")  # type: ignore[assignment]
+    example: ClassVar[str] = '{at: "+2d", action: reset, target: ac}'
 
 
 class ClearTrip(_Action):
@@ -308,6 +329,7 @@ class ClearTrip(_Action):
     again at its next reading if its current is still above `trip_current_a`."""
 
     action: Literal["clear_trip"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+4h05m", action: clear_trip, target: line-1}'
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
         device.clear_faults("trip")
@@ -322,6 +344,7 @@ class InjectFault(_Action):
     model_config = ConfigDict(extra="allow", frozen=True)  # the parameters of the fault it names
 
     action: Literal["inject_fault"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+5h", action: inject_fault, target: ac, fault: brownout, factor: 0.9}'
     fault: FaultName = Field(description=f"Which fault: {', '.join(FAULT_NAMES)}; its parameters beside it.")
 
     @model_validator(mode="after")
@@ -345,6 +368,7 @@ class ClearFault(_Action):
     """End a fault now: one kind, or every fault when `fault` is omitted."""
 
     action: Literal["clear_fault"] = Field(description="What happens.")
+    example: ClassVar[str] = '{at: "+5h05m", action: clear_fault, target: ac, fault: brownout}'
     fault: FaultName | None = Field(None, description=f"Which fault ({', '.join(FAULT_NAMES)}); all if omitted.")
 
     def start(self, device: Device, now: float) -> faults.Fault | None:

@@ -17,8 +17,8 @@ END = "<!-- /actions -->"
 
 
 def actions_table() -> str:
-    """A Markdown table: each action, its parameters (with defaults) and what it does."""
-    rows = ["| action | parameters | what it does |", "|---|---|---|"]
+    """A Markdown table: each action, its parameters (with defaults), what it does, and an example event."""
+    rows = ["| action | parameters | what it does | example |", "|---|---|---|---|"]
     for cls in ACTIONS:
         name = get_args(cls.model_fields["action"].annotation)[0]
         params = []
@@ -29,7 +29,8 @@ def actions_table() -> str:
             required = " (required)" if info.is_required() else ""
             params.append(f"`{field}`{required}: {(info.description or '').rstrip('.')}{default}")
         doc = " ".join((cls.__doc__ or "").split())
-        rows.append(f"| `{name}` | {'; '.join(params) or '(none)'} | {doc} |")
+        example = cls.example.replace("|", "\\|")
+        rows.append(f"| `{name}` | {'; '.join(params) or '(none)'} | {doc} | `{example}` |")
     return "\n".join(rows) + "\n"
 
 

@@ -129,7 +129,12 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
         body=models.OutageNow(action="outage", target="mock-lighting-001", duration="1m"),
     )
     assert event.targets == ["mock-lighting-001"]
-    assert [s.name for s in call("list_scenarios", 200, list)] == ["datacenter-day", "default", "office-week"]
+    assert [s.name for s in call("list_scenarios", 200, list)] == [
+        "datacenter-day",
+        "default",
+        "meter-faults",
+        "office-week",
+    ]
     assert call("show_scenario", 200, "Scenario", name="office-week").name == "office-week"
     text = b"version: 1\nname: up\nstart: 2025-08-04T00:00:00\nseed: 1\ndevices: [{id: a, kind: hvac}]\n"
     assert call("validate_scenario", 200, "Validation", body=package.types.File(payload=io.BytesIO(text))).name == "up"

@@ -166,3 +166,25 @@ def test_a_failing_device_is_named_with_the_sim_time(monkeypatch: pytest.MonkeyP
 
 def test_each_kind_is_defined_once() -> None:
     assert get_args(Kind) == tuple(KINDS)
+
+
+def test_every_actions_example_is_a_valid_event_of_its_action() -> None:
+    """The README's examples (one per action) parse, each to its own action on at least one device."""
+    devices = """\
+devices:
+  - {id: meter-1, kind: hvac}
+  - {id: meter-2, kind: hvac}
+  - {id: ac, kind: hvac, tags: [noisy]}
+  - {id: rack-01, kind: server}
+  - {id: rack-07, kind: server}
+  - {id: line-1, kind: industrial}
+  - {id: kitchen, kind: appliance}
+  - {id: lights, kind: lighting}
+"""
+    events = "".join(f"  - {cls.example}\n" for cls in ACTIONS)
+    plan = parse_scenario(scenario_text(devices + "duration: 7d\nevents:\n" + events)).plan
+    names = [get_args(cls.model_fields["action"].annotation)[0] for cls in ACTIONS]
+    assert len(plan.events) == len(names) == len(set(names))
+    for name, event in zip(names, plan.events, strict=True):
+        resolved = "brownout" if name == "inject_fault" else name
+        assert event.action.action == resolved and event.targets, name
