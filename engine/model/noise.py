@@ -133,7 +133,9 @@ class Wander:
         _, b = _coefficients(interval, self.tau)
         e = u[0::2] + u[1::2] - 1.0
         out = np.empty(n)
-        breaks = (np.flatnonzero(np.abs(np.diff(t) - interval) > _SAME_GAP) + 1).tolist()
+        # A device's chunk is its slots k * interval + anchor: regular unless the span says otherwise.
+        regular = n < 2 or abs(float(t[-1] - t[0]) - (n - 1) * interval) <= _SAME_GAP
+        breaks = [] if regular else (np.flatnonzero(np.abs(np.diff(t) - interval) > _SAME_GAP) + 1).tolist()
         start = 0
         for stop in (*breaks, n):
             if not self._regular(float(t[start]) - self.last_t, interval):
