@@ -96,10 +96,7 @@ class ProfileCursor:
         """`levels` for one instant, with the same arithmetic in Python floats."""
         day = int(local // DAY)
         self._cover(day, day)
-        xs, ys = self._x_list, self._y_list
-        right = bisect.bisect_right(xs, local)
-        x0, x1, y0, y1 = xs[right - 1], xs[right], ys[right - 1], ys[right]
-        return y0 + (y1 - y0) * ((local - x0) / (x1 - x0))
+        return interpolate_at(local, self._x_list, self._y_list)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -119,6 +116,13 @@ def interpolate(x: FloatArray, xp: FloatArray, fp: FloatArray) -> FloatArray:
     y0, y1 = fp[left], fp[right]
     fraction = (x - x0) / (x1 - x0)
     return y0 + (y1 - y0) * fraction
+
+
+def interpolate_at(x: float, xp: list[float], fp: list[float]) -> float:
+    """`interpolate` at one point, with the same arithmetic in Python floats."""
+    right = bisect.bisect_right(xp, x)
+    x0, x1, y0, y1 = xp[right - 1], xp[right], fp[right - 1], fp[right]
+    return y0 + (y1 - y0) * ((x - x0) / (x1 - x0))
 
 
 def profile_from_curves(

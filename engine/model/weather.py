@@ -17,14 +17,13 @@ compressor cycling (the behaviour) multiply this.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from engine.model.profiles import DAY, FloatArray, interpolate
+from engine.model.profiles import DAY, FloatArray, interpolate, interpolate_at
 from engine.model.randomness import stream
 from engine.model.specs import WeatherSpec
 
@@ -97,10 +96,7 @@ class TemperatureCursor:
         """`temperatures` for one instant, with the same arithmetic in Python floats."""
         day = int(local // DAY)
         self._cover(day, day)
-        xs, ys = self._x_list, self._y_list
-        right = bisect.bisect_right(xs, local)
-        x0, x1, y0, y1 = xs[right - 1], xs[right], ys[right - 1], ys[right]
-        return y0 + (y1 - y0) * ((local - x0) / (x1 - x0))
+        return interpolate_at(local, self._x_list, self._y_list)
 
 
 @functools.lru_cache(maxsize=256)
