@@ -115,21 +115,45 @@ class Link(Stage):
         self.power_min, self.power_max = low, high
 
     def release(self, until: float, out: Produced) -> None:
-        """Send the readings held back whose send instant is before `until`."""
+        """Send the readings held back whose send instant is before `until`.
+
+        The link's status is the same since the last sampling (a change samples first), so a reading
+        due while it is down is not sent: the meter stores it (oldest first) if it has a buffer,
+        else it is lost there (`dropped_at_meter`, a gap in `seq`).
+        """
         waiting: list[_Late] = []
+        due_now: list[_Late] = []
         for late in self._late:
             sent = late.chunk.sent
             assert sent is not None  # every late chunk has its send instants
             due = sent < until
             if due.all():
-                self._emit_late(late, out)
+                due_now.append(late)
             elif due.any():
-                self._emit_late(_part(late, due), out)
+                due_now.append(_part(late, due))
                 waiting.append(_part(late, ~due))
             else:
                 waiting.append(late)
         self._late = waiting
+        if self.status == "offline":
+            self._keep_or_lose([late.chunk for late in due_now])
+        else:
+            for late in due_now:
+                self._emit_late(late, out)
         self._schedule()
+
+    def _keep_or_lose(self, chunks: list[Chunk]) -> None:
+        """Readings held back that fell due while the link is down: stored before the newer ones, or lost."""
+        if not chunks:
+            return
+        count = sum(len(chunk.t) for chunk in chunks)
+        if not self.buffer:
+            self.dropped_at_meter += count
+            return
+        for chunk in sorted(chunks, key=lambda chunk: int(chunk.seq[0]), reverse=True):
+            self._stored.appendleft(replace(chunk, sent=None))  # measured before what the loss stored
+        self._stored_count += count
+        self._trim()
 
     def forward(self, now: float) -> None:
         """If the link is up (again), the readings the meter stored meanwhile are sent at `now`, oldest first."""

@@ -208,3 +208,37 @@ def test_a_batch_with_late_readings_is_in_send_order_as_a_plain_sort_says() -> N
     )
     got = list(zip(batch.sent.tolist(), batch.device.tolist(), batch.seq.tolist(), batch.t.tolist(), strict=True))
     assert got == expected and batch.late
+
+
+def test_a_reading_held_back_is_not_sent_while_its_link_is_down_but_stored_or_lost() -> None:
+    """Held back before a loss and due during it: a meter with a buffer forwards it with the stored
+    ones, in seq order; one without loses it (a counted gap). Nothing leaves while offline."""
+    text = scenario_text(
+        """\
+devices:
+  - {id: c, kind: appliance, interval: 5s}
+  - {id: b, kind: appliance, interval: 5s, buffer: 100}
+events:
+  - {at: "+0s", action: out_of_order, target: all, probability: 0.5, max_delay: 60s, duration: 100s}
+  - {at: "+40s", action: comm_loss, target: c, duration: 60s}
+  - {at: "+40s", action: set_offline, target: b}
+  - {at: "+100s", action: set_online, target: b}
+"""
+    )
+    for steps in ([300.0], [x * 0.37 for x in range(1, 811)] + [300.0]):
+        sim = Simulation(parse_scenario(text).plan, sink := MemorySink())
+        for until in steps:
+            sim.advance(until)
+        sent = [(b.device_ids[d], s, q) for b in sink.batches for d, s, q in zip(b.device, b.sent, b.seq, strict=True)]
+        assert not [reading for reading in sent if 40.0 <= reading[1] < 100.0], steps
+        totals = {device["device_id"]: device for device in build_report(sim, run_id="r", source="s", until=300.0,
+                                                                          wall_seconds=0.0)["devices"]}  # fmt: skip
+        b_seqs = [q for device, _, q in sent if device == "b"]
+        assert sorted(set(b_seqs)) == list(range(60)) and totals["b"]["dropped_at_meter"] == 0
+        forwarded = [q for device, s, q in sent if device == "b" and s == 100.0]
+        assert forwarded == sorted(forwarded) and len(forwarded) > 12  # the 12 stored and the held-back ones
+        c_seqs = {q for device, _, q in sent if device == "c"}
+        last_seq = totals["c"]["last_seq"]
+        assert last_seq is not None
+        lost = set(range(last_seq + 1)) - c_seqs
+        assert lost and len(lost) == totals["c"]["dropped_at_meter"]
