@@ -80,7 +80,7 @@ class Load(Stage):
         spec = self.spec
         u = self._rng.array(2 * len(t))
         z = self._noise.over(t, u, interval)
-        power = self._level_kw(t) * (1.0 + spec.noise * z)
+        power = self._level_kw(t) * np.maximum(1.0 + spec.noise * z, 0.0)  # a wander never draws below 0
         if not self.overloaded:
             power = nameplate(power, spec.rated_kw)
         self.surge = None
@@ -101,7 +101,7 @@ class Load(Stage):
         powers = []  # loops, not comprehensions: Python 3.11 makes a function object per comprehension
         surge: list[float] | None = [] if inrush is not None else None
         for t, z in zip(times, zs, strict=True):
-            power = level(t) * (1.0 + noise * z)
+            power = level(t) * max(1.0 + noise * z, 0.0)
             if limited:
                 power = nameplate(power, rated)
             if inrush is not None and surge is not None:

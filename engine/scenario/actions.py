@@ -332,8 +332,10 @@ class ClearTrip(_Action):
     example: ClassVar[str] = '{at: "+4h05m", action: clear_trip, target: line-1}'
 
     def start(self, device: Device, now: float) -> faults.Fault | None:
+        tripped = any(isinstance(fault, faults.Trip) for fault in device.electrics.faults)
         device.clear_faults("trip")
-        device.restart(now)  # the breaker closed: motors start (restart checks the supply)
+        if tripped:
+            device.restart(now)  # the breaker closed: motors start (restart checks the supply)
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -97,3 +98,13 @@ def test_a_device_starts_from_the_stationary_spread() -> None:
 def test_an_explicit_noise_overrides_the_kinds_default() -> None:
     quiet = _residuals("server", "10s", 6, ", noise: 0")
     assert np.all(quiet == 0.0)
+
+
+def test_the_widest_noise_never_draws_negative_power_nor_runs_the_register_backwards() -> None:
+    """noise: 1 (the schema's maximum) lets the unbounded wander pass -1 now and then: the factor
+    stops at 0, so power, current and the shown energy stay physical (they went below 0 and back)."""
+    text = scenario_text("devices: [{id: s, kind: server, interval: 1s, noise: 1.0}]\n")
+    _, sink = simulate(text, 86400)
+    readings = sink.readings()
+    assert min(r.power for r in readings) == 0.0 and min(r.current for r in readings) == 0.0
+    assert all(b.energy >= a.energy for a, b in itertools.pairwise(readings))

@@ -189,3 +189,11 @@ events:
         assert trips[0]["seq"] == {"ac": [1200, 1499]}
         zeros = [r.seq for r in sink.readings() if r.power == 0.0]
         assert (min(zeros), max(zeros), len(zeros)) == (1200, 1499, 300)
+
+
+def test_clear_trip_on_a_closed_breaker_changes_nothing() -> None:
+    """No trip, no motor start: a `clear_trip` on every device leaves the readings as they were."""
+    base = "devices: [{id: h, kind: hvac, interval: 10s}, {id: m, kind: industrial, interval: 10s}]\n"
+    _, plain = simulate(scenario_text(base), 3 * HOUR)
+    _, cleared = simulate(scenario_text(base + 'events: [{at: "+2h", action: clear_trip, target: all}]\n'), 3 * HOUR)
+    assert cleared.readings() == plain.readings()
