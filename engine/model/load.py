@@ -42,6 +42,9 @@ class Load(Stage):
         self._noise = Wander(KINDS[spec.kind].noise_tau)
         self._weather = TemperatureCursor(climate) if climate is not None and spec.kind == "hvac" else None
         self._starts: list[float] = [0.0]
+        self._last_read: float | None = None
+        """The time of the last reading: the window of the next one opens there (after `set_interval`,
+        an extra reading, its gap is not the interval)."""
         """Motor starts whose inrush may still show in a reading (sim times)."""
         self.enabled = True
         self.override_kw: float | None = None
@@ -88,6 +91,7 @@ class Load(Stage):
             self.surge = self._inrush(t, interval)
             power = power * self.surge
         self._trim(float(t[-1]), interval)
+        self._last_read = float(t[-1])
         return power
 
     def at(self, times: list[float], interval: float) -> list[float]:
@@ -105,13 +109,14 @@ class Load(Stage):
             if limited:
                 power = nameplate(power, rated)
             if inrush is not None and surge is not None:
-                gain = inrush(t, interval)
+                gain = inrush(t, self._window(t, interval) if not surge else interval)
                 surge.append(gain)
                 power = power * gain
             powers.append(power)
         self.surge = surge
         if len(self._factor_t) > 1 or self._starts:
             self._trim(times[-1], interval)
+        self._last_read = times[-1]
         return powers
 
     def _inrush(self, t: FloatArray, interval: float) -> FloatArray:
@@ -119,20 +124,34 @@ class Load(Stage):
         assert self.spec.inrush is not None
         extra, duration = self.spec.inrush.factor - 1.0, self.spec.inrush.duration
         multiplier = np.ones(len(t))
+        width: FloatArray | float = interval
         opened = t - interval
+        first = self._window(float(t[0]), interval)
+        if first != interval:  # the first reading closes a longer or shorter gap
+            opened[0] = float(t[0]) - first
+            width = np.full(len(t), interval)
+            width[0] = first
         for start in self._starts:
             overlap = np.maximum(np.minimum(t, start + duration) - np.maximum(opened, start), 0.0)
-            multiplier = multiplier + extra * (overlap / interval)
+            multiplier = multiplier + extra * (overlap / width)
         return multiplier
 
-    def _inrush_at(self, t: float, interval: float) -> float:
+    def _window(self, t: float, interval: float) -> float:
+        """The span a reading at `t` averages: since the last reading, which is `interval` but for the
+        first reading after a change of interval or an extra reading (then exactly that gap)."""
+        if self._last_read is None or abs((t - self._last_read) - interval) <= 1e-6:
+            return interval
+        return t - self._last_read
+
+    def _inrush_at(self, t: float, width: float) -> float:
+        """`_inrush` for one reading, averaging the `width` seconds before it."""
         assert self.spec.inrush is not None
         extra, duration = self.spec.inrush.factor - 1.0, self.spec.inrush.duration
         multiplier = 1.0
-        opened = t - interval
+        opened = t - width
         for start in self._starts:
             overlap = max(min(t, start + duration) - max(opened, start), 0.0)
-            multiplier = multiplier + extra * (overlap / interval)
+            multiplier = multiplier + extra * (overlap / width)
         return multiplier
 
     def _level_kw(self, t: FloatArray) -> FloatArray:

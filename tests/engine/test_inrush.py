@@ -113,3 +113,25 @@ def test_the_float_path_and_the_numpy_path_agree() -> None:
     bulk = rows([80.0])  # numpy: many readings per call
     assert rows([x * 0.3 for x in range(1, 267)] + [80.0]) == bulk  # Python floats: one or two per call
     assert bulk[1][1] > 3 * bulk[4][1] and bulk[77][1] > 3 * bulk[80][1]  # the start and the outage's end
+
+
+def test_the_reading_after_a_change_of_interval_averages_its_own_gap() -> None:
+    """A 10 s meter restarted at 7203 s, switched to 1 s readings at 7204 s: its reading at 7210 s closes
+    the 10 s since 7200 s, so it shows 2 s of the 5x start over 10 s (the new 1 s interval lost it)."""
+    base = """\
+devices: [{id: m, kind: industrial, interval: 10s, behaviour: false}]
+events:
+  - {at: "+1h", action: set_power, target: m, kw: 50}
+  - {at: "+2h", action: outage, target: m, duration: 3s}
+"""
+    changed = base + '  - {at: "+2h4s", action: set_interval, target: m, interval: 1s}\n'
+    _, plain = simulate(scenario_text(base), 7230.0)
+    _, sink = simulate(scenario_text(changed), 7230.0)
+    after = {r.t: r for r in sink.readings()}
+    before = {r.t: r for r in plain.readings()}
+    assert after[7210.0].power == pytest.approx(before[7210.0].power)  # the same window, the same start
+    assert after[7210.0].power > 1.7 * after[7211.0].power
+    real_time = Simulation(parse_scenario(scenario_text(changed)).plan, ticks := MemorySink())
+    for step in range(1, 19520):
+        real_time.advance(step * 0.37)
+    assert [r for r in ticks.readings() if r.t <= 7215] == [r for r in sink.readings() if r.t <= 7215]
