@@ -359,7 +359,10 @@ class InjectFault(_Action):
         try:
             return _FAULTS[self.fault].model_validate(fields)  # type: ignore[return-value]
         except ValidationError as exc:  # located at the parameter, as the fault's own action would be
-            problems = (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
+            problems = (
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors(include_url=False)
+            )
             raise ValueError("; ".join(problems)) from None
 
     def start(self, device: Device, now: float) -> faults.Fault | None:

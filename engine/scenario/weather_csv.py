@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import stat
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -28,12 +29,17 @@ def read_hourly(name: str, folder: Path | None) -> tuple[tuple[float, float], ..
     relative = PurePosixPath(name)
     if relative.is_absolute() or ".." in relative.parts or not relative.parts:
         raise ValueError(f"must be a path inside the scenario's folder, got {name!r}")
-    path = folder / relative
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder.resolve()):  # a symbolic link out of the folder
+        raise ValueError(f"must be a file inside the scenario's folder, got {name!r} (it leads outside)")
     try:
-        size = path.stat().st_size
-        if size > MAX_CSV_BYTES:
-            raise ValueError(f"{name}: file is {size} bytes; the limit is {MAX_CSV_BYTES}")
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device would block or never end
+            raise ValueError(f"{name}: not a regular file")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_CSV_BYTES + 1)  # bounded, whatever the size said a moment ago
+        if len(data) > MAX_CSV_BYTES:
+            raise ValueError(f"{name}: file is over {MAX_CSV_BYTES} bytes, the limit")
+        text = data.decode("utf-8")
     except OSError as exc:
         raise ValueError(f"{name}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:

@@ -123,6 +123,7 @@ def test_reset_energy_restarts_the_reported_counter() -> None:
         ("ac", "inject_fault", {"fault": "fire"}, "ac: inject_fault: fault: Input should be 'outage'"),
         ("ac", "inject_fault", {"fault": "outage", "factor": 0.5}, "ac: inject_fault: factor: Extra inputs are not"),
         ("ac", "inject_fault", {"fault": "brownout", "factor": 2}, "ac: inject_fault: factor: Input should be less"),
+        ("ac", "inject_fault", {"fault": "out_of_order", "max_delay": "soon"}, "ac: inject_fault: max_delay: must"),
         ("ac", "enable", [1], "ac: params must be an object, got list"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +134,23 @@ def test_an_uploaded_scenario_cannot_name_a_csv() -> None:
         parse_scenario(text)
     with pytest.raises(ScenarioError, match="give either csv or the synthetic climate"):
         parse_scenario(text.replace("csv: w.csv", "csv: w.csv, mean_c: 3"))
+
+
+def test_a_csv_link_out_of_the_folder_a_fifo_and_a_huge_file_are_refused(tmp_path: Path) -> None:
+    """The folder check is on the resolved path; only regular files are read, and never beyond the limit."""
+    outside = tmp_path / "secret.csv"
+    outside.write_text("time,temperature_c\n2025-08-04T00:00,1\n")
+    folder = tmp_path / "site"
+    folder.mkdir()
+    path = _csv_site(folder, "2025-08-04T00:00,1\n", "link.csv")
+    (folder / "link.csv").symlink_to(outside)
+    with pytest.raises(ScenarioError, match="it leads outside"):
+        load_scenario(path)
+    (folder / "link.csv").unlink()
+    os.mkfifo(folder / "link.csv")
+    with pytest.raises(ScenarioError, match=r"link\.csv: not a regular file"):
+        load_scenario(path)
+    (folder / "link.csv").unlink()
+    (folder / "link.csv").write_bytes(b"time,temperature_c\n" + b"#" * (4 << 20))
+    with pytest.raises(ScenarioError, match="over 4194304 bytes"):
+        load_scenario(path)
