@@ -214,10 +214,12 @@ class Device:
             trip = None
         shown = self.register.at(times, powers, voltages, currents)
         millis = self.interval % 1.0 != 0.0 or self._anchor % 1.0 != 0.0 or times[0] % 1.0 != 0.0
+        if trip is None:
+            self.link.send_few(times, shown, self.load.enabled, millis, out)
+            return
         sent_before = self.link.seq
         self.link.send_few(times, shown, self.load.enabled, millis, out)
-        if trip is not None:
-            self._tripped(times[trip[0]], trip[1], self._seq_at(trip[0], len(times), sent_before), out)
+        self._tripped(times[trip[0]], trip[1], self._seq_at(trip[0], len(times), sent_before), out)
 
     def _tripped(self, t: float, current: float, seq: int, out: Produced) -> None:
         """The breaker opened by itself at the reading at `t` (`seq`), its current `current` over the limit."""

@@ -103,17 +103,17 @@ class Load(Stage):
         limited = not self.overloaded
         inrush = self._inrush_at if self._starts and spec.inrush is not None and self.enabled else None
         powers = []  # loops, not comprehensions: Python 3.11 makes a function object per comprehension
-        surge: list[float] | None = [] if inrush is not None else None
         for t, z in zip(times, zs, strict=True):
-            power = level(t) * max(1.0 + noise * z, 0.0)
-            if limited:
-                power = nameplate(power, rated)
-            if inrush is not None and surge is not None:
-                gain = inrush(t, self._window(t, interval) if not surge else interval)
+            factor = 1.0 + noise * z
+            power = level(t) * (factor if factor > 0.0 else 0.0)  # as np.maximum(factor, 0.0)
+            powers.append(nameplate(power, rated) if limited else power)
+        self.surge = None
+        if inrush is not None:  # rare: in the seconds after a start
+            surge = self.surge = []
+            for i, t in enumerate(times):
+                gain = inrush(t, self._window(t, interval) if i == 0 else interval)
                 surge.append(gain)
-                power = power * gain
-            powers.append(power)
-        self.surge = surge
+                powers[i] = powers[i] * gain
         if len(self._factor_t) > 1 or self._starts:
             self._trim(times[-1], interval)
         self._last_read = times[-1]
