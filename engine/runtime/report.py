@@ -179,7 +179,7 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
 
 def _event(entry: Entry, timestamp: str) -> ReportEvent:
     event: ReportEvent = {
-        "t": entry.t,
+        "t": _instant(entry.t),
         "timestamp": timestamp,
         "action": entry.action,
         "phase": entry.phase,
@@ -218,8 +218,8 @@ def _faults(sim: Simulation, stamp: Callable[[float], str]) -> list[ReportFault]
             {
                 "id": index,
                 "action": start.action,
-                "start": {"t": start.t, "timestamp": stamp(start.t)},
-                "end": {"t": finish, "timestamp": stamp(finish)} if finish is not None else None,
+                "start": {"t": _instant(start.t), "timestamp": stamp(start.t)},
+                "end": {"t": _instant(finish), "timestamp": stamp(finish)} if finish is not None else None,
                 "targets": list(start.targets),
                 "source": start.source,
                 "params": dict(start.params),
@@ -231,6 +231,12 @@ def _faults(sim: Simulation, stamp: Callable[[float], str]) -> list[ReportFault]
             }
         )
     return faults
+
+
+def _instant(t: float) -> float:
+    """Sim seconds to the millisecond, as timestamps show them (an arrival at a rate plus a duration is
+    not exact in binary: 82.59899999999999)."""
+    return round(t, 3)
 
 
 def _seq_range(first: int, after: int) -> list[int] | None:

@@ -247,6 +247,16 @@ class Simulation:
                 device.sample(self.now, self._produced)
                 device.read_now(self.now, self._produced)
         self._record(change.action, "start", devices, source)
+        if isinstance(change, DeleteDevice):
+            for device in devices:
+                self._end_on_deleted(device, source)
+
+    def _end_on_deleted(self, device: Device, source: Source) -> None:
+        """Journal the end, now, of every occurrence still in force on a device just deleted."""
+        running = self._in_force.pop(device.index, [])
+        for occurrence, _ in sorted(running, key=lambda pair: pair[0].order()):
+            occurrence.cleared.add(device.index)
+            self._record(occurrence.action.action, "end", [device], source, occurrence.action, occurrence)
 
     def _delete(self, device: Device) -> None:
         device.sample(self.now, self._produced)
@@ -256,7 +266,6 @@ class Simulation:
             process.interrupt()
         del self.by_id[device.spec.id]
         self.devices.remove(device)
-        self._in_force.pop(device.index, None)
         self.revision += 1
         gone = StatusChange(self.now, device.spec.id, "offline", device.enabled, "deleted", removed=True)
         self._produced.statuses.append(gone)

@@ -90,3 +90,29 @@ def test_a_device_deleted_during_a_fault_keeps_the_range_of_what_it_sent() -> No
     (fault,) = build_report(sim, run_id="r", source="t", until=1200.0, wall_seconds=0.0)["faults"]
     assert fault["end"] == {"t": 660.0, "timestamp": "2025-08-04T00:11:00Z"}
     assert fault["seq"] == {"a": [6, 65], "b": [6, 19]}  # b: 60 s up to its deletion at 200 s
+
+
+def test_a_fault_without_duration_ends_on_a_device_when_it_is_deleted() -> None:
+    """A stuck meter deleted at 200 s: its fault ends there (it stayed `end: null` for ever)."""
+    text = scenario_text('devices: [{id: a, kind: server}, {id: b, kind: server}]\nevents:\n'
+                         '  - {at: "+00:01", action: stuck, target: b}\n')  # fmt: skip
+    sim = Simulation(parse_scenario(text).plan, MemorySink())
+    sim.advance(200.0)
+    sim.apply(DeleteDevice(), ("b",))
+    sim.advance(1200.0)
+    (fault,) = build_report(sim, run_id="r", source="t", until=1200.0, wall_seconds=0.0)["faults"]
+    assert fault["end"] == {"t": 200.0, "timestamp": "2025-08-04T00:03:20Z"} and fault["seq"] == {"b": [6, 19]}
+    assert [(e.t, e.action, e.phase, e.source) for e in sim.journal][-2:] == [
+        (200.0, "delete_device", "start", "command"),
+        (200.0, "stuck", "end", "command"),
+    ]
+
+
+def test_the_report_gives_an_arrivals_end_to_the_millisecond() -> None:
+    text = scenario_text('devices: [{id: a, kind: server}]\nevents:\n'
+                         '  - {rate: "20/h", action: outage, duration: 7.3s}\n')  # fmt: skip
+    sim = Simulation(parse_scenario(text).plan, MemorySink())
+    sim.advance(3600.0)
+    report = build_report(sim, run_id="r", source="t", until=3600.0, wall_seconds=0.0)
+    ends = [fault["end"]["t"] for fault in report["faults"] if fault["end"] is not None]
+    assert len(ends) > 5 and all(t == round(t, 3) and len(repr(t).split(".")[1]) <= 3 for t in ends)
