@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where readings go: FILE.jsonl, FILE.csv or - (stdout); repeatable (default: -)",
     )  # fmt: skip
     run.add_argument("--report", metavar="FILE", help="write the run report (JSON) to FILE")
+    run.add_argument(
+        "--check",
+        metavar="EXPECTED",
+        help="compare the run's report with EXPECTED (JSON): exit 1 listing each difference",
+    )
     run.add_argument("--mqtt", metavar="URL", help="also publish to this broker, e.g. mqtt://user:pass@host:1883")
     run.add_argument("--speed", type=_speed, default=None, help="with --mqtt: 'max' (default, virtual time) or N (xN)")
     run.add_argument("--start", type=_start, help="move the scenario (events included) to start at this local time")
@@ -112,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="print a scenario as YAML after its template is rendered")
     render.add_argument("scenario", help="a file, or the name of one in scenarios/")
+
+    report = commands.add_parser("report", help="work with run reports")
+    report_commands = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
+    diff = report_commands.add_parser(
+        "diff", help="the differences between two run reports (exit 0: the same run, 1: different, 2: unreadable)"
+    )
+    diff.add_argument("expected", metavar="A", help="a run report (JSON)")
+    diff.add_argument("got", metavar="B", help="another run report (JSON)")
 
     commands.add_parser("schema", help="print the JSON Schema of the scenario format")
     commands.add_parser("scenarios", help="list the named scenarios")

@@ -32,6 +32,7 @@ from engine.runtime.driver import run_virtual
 from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.progress import ProgressBar
 from engine.runtime.report import LivePart, build_report, write_report
+from engine.runtime.report_check import differences
 from engine.runtime.service import run_live
 from engine.runtime.settings import Settings
 from engine.runtime.sinks import FanOut, FileSink
@@ -69,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "validate": _validate,
         "render": _render,
+        "report": _report_diff,
         "schema": _schema,
         "scenarios": _scenarios,
     }
@@ -102,6 +104,7 @@ def _print_issues(exc: ScenarioError) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     part = chosen_shard(args.shard, os.environ)
+    expected = _read_report(args.check) if args.check else None  # unreadable: refused before the run
     loaded = load_named(args.scenario)
     plan = _sharded(moved_to(loaded.plan, args.start) if args.start else loaded.plan, part)
     until = args.duration if args.duration is not None else plan.duration
@@ -141,11 +144,19 @@ def _run(args: argparse.Namespace) -> int:
     wall = time.monotonic() - started
     if bar:
         bar.update(until, sim.readings_emitted, final=True)
-    if args.report:
+    if args.report or expected is not None:
         report = build_report(sim, run_id=uuid.uuid4().hex, source=loaded.source, until=sim.now, wall_seconds=wall)
         if live_part is not None:
             report["clock"], report["speed"], report["mqtt"] = live_part["clock"], live_part["speed"], live_part["mqtt"]
-        write_report(report, args.report)
+        if args.report:
+            write_report(report, args.report)
+        if expected is not None:
+            found = differences(expected, json.loads(json.dumps(report)))  # as a file would hold it
+            for difference in found:
+                print(f"error: report differs: {difference}", file=sys.stderr)
+            if found:
+                print(f"error: {len(found)} differences from {args.check}", file=sys.stderr)
+                return EXIT_BAD_INPUT
     if undelivered:
         print(
             f"error: {undelivered} of {counters.generated} readings did not reach the broker "
@@ -299,6 +310,30 @@ def _scenario_files(name: str) -> list[str]:
     if not folder.is_dir():
         return [name]
     return sorted(str(path) for pattern in ("*.yaml", "*.yml") for path in folder.glob(pattern))
+
+
+def _read_report(path: str) -> dict[str, object]:
+    """A run report from its JSON file; IotMockError naming the file when it is not one."""
+    try:
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IotMockError(f"{path}: not a readable run report: {exc}") from None
+    if not isinstance(report, dict):
+        raise IotMockError(f"{path}: not a run report (a JSON object)")
+    return report
+
+
+def _report_diff(args: argparse.Namespace) -> int:
+    """`report diff A B`, with diff(1)'s exit codes: 0 the same run, 1 different, 2 trouble."""
+    try:
+        expected, got = _read_report(args.expected), _read_report(args.got)
+    except IotMockError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    found = differences(expected, got)
+    for difference in found:
+        print(difference)
+    return EXIT_BAD_INPUT if found else EXIT_OK
 
 
 def _render(args: argparse.Namespace) -> int:
