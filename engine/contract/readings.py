@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,9 @@ from engine.model.readings import FloatArray, IntArray, ReadingBatch
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ROWS_PER_BLOCK = 16384  # keeps the byte matrix of a block in cache
+LP_MEASUREMENT = "meter_reading"
+"""The InfluxDB measurement of a reading in line protocol; its one tag is `device_id`."""
+Format = Literal["jsonl", "csv", "lp"]
 CSV_HEADER = "device_id,timestamp,power,voltage,current,energy,status,enabled,seq\n"
 ByteMatrix = npt.NDArray[np.uint8]
 BoolMatrix = npt.NDArray[np.bool_]
@@ -197,7 +201,7 @@ class Encoder:
     def __init__(self, start_epoch: float) -> None:
         self._start_ms = round(start_epoch * 1000)
         self._ids: tuple[tuple[str, ...], _Texts] | None = None
-        self._layouts: dict[bool, _Layout] = {}
+        self._layouts: dict[Format, _Layout] = {}
 
     def timestamp(self, t: float, *, millis: bool = False) -> str:
         """The ISO timestamp of one sim instant."""
@@ -209,26 +213,30 @@ class Encoder:
         texts = self._ids[1]
         return _Texts(texts.table, texts.used, batch.device)
 
-    def _encode(self, batch: ReadingBatch, csv: bool) -> bytes:
+    def _encode(self, batch: ReadingBatch, form: Format) -> bytes:
         if not len(batch):
             return b""
-        pieces = self._pieces(batch, csv)
+        pieces = self._pieces(batch, form)
         widths = [len(p) if isinstance(p, bytes) else p.width for p in pieces]
-        layout = self._layouts.get(csv)
+        layout = self._layouts.get(form)
         if layout is None or any(w > have for w, have in zip(widths, layout.widths, strict=True)):
             if layout is not None:  # grow, never shrink, so the layout is rarely rebuilt
                 widths = [max(w, have) for w, have in zip(widths, layout.widths, strict=True)]
-            layout = self._layouts[csv] = _Layout(pieces, widths)
+            layout = self._layouts[form] = _Layout(pieces, widths)
         return layout.encode(pieces, len(batch))
 
-    def _pieces(self, batch: ReadingBatch, csv: bool) -> list[_Piece]:
+    def _pieces(self, batch: ReadingBatch, form: Format) -> list[_Piece]:
         ids = self._id_texts(batch)
         epoch_ms = np.rint(batch.t * 1000.0).astype(np.int64) + self._start_ms
-        stamps = _Timestamps(epoch_ms, batch.millis)
         enabled = _Texts.of(("false", "true"), batch.enabled.astype(np.int64))
         power, voltage = _Number(batch.power, 3), _Number(batch.voltage, 1)
         current, energy, seq = _Number(batch.current, 3), _Number(batch.energy, 3), _Number(batch.seq, 0)
-        if csv:
+        if form == "lp":  # the instant in nanoseconds: milliseconds and six zeros
+            return [LP_MEASUREMENT.encode() + b",device_id=", ids, b" power=", power, b",voltage=", voltage,
+                    b",current=", current, b",energy=", energy, b",enabled=", enabled, b",seq=", seq, b"i ",
+                    _Number(epoch_ms, 0), b"000000\n"]  # fmt: skip
+        stamps = _Timestamps(epoch_ms, batch.millis)
+        if form == "csv":
             return [ids, b",", stamps, b",", power, b",", voltage, b",", current, b",", energy,
                     b",online,", enabled, b",", seq, b"\n"]  # fmt: skip
         return [
@@ -239,11 +247,16 @@ class Encoder:
 
     def jsonl(self, batch: ReadingBatch) -> bytes:
         """One JSON object per reading, each ending with a newline."""
-        return self._encode(batch, csv=False)
+        return self._encode(batch, "jsonl")
 
     def csv(self, batch: ReadingBatch) -> bytes:
         """CSV rows in the column order of CSV_HEADER (no header)."""
-        return self._encode(batch, csv=True)
+        return self._encode(batch, "csv")
+
+    def line_protocol(self, batch: ReadingBatch) -> bytes:
+        """InfluxDB line protocol, one line per reading: `LP_MEASUREMENT,device_id=ID power=..,voltage=..,
+        current=..,energy=..,enabled=true,seq=Ni NANOSECONDS`, the numbers exactly as the JSON lines give them."""
+        return self._encode(batch, "lp")
 
     def payloads(self, batch: ReadingBatch) -> list[bytes]:
         """One JSON payload per reading (no newline), for publishing one message each."""

@@ -1,4 +1,4 @@
-"""Sinks: where a run's readings go. JSON lines and CSV files (or stdout), memory, fan-out."""
+"""Sinks: where a run's readings go. JSON lines, CSV and line-protocol files (or stdout), memory, fan-out."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from engine.model.readings import Reading, ReadingBatch, Sink, StatusChange
 
 
 class FileSink:
-    """Readings to a `.jsonl` or `.csv` file, or JSON lines to stdout for `-`."""
+    """Readings to a `.jsonl`, `.csv` or `.lp` (InfluxDB line protocol) file, or JSON lines to stdout for `-`."""
 
     def __init__(self, target: str, encoder: Encoder) -> None:
         self.target = target
         self._encoder = encoder
         self._csv = target.lower().endswith(".csv")
+        self._encode = (
+            encoder.csv if self._csv else encoder.line_protocol if target.lower().endswith(".lp") else encoder.jsonl
+        )
         if target == "-":
             self._stream: BinaryIO = sys.stdout.buffer
             self._owned = False
@@ -28,7 +31,7 @@ class FileSink:
 
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
         if len(batch):
-            self._stream.write(self._encoder.csv(batch) if self._csv else self._encoder.jsonl(batch))
+            self._stream.write(self._encode(batch))
 
     def close(self) -> None:
         if self._owned:
