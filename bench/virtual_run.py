@@ -1,7 +1,8 @@
 """Virtual-run throughput, whole process: `iot-mock run` writing JSON lines to a file.
 
 (a) the default scenario's five devices at a 1 s interval for 7 days (3,024,000 readings);
-(b) 1,000 templated devices of every kind at a 10 s interval for 1 day (8,640,000 readings).
+(b) 1,000 templated devices of every kind at a 10 s interval for 1 day (8,640,000 readings);
+(c) the same to a Parquet file (the `parquet` extra) and (d) to InfluxDB line protocol.
 Prints readings per second for each; `--quick` runs a tenth of each span.
 """
 
@@ -45,16 +46,21 @@ events:
 """
 
 
-def measure(label: str, scenario: str, duration: str, folder: Path) -> None:
+def measure(label: str, scenario: str, duration: str, folder: Path, suffix: str = ".jsonl") -> None:
     path = folder / f"{label}.yaml"
     path.write_text(scenario)
-    out = folder / f"{label}.jsonl"
+    out = folder / f"{label}{suffix}"
     command = [sys.executable, "-m", "iot_mock", "run", str(path), "--duration", duration, "--out", str(out)]
     started = time.perf_counter()
     subprocess.run(command, check=True)
     elapsed = time.perf_counter() - started
-    with out.open("rb") as stream:
-        count = sum(1 for _ in stream)
+    if suffix == ".parquet":
+        import pyarrow.parquet
+
+        count = pyarrow.parquet.ParquetFile(out).metadata.num_rows
+    else:
+        with out.open("rb") as stream:
+            count = sum(1 for _ in stream)
     size = out.stat().st_size
     rate = count / elapsed
     print(f"{label}: {count:,} readings in {elapsed:.2f} s = {rate:,.0f} readings/s ({size / elapsed / 1e6:.0f} MB/s)")
@@ -68,6 +74,8 @@ def main() -> None:
         folder = Path(tmp)
         measure("a-default-5-devices-1s-7d", DEFAULT_AT_1S, "16h48m" if args.quick else "7d", folder)
         measure("b-1000-devices-10s-1d", THOUSAND_DEVICES, "2h24m" if args.quick else "1d", folder)
+        measure("c-1000-devices-10s-1d-parquet", THOUSAND_DEVICES, "2h24m" if args.quick else "1d", folder, ".parquet")
+        measure("d-1000-devices-10s-1d-lp", THOUSAND_DEVICES, "2h24m" if args.quick else "1d", folder, ".lp")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ def _duration(text: str) -> float:
 
 
 def _output(text: str) -> str:
-    if text != "-" and not text.lower().endswith((".jsonl", ".csv", ".lp")):
-        raise argparse.ArgumentTypeError(f"must end in .jsonl, .csv or .lp, or be '-' for stdout, got {text!r}")
+    if text != "-" and not text.lower().endswith((".jsonl", ".csv", ".lp", ".parquet")):
+        raise argparse.ArgumentTypeError(
+            f"must end in .jsonl, .csv, .lp or .parquet, or be '-' for stdout, got {text!r}"
+        )
     return text
 
 
@@ -81,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed of every random stream (default: the scenario's)")
     run.add_argument(
         "--out", action="append", type=_output, metavar="FILE",
-        help="where readings go: FILE.jsonl, FILE.csv, FILE.lp (InfluxDB line protocol) or - (stdout); repeatable",
+        help="where readings go: FILE.jsonl, FILE.csv, FILE.lp (line protocol), FILE.parquet or - (stdout); repeatable",
     )  # fmt: skip
     run.add_argument("--report", metavar="FILE", help="write the run report (JSON) to FILE")
     run.add_argument(

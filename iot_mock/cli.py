@@ -29,6 +29,7 @@ from engine.model.readings import Sink
 from engine.model.specs import Plan, shard
 from engine.runtime.broker import is_loopback
 from engine.runtime.driver import run_virtual
+from engine.runtime.parquet import ParquetSink
 from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.progress import ProgressBar
 from engine.runtime.report import LivePart, build_report, write_report
@@ -110,7 +111,10 @@ def _run(args: argparse.Namespace) -> int:
     until = args.duration if args.duration is not None else plan.duration
     outputs: list[str] = args.out or ([] if args.mqtt else ["-"])
     encoder = Encoder(plan.start_epoch)
-    files = [FileSink(target, encoder) for target in outputs]
+    files: list[FileSink | ParquetSink] = [
+        ParquetSink(target, encoder) if target.lower().endswith(".parquet") else FileSink(target, encoder)
+        for target in outputs
+    ]
     sinks: list[Sink] = list(files)
     show = (
         args.progress

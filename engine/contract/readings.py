@@ -258,6 +258,27 @@ class Encoder:
         current=..,energy=..,enabled=true,seq=Ni NANOSECONDS`, the numbers exactly as the JSON lines give them."""
         return self._encode(batch, "lp")
 
+    def columns(self, batch: ReadingBatch) -> dict[str, npt.NDArray[np.generic]]:
+        """The readings as typed columns with exactly the values of the JSON lines: each number rounded
+        to its decimals as the text gives it (the division by a power of ten parses back to the same
+        float), the instant in UTC milliseconds."""
+        return {
+            "epoch_ms": np.rint(batch.t * 1000.0).astype(np.int64) + self._start_ms,
+            "power": _rounded(batch.power, 3),
+            "voltage": _rounded(batch.voltage, 1),
+            "current": _rounded(batch.current, 3),
+            "energy": _rounded(batch.energy, 3),
+            "enabled": batch.enabled,
+            "seq": batch.seq,
+        }
+
     def payloads(self, batch: ReadingBatch) -> list[bytes]:
         """One JSON payload per reading (no newline), for publishing one message each."""
         return self.jsonl(batch).split(b"\n")[:-1]
+
+
+def _rounded(values: FloatArray, decimals: int) -> FloatArray:
+    """`values` as `_Number` writes them, as floats: the same clamp at 0 and the same rounding."""
+    scale = 10**decimals
+    rounded: FloatArray = np.rint(np.maximum(values, 0.0) * scale) / scale
+    return rounded

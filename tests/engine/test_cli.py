@@ -129,7 +129,7 @@ def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
     assert done.stderr.startswith("error: no-such-scenario: no such file or named scenario (named scenarios: ")
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
     done = iot_mock("run", "--out", "x.txt")
-    assert done.returncode == 2 and "must end in .jsonl, .csv or .lp" in done.stderr
+    assert done.returncode == 2 and "must end in .jsonl, .csv, .lp or .parquet" in done.stderr
     done = iot_mock("run", "--out", str(tmp_path / "missing" / "x.jsonl"))
     assert done.returncode == 1 and "No such file or directory" in done.stderr and "Traceback" not in done.stderr
 
