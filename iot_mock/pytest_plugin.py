@@ -146,6 +146,8 @@ class Service:
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
+            if not self._thread.is_alive():
+                self._loop.close()
 
     def _call(self, work: Any) -> Any:
         import asyncio
