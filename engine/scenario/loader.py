@@ -2,7 +2,8 @@
 
 Every problem found is collected and raised once as a ScenarioError whose issues each carry a
 line and a field path (`scenarios/plant.yaml:14: devices[2].interval: ...`). A templated file is
-located in its rendered text, shown by `iot-mock render FILE`.
+located in its rendered text, shown by `iot-mock render FILE`. A file that `extends:` a base is
+merged with its chain first (`compose.py`), and each issue names the file of the chain it is in.
 """
 
 from __future__ import annotations

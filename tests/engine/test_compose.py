@@ -211,3 +211,12 @@ def test_office_week_ci_is_office_week_made_shorter() -> None:
     assert (ci.plan.duration, ci.plan.seed) == (2 * 86400.0, 11)
     assert [d.id for d in ci.plan.devices] == [d.id for d in week.plan.devices if d.id != "office-kitchen"]
     assert [e.action.action for e in ci.plan.events] == [e.action.action for e in week.plan.events] + ["comm_loss"]
+
+
+def test_a_file_named_by_a_base_is_read_from_the_base_s_folder(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "weather.csv").write_text("time,temperature_c\n2025-08-04T00:00,30\n2025-08-05T00:00,30\n")
+    write(tmp_path / "sub", "base.yaml", BASE.replace("site: {voltage: 230}", "site: {weather: {csv: weather.csv}}"))
+    top = write(tmp_path, "top.yaml", "extends: ./sub/base.yaml\nname: top\n")
+    weather = load_scenario(top).plan.site.weather
+    assert weather is not None and weather.table  # read from sub/, where the base is
