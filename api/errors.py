@@ -54,7 +54,10 @@ async def command_error(request: Request, exc: Exception) -> Response:
 
 async def scenario_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ScenarioError)
-    issues = [{"loc": issue.loc, "line": issue.line, "msg": issue.msg} for issue in exc.issues]
+    issues = [
+        {"loc": issue.loc, "line": issue.line, "msg": issue.msg} | ({"source": issue.source} if issue.source else {})
+        for issue in exc.issues
+    ]
     return JSONResponse({"detail": f"invalid scenario {exc.source}", "issues": issues}, status_code=422)
 
 

@@ -29,8 +29,11 @@ class Issue:
     loc: str
     msg: str
     input: object = None
+    source: str | None = None
+    """The file it is in when not the error's own (a base the scenario `extends:`)."""
 
     def render(self, source: str) -> str:
+        source = self.source or source
         where = f"{source}:{self.line}" if self.line is not None else source
         field = f" {self.loc}:" if self.loc else ""
         return f"{where}:{field} {self.msg}"

@@ -39,8 +39,9 @@ from engine.runtime.settings import Settings
 from engine.runtime.sinks import FanOut, FileSink
 from engine.scenario.catalog import load_named, resolve, scenario_names, scenarios_dir
 from engine.scenario.compile import moved_to
+from engine.scenario.compose import compose
 from engine.scenario.format import Scenario
-from engine.scenario.loader import read_source, render_source
+from engine.scenario.source import read_source
 from engine.shards import Shard, chosen_shard
 from engine.simulation import Simulation
 from iot_mock.args import build_parser
@@ -149,7 +150,9 @@ def _run(args: argparse.Namespace) -> int:
     if bar:
         bar.update(until, sim.readings_emitted, final=True)
     if args.report or expected is not None:
-        report = build_report(sim, run_id=uuid.uuid4().hex, source=loaded.source, until=sim.now, wall_seconds=wall)
+        report = build_report(
+            sim, run_id=uuid.uuid4().hex, source=loaded.source, until=sim.now, wall_seconds=wall, chain=loaded.chain
+        )
         if live_part is not None:
             report["clock"], report["speed"], report["mqtt"] = live_part["clock"], live_part["speed"], live_part["mqtt"]
         if args.report:
@@ -341,8 +344,12 @@ def _report_diff(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    """The scenario's text after its template; for one that `extends:` a base, the merged scenario."""
     path = resolve(args.scenario)
-    sys.stdout.write(render_source(read_source(path), str(path)))
+    composed = compose(read_source(path), str(path), folder=path.parent)
+    if composed.issues and composed.origins is not None:
+        raise ScenarioError(composed.where, composed.issues)
+    sys.stdout.write(composed.rendered if composed.origins is None else composed.merged_yaml())
     return 0
 
 

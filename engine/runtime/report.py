@@ -9,11 +9,12 @@ these readings" from the report.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from engine.contract.readings import Encoder
+from engine.scenario.compose import ChainFile
 from engine.simulation import Entry, Simulation
 
 
@@ -88,11 +89,19 @@ class ReportFault(TypedDict):
     seq: dict[str, list[int] | None]
 
 
+class ChainEntry(TypedDict):
+    source: str
+    sha256: str
+
+
 class ScenarioIdentity(TypedDict):
+    """Which scenario ran: `sha256` of its file; with `extends:`, `chain` lists every file, top first."""
+
     name: str
     revision: int
     sha256: str
     source: str
+    chain: NotRequired[list[ChainEntry]]
 
 
 class LivePart(TypedDict):
@@ -123,8 +132,12 @@ class Report(TypedDict):
     mqtt: NotRequired[dict[str, object]]
 
 
-def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wall_seconds: float) -> Report:
-    """Run id, scenario identity, seed, span, per-device totals and the journal of every action applied."""
+def build_report(
+    sim: Simulation, *, run_id: str, source: str, until: float, wall_seconds: float, chain: Sequence[ChainFile] = ()
+) -> Report:
+    """Run id, scenario identity, seed, span, per-device totals and the journal of every action applied.
+
+    `chain`: the files of the scenario's `extends:` chain, recorded when there is more than one."""
     plan = sim.plan
     encoder = Encoder(plan.start_epoch)
 
@@ -156,14 +169,17 @@ def build_report(sim: Simulation, *, run_id: str, source: str, until: float, wal
                 "dropped_at_meter": link.dropped_at_meter,
             }
         )
+    identity: ScenarioIdentity = {
+        "name": plan.name,
+        "revision": plan.revision,
+        "sha256": plan.source_sha256,
+        "source": source,
+    }
+    if len(chain) > 1:
+        identity["chain"] = [{"source": f.source, "sha256": f.sha256} for f in chain]
     return {
         "run_id": run_id,
-        "scenario": {
-            "name": plan.name,
-            "revision": plan.revision,
-            "sha256": plan.source_sha256,
-            "source": source,
-        },
+        "scenario": identity,
         "seed": sim.seed,
         "start": stamp(0.0),
         "end": stamp(until),

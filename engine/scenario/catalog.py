@@ -1,40 +1,18 @@
-"""Named scenarios: the YAML files in `scenarios/`, found by name without path tricks.
+"""Named scenarios: load one by name (or by path), list them.
 
-A name is an id (`contract.topics.ID_PATTERN`) and maps to `<dir>/<name>.yaml`, so a name can never reach
-outside the directory. The directory is `IOT_MOCK_SCENARIOS_DIR`, else the checkout's
-`scenarios/`, else the copy bundled in the installed package.
+The lookup itself (`scenarios_dir`, `scenario_names`, `named_file`) lives in `named.py`, below the
+loader, so that a scenario can `extends:` a named one.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
-from engine.contract.topics import ID_PATTERN
 from engine.errors import Issue, ScenarioError
 from engine.scenario.loader import LoadedScenario, load_scenario
+from engine.scenario.named import named_file, scenario_names, scenarios_dir
 
-_NAME = re.compile(ID_PATTERN)
-
-
-def scenarios_dir() -> Path:
-    """Where named scenarios live."""
-    configured = os.environ.get("IOT_MOCK_SCENARIOS_DIR")
-    if configured:
-        return Path(configured)
-    checkout = Path(__file__).resolve().parents[2] / "scenarios"
-    if checkout.is_dir():
-        return checkout
-    return Path(__file__).resolve().parents[1] / "_bundled_scenarios"
-
-
-def scenario_names() -> list[str]:
-    """Names of the scenarios in `scenarios_dir()`, sorted."""
-    folder = scenarios_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob("*.yaml") if _NAME.match(p.stem))
+__all__ = ["load_named", "resolve", "scenario_names", "scenarios_dir"]
 
 
 def resolve(name_or_path: str) -> Path:
@@ -42,10 +20,9 @@ def resolve(name_or_path: str) -> Path:
     as_path = Path(name_or_path)
     if as_path.is_file():
         return as_path
-    if _NAME.match(name_or_path):
-        candidate = scenarios_dir() / f"{name_or_path}.yaml"
-        if candidate.is_file():
-            return candidate
+    candidate = named_file(name_or_path)
+    if candidate is not None:
+        return candidate
     known = ", ".join(scenario_names()) or "none"
     raise ScenarioError(name_or_path, [Issue(None, "", f"no such file or named scenario (named scenarios: {known})")])
 

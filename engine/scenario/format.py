@@ -220,6 +220,19 @@ class Scenario(_Strict):
     """A named, versioned description of a site, its devices and what happens to them."""
 
     version: Literal[1] = Field(description="File-format version; 1 is the only one so far.")
+    extends: str | None = Field(
+        None,
+        max_length=255,
+        description=(
+            "A base to build on: a named scenario (office-week) or a path relative to this file (./base.yaml; "
+            "not in an uploaded scenario). Devices with an id of the base take the fields given here over "
+            "the base's, new ids are added after the base's, profiles merge by name, events are appended, "
+            "any other field replaces the base's; `iot-mock render` shows the result."
+        ),
+    )
+    remove: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(
+        default_factory=list, description="Ids of devices of the base (`extends`) to leave out."
+    )
     name: str = Field(pattern=ID_PATTERN, description="The scenario's name.")
     revision: int = Field(1, ge=1, description="The scenario's own edition; bump it when it changes.")
     description: str = Field("", max_length=2000, description="What the scenario shows.")

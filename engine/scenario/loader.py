@@ -2,13 +2,13 @@
 
 Every problem found is collected and raised once as a ScenarioError whose issues each carry a
 line and a field path (`scenarios/plant.yaml:14: devices[2].interval: ...`). A templated file is
-located in its rendered text, shown by `iot-mock render FILE`.
+located in its rendered text, shown by `iot-mock render FILE`. A file that `extends:` a base is
+merged with its chain first (`compose.py`), and each issue names the file of the chain it is in.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,47 +18,29 @@ from engine.errors import Issue, ScenarioError
 from engine.model.specs import Plan
 from engine.scenario.actions import ACTION_NAMES
 from engine.scenario.compile import check, to_plan
+from engine.scenario.compose import ChainFile, Composed, compose
 from engine.scenario.format import SUPPORTED_VERSIONS, Scenario
-from engine.scenario.isolation import render_isolated
-from engine.scenario.template import is_template
+from engine.scenario.source import MAX_FILE_BYTES, check_size, read_source
 from engine.scenario.weather_csv import read_hourly
-from engine.scenario.yaml_source import ParsedYaml, _dotted, parse_yaml
 from engine.scenario.yaml_source import Path as FieldPath
 
-MAX_FILE_BYTES = 1024 * 1024
+__all__ = ["MAX_FILE_BYTES", "LoadedScenario", "load_scenario", "parse_scenario", "read_source"]
 
 
 @dataclass(frozen=True, slots=True)
 class LoadedScenario:
-    """A valid scenario, where it came from, and the plan the engine runs."""
+    """A valid scenario, where it came from, and the plan the engine runs.
+
+    `sha256` and `rendered` are the top file's; `chain` lists every file of its `extends:` chain, top
+    first (one entry for a file that extends nothing).
+    """
 
     source: str
     scenario: Scenario
     plan: Plan
     sha256: str
     rendered: str
-
-
-def read_source(path: str | Path) -> bytes:
-    """The bytes of a scenario file, refusing files over MAX_FILE_BYTES before reading them."""
-    source = str(path)
-    try:
-        size = Path(path).stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(source, [Issue(None, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")])
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ScenarioError(source, [Issue(None, "", f"cannot read: {exc.strerror or exc}")]) from exc
-
-
-def render_source(raw: bytes, source: str) -> str:
-    """The text of a scenario after its template (if any) is rendered, in a worker process with hard
-    time and memory limits (the same for the CLI and the API); raises ScenarioError."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(source, [Issue(None, "", f"not UTF-8 text (byte {exc.start})")]) from exc
-    return render_isolated(text, source) if is_template(text) else text
+    chain: tuple[ChainFile, ...] = ()
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
@@ -69,33 +51,38 @@ def load_scenario(path: str | Path) -> LoadedScenario:
 def parse_scenario(raw: bytes | str, source: str = "<scenario>", *, folder: Path | None = None) -> LoadedScenario:
     """Validate scenario text (bytes from a file or an upload); raises ScenarioError.
 
-    `folder` is where the scenario's own files (a weather CSV) are read from; None for an upload.
+    `folder` is where the scenario's own files (a weather CSV, a base it `extends:` by path) are read
+    from; None for an upload, which may extend named scenarios only.
     """
     data = raw.encode() if isinstance(raw, str) else raw
-    if len(data) > MAX_FILE_BYTES:
-        raise ScenarioError(source, [Issue(None, "", f"scenario is {len(data)} bytes; the limit is {MAX_FILE_BYTES}")])
-    sha256 = hashlib.sha256(data).hexdigest()
-    rendered = render_source(data, source)
-    where = source if rendered.encode() == data else f"{source} (rendered)"
-    parsed = parse_yaml(rendered)
-    if parsed.issues and parsed.data is None:
-        raise ScenarioError(where, parsed.issues)
-    scenario, issues = _validate(parsed)
-    issues = parsed.issues + issues
+    check_size(data, source)
+    composed = compose(data, source, folder=folder)
+    where = composed.where
+    if composed.data is None:
+        raise ScenarioError(where, composed.issues)
+    scenario, issues = _validate(composed)
+    issues = composed.issues + issues
     table: tuple[tuple[float, float], ...] = ()
     weather = scenario.site.weather if scenario is not None else None
     if weather is not None and weather.csv is not None:
+        at = ("site", "weather", "csv")
         try:
-            table = read_hourly(weather.csv, folder)
+            table = read_hourly(weather.csv, composed.folder_of(at))
         except ValueError as exc:
-            at = ("site", "weather", "csv")
-            issues.append(Issue(parsed.line_of(at), _dotted(at), str(exc), weather.csv))
+            issues.append(composed.issue(at, str(exc), weather.csv))
     if issues or scenario is None:
-        raise ScenarioError(where, sorted(issues, key=lambda issue: (issue.line or 0, issue.loc)))
-    return LoadedScenario(source, scenario, to_plan(scenario, sha256=sha256, weather_table=table), sha256, rendered)
+        raise ScenarioError(where, sorted(issues, key=_issue_order))
+    sha256 = composed.chain[0].sha256
+    plan = to_plan(scenario, sha256=sha256, weather_table=table)
+    return LoadedScenario(source, scenario, plan, sha256, composed.rendered, composed.chain)
 
 
-def _validate(parsed: ParsedYaml) -> tuple[Scenario | None, list[Issue]]:
+def _issue_order(issue: Issue) -> tuple[bool, str, int, str]:
+    """The top file's issues first, by line; then each base's."""
+    return issue.source is not None, issue.source or "", issue.line or 0, issue.loc
+
+
+def _validate(parsed: Composed) -> tuple[Scenario | None, list[Issue]]:
     data = parsed.data
     if not isinstance(data, dict):
         return None, [Issue(1, "", f"a scenario is a mapping of fields, got {type(data).__name__}")]
@@ -103,14 +90,9 @@ def _validate(parsed: ParsedYaml) -> tuple[Scenario | None, list[Issue]]:
     if version not in SUPPORTED_VERSIONS:
         supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
         msg = "is required" if version is None else f"unsupported version {version!r}"
-        return None, [
-            Issue(
-                parsed.line_of(("version",)) or 1,
-                "version",
-                f"{msg}; this iot-mock reads version {supported}",
-            )
-        ]
-    problems = [Issue(parsed.line_of(path), _dotted(path), msg, value) for path, msg, value in check(data)]
+        issue = parsed.issue(("version",), f"{msg}; this iot-mock reads version {supported}")
+        return None, [issue if issue.line is not None else replace(issue, line=1)]
+    problems = [parsed.issue(path, msg, value) for path, msg, value in check(data)]
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -118,7 +100,7 @@ def _validate(parsed: ParsedYaml) -> tuple[Scenario | None, list[Issue]]:
     return scenario, problems
 
 
-def _validation_issues(exc: ValidationError, parsed: ParsedYaml) -> list[Issue]:
+def _validation_issues(exc: ValidationError, parsed: Composed) -> list[Issue]:
     """pydantic errors as located issues; union branches on one field are merged into one issue."""
     found: list[tuple[FieldPath, str, str, object]] = []
     for error in exc.errors(include_url=False):
@@ -139,9 +121,9 @@ def _validation_issues(exc: ValidationError, parsed: ParsedYaml) -> list[Issue]:
     for path, _, msg, value in found:
         if path in merged:
             previous = merged[path]
-            merged[path] = Issue(previous.line, previous.loc, _union_message(path, value), previous.input)
+            merged[path] = replace(previous, msg=_union_message(path, value))
             continue
-        merged[path] = Issue(parsed.line_of(path), _dotted(path), msg, value)
+        merged[path] = parsed.issue(path, msg, value)
     return list(merged.values())
 
 

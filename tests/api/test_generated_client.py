@@ -134,6 +134,7 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
         "default",
         "meter-faults",
         "office-week",
+        "office-week-ci",
     ]
     assert call("show_scenario", 200, "Scenario", name="office-week").name == "office-week"
     text = b"version: 1\nname: up\nstart: 2025-08-04T00:00:00\nseed: 1\ndevices: [{id: a, kind: hvac}]\n"

@@ -21,7 +21,7 @@ YAML_HEADERS = {"content-type": "application/yaml"}
 
 def test_list_and_show_named_scenarios(client: TestClient) -> None:
     listed = {s["name"]: s for s in client.get("/api/v1/scenarios").json()}
-    assert set(listed) == {"datacenter-day", "default", "meter-faults", "office-week"}
+    assert set(listed) == {"datacenter-day", "default", "meter-faults", "office-week", "office-week-ci"}
     assert listed["default"]["devices"] == 5
     shown = client.get("/api/v1/scenarios/office-week").json()
     assert shown["name"] == "office-week" and shown["timezone"] == "Europe/Berlin"
@@ -187,3 +187,38 @@ def test_inject_an_event_on_a_tag_finds_devices_created_at_run_time(client: Test
     assert faults["pump-1"] is True and faults["pump-2"] is False
     unknown = client.post("/api/v1/simulation/events", json={"action": "outage", "target": {"tag": "attic"}})
     assert (unknown.status_code, unknown.json()["detail"]) == (422, "target: no device has tag 'attic'")
+
+
+def test_an_uploaded_scenario_extends_a_named_one_never_a_path(client: TestClient) -> None:
+    overlay = b"extends: office-week\nname: up\nremove: [office-kitchen]\ndevices: [{id: extra, kind: server}]\n"
+    ok = client.post("/api/v1/scenarios/validate", content=overlay, headers=YAML_HEADERS)
+    assert ok.status_code == 200 and (ok.json()["name"], ok.json()["devices"]) == ("up", 6)
+    started = client.post("/api/v1/simulation/start", json={"yaml": overlay.decode(), "speed": 50})
+    assert started.status_code == 200 and started.json()["scenario"]["name"] == "up"
+    refused = client.post("/api/v1/scenarios/validate", content=b"extends: ./x.yaml\n", headers=YAML_HEADERS)
+    assert refused.status_code == 422
+    assert refused.json()["issues"] == [
+        {
+            "loc": "extends",
+            "line": 1,
+            "msg": "an uploaded scenario can extend a named scenario only, not a path, got './x.yaml'",
+        }
+    ]
+    bad = client.post(
+        "/api/v1/scenarios/validate", content=b"extends: office-week\nremove: [nope]\n", headers=YAML_HEADERS
+    )
+    assert bad.status_code == 422
+    assert bad.json()["issues"] == [{"loc": "remove[0]", "line": 2, "msg": "no device 'nope' in the base to remove"}]
+
+
+def test_an_issue_of_a_base_names_the_base_s_file(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = tmp_path / "broken.yaml"
+    base.write_text("version: 1\nname: broken\ndevices:\n  - {id: a, kind: hvac, rated_kw: -1}\n")
+    monkeypatch.setenv("IOT_MOCK_SCENARIOS_DIR", str(tmp_path))
+    refused = client.post("/api/v1/scenarios/validate", content=b"extends: broken\nname: up\n", headers=YAML_HEADERS)
+    assert refused.status_code == 422
+    assert refused.json()["issues"] == [
+        {"loc": "devices[0].rated_kw", "line": 4, "msg": "input should be greater than 0, got -1", "source": str(base)}
+    ]

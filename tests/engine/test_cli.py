@@ -140,7 +140,7 @@ def test_schema_and_scenarios() -> None:
     assert {"version", "name", "devices", "events", "profiles", "site"} <= set(schema["properties"])
     assert schema["$defs"]["Device"]["additionalProperties"] is False
     listing = iot_mock("scenarios").stdout
-    for name in ("default", "office-week", "datacenter-day"):
+    for name in ("default", "office-week", "office-week-ci", "datacenter-day"):
         assert name in listing
 
 
