@@ -13,12 +13,14 @@ SMALL = "meter-faults"
 
 def test_differences_name_the_device_the_field_and_both_values() -> None:
     expected = {
-        "run_id": "a", "wall_seconds": 1.0, "scenario": {"name": "x", "source": "/here/x.yaml"}, "readings": 10,
+        "run_id": "a", "wall_seconds": 1.0, "readings": 10,
+        "scenario": {"name": "x", "source": "/here/x.yaml", "chain": [{"source": "/here/x.yaml", "sha256": "1"}]},
         "devices": [{"device_id": "ac", "energy_kwh": 1.5}, {"device_id": "rack", "energy_kwh": 2.0}],
         "events": [{"t": 0.0, "action": "outage"}],
     }  # fmt: skip
     got = {
-        "run_id": "b", "wall_seconds": 9.0, "scenario": {"name": "x", "source": "/there/x.yaml"}, "readings": 11,
+        "run_id": "b", "wall_seconds": 9.0, "readings": 11,
+        "scenario": {"name": "x", "source": "/there/x.yaml", "chain": [{"source": "/there/x.yaml", "sha256": "1"}]},
         "devices": [{"device_id": "rack", "energy_kwh": 2.0}, {"device_id": "oven", "energy_kwh": 0.5},
                     {"device_id": "ac", "energy_kwh": 1.25}],
         "events": [{"t": 0.0, "action": "outage"}, {"t": 60.0, "action": "outage"}],
