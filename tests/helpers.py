@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
-from engine import parse_scenario
+import pytest
+
+from engine import ScenarioError, load_scenario, parse_scenario
 from engine.model.readings import Reading
 from engine.runtime.driver import run_virtual
 from engine.runtime.sinks import MemorySink
@@ -61,3 +64,10 @@ def hostile_scenario(body: str) -> str:
 def command(sim: Simulation, device_id: str, name: str, params: object = None) -> None:
     """Apply a command now, as the driver does one from MQTT or REST (parameters validated first)."""
     sim.apply(command_action(device_id, name, params), (device_id,))
+
+
+def messages(path: Path) -> list[str]:
+    """The issues of a scenario file that does not load, each rendered as the CLI prints it."""
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    return [issue.render(caught.value.source) for issue in caught.value.issues]

@@ -11,6 +11,7 @@ import pytest
 from engine import ScenarioError, load_named, load_scenario, parse_scenario
 from engine.scenario.compose import MAX_CHAIN
 from tests.engine.test_cli import iot_mock
+from tests.helpers import messages
 
 BASE = """\
 version: 1
@@ -35,12 +36,6 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text)
     return path
-
-
-def messages(path: Path) -> list[str]:
-    with pytest.raises(ScenarioError) as caught:
-        load_scenario(path)
-    return [issue.render(caught.value.source) for issue in caught.value.issues]
 
 
 @pytest.fixture

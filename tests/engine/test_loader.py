@@ -16,19 +16,13 @@ from engine.scenario.catalog import resolve
 from engine.scenario.isolation import render_isolated
 from engine.scenario.loader import MAX_FILE_BYTES
 from engine.scenario.template import render_template
-from tests.helpers import HOSTILE_TEMPLATES, hostile_scenario
+from tests.helpers import HOSTILE_TEMPLATES, hostile_scenario, messages
 
 
 def write(tmp_path: Path, text: str, name: str = "site.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
-
-
-def messages(path: Path) -> list[str]:
-    with pytest.raises(ScenarioError) as caught:
-        load_scenario(path)
-    return [issue.render(caught.value.source) for issue in caught.value.issues]
 
 
 def test_three_line_scenario_gets_every_default(tmp_path: Path) -> None:
