@@ -33,8 +33,20 @@ SPANS = {
     "office-week-ci": (36 * 3600, 39 * 3600),
     "datacenter-day": (9 * 3600, 15 * 3600),
     "meter-faults": (0, 24 * 3600),
+    "factory-shifts": (29 * 3600 + 1800, 30 * 3600 + 1800),  # Monday 05:30-06:30: the week's first shift starts
+    "brownout-storm": (15 * 3600 + 900, 15 * 3600 + 2700),  # 15:15-15:45: a reset, trips, the feeder fault
+    "fleet-1000": (6 * 3600 + 300, 6 * 3600 + 900),  # 06:05-06:15: store 017's outage, 12,000 readings
 }
-EVERY_NTH = {"default": 1, "office-week": 3, "office-week-ci": 3, "datacenter-day": 60, "meter-faults": 60}
+EVERY_NTH = {
+    "default": 1,
+    "office-week": 3,
+    "office-week-ci": 3,
+    "datacenter-day": 60,
+    "meter-faults": 60,
+    "factory-shifts": 5,
+    "brownout-storm": 3,
+    "fleet-1000": 10,
+}
 
 
 def run_span(name: str) -> tuple[LoadedScenario, Simulation, MemorySink]:

@@ -130,8 +130,11 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
     )
     assert event.targets == ["mock-lighting-001"]
     assert [s.name for s in call("list_scenarios", 200, list)] == [
+        "brownout-storm",
         "datacenter-day",
         "default",
+        "factory-shifts",
+        "fleet-1000",
         "meter-faults",
         "office-week",
         "office-week-ci",

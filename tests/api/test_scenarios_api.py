@@ -21,8 +21,17 @@ YAML_HEADERS = {"content-type": "application/yaml"}
 
 def test_list_and_show_named_scenarios(client: TestClient) -> None:
     listed = {s["name"]: s for s in client.get("/api/v1/scenarios").json()}
-    assert set(listed) == {"datacenter-day", "default", "meter-faults", "office-week", "office-week-ci"}
-    assert listed["default"]["devices"] == 5
+    assert set(listed) == {
+        "brownout-storm",
+        "datacenter-day",
+        "default",
+        "factory-shifts",
+        "fleet-1000",
+        "meter-faults",
+        "office-week",
+        "office-week-ci",
+    }
+    assert listed["default"]["devices"] == 5 and listed["fleet-1000"]["devices"] == 1000
     shown = client.get("/api/v1/scenarios/office-week").json()
     assert shown["name"] == "office-week" and shown["timezone"] == "Europe/Berlin"
     assert len(shown["devices"]) == 6 and shown["events"]

@@ -140,8 +140,10 @@ def test_schema_and_scenarios() -> None:
     assert {"version", "name", "devices", "events", "profiles", "site"} <= set(schema["properties"])
     assert schema["$defs"]["Device"]["additionalProperties"] is False
     listing = iot_mock("scenarios").stdout
-    for name in ("default", "office-week", "office-week-ci", "datacenter-day"):
+    named = ("default", "office-week", "office-week-ci", "datacenter-day", "factory-shifts", "brownout-storm")
+    for name in named:
         assert name in listing
+    assert "fleet-1000           r1    1000 devices  A grocery chain's 1,000 meters" in listing
 
 
 def test_render_shows_the_templated_yaml() -> None:
