@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import pytest
+
 from engine import load_named
+from engine.model.specs import Plan
 from engine.runtime.driver import run_virtual
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
@@ -15,8 +18,12 @@ from engine.simulation import Simulation
 HOUR = 3600.0
 
 
-def test_a_thousand_meters_of_every_kind_in_38_sites() -> None:
-    plan = load_named("fleet-1000").plan
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return load_named("fleet-1000").plan  # rendering and checking 1,000 devices: loaded once
+
+
+def test_a_thousand_meters_of_every_kind_in_38_sites(plan: Plan) -> None:
     devices = plan.devices
     assert len(devices) == 1000 and len({d.id for d in devices}) == 1000
     assert Counter(d.kind for d in devices) == {
@@ -34,8 +41,7 @@ def test_a_thousand_meters_of_every_kind_in_38_sites() -> None:
     assert plan.stagger
 
 
-def test_each_event_reaches_the_devices_its_tag_names() -> None:
-    plan = load_named("fleet-1000").plan
+def test_each_event_reaches_the_devices_its_tag_names(plan: Plan) -> None:
     tagged: dict[str, set[str]] = defaultdict(set)
     for device in plan.devices:
         for tag in device.tags:
@@ -48,10 +54,8 @@ def test_each_event_reaches_the_devices_its_tag_names() -> None:
     assert reached["brownout"] == tagged["region-west"] and reached["duplicate"] == tagged["region-south"]
 
 
-def test_the_east_goes_silent_and_only_its_dc_forwards_what_it_stored() -> None:
+def test_the_east_goes_silent_and_only_its_dc_forwards_what_it_stored(plan: Plan) -> None:
     """The 02:00-02:30 comm loss: east stores' readings are lost, the east DC's arrive at 02:30, the rest flow."""
-    loaded = load_named("fleet-1000")
-    plan = loaded.plan
     sim = Simulation(plan, sink := MemorySink())
     run_virtual(sim, 2 * HOUR + 40 * 60)
     start, end = 2 * HOUR, 2.5 * HOUR
