@@ -206,7 +206,7 @@ SCHEMAS: dict[str, Any] = _titled({
         "required": ["device_id", "timestamp", "power", "voltage", "current", "energy", "status", "enabled", "seq"],
         "description": "A reading: the bytes of its MQTT payload (docs/contract.md); extras may follow these fields.",
         "properties": {
-            "device_id": {"type": "string", "pattern": ID_PATTERN},
+            "device_id": {"type": "string", "pattern": ID_PATTERN, "description": "The device's id."},
             "timestamp": {"type": "string", "description": "Simulated time, UTC, ISO 8601 with Z (ms if sub-second)."},
             "power": {"type": "number", "description": "Total active power (kW)."},
             "voltage": {"type": "number", "description": "Phase-to-neutral RMS voltage (V)."},
