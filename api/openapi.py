@@ -330,6 +330,11 @@ RAW_BODY = {("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/s
 ERROR_TEXTS = {"400": "Body is not a JSON object", "401": "Missing or wrong bearer token", "404": "Not found",
                "409": "Conflict", "413": "Body too large", "422": "Invalid value",
                "503": "Busy (scenario loads, or changes waiting); retry after Retry-After seconds"}  # fmt: skip
+PATH_PARAMETERS = (
+    ("device_id", "A device's id.", "mock-hvac-001"),
+    ("name", "A named scenario (GET /api/v1/scenarios lists them).", "office-week"),
+)
+"""Path parameters: name, description and an example (a device of the default scenario, a named scenario)."""
 UNDOCUMENTED = {"/", "/docs", "/openapi.json"}
 CHANGES = {
     ("post", "/api/v1/devices"), ("put", "/api/v1/devices/{device_id}"), ("delete", "/api/v1/devices/{device_id}"),
@@ -381,10 +386,11 @@ def _operation(path: str, method: str, endpoint: Endpoint) -> dict[str, Any]:
         "responses": {status: ok, **_errors(path, method)},
     }
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": ID_PATTERN}}
-        for name in ("device_id", "name")
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": ID_PATTERN},
+         "description": description, "example": example}
+        for name, description, example in PATH_PARAMETERS
         if "{" + name + "}" in path
-    ]
+    ]  # fmt: skip
     parameters += QUERIES.get((method, path), [])
     if parameters:
         operation["parameters"] = parameters

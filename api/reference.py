@@ -31,7 +31,8 @@ def _operation(path: str, method: str, operation: Schema) -> list[str]:
     for parameter in operation.get("parameters", []):
         where = "path" if parameter["in"] == "path" else "query"
         description = f": {parameter['description']}" if "description" in parameter else ""
-        lines.append(f"- {where} `{parameter['name']}`, {_schema_name(parameter['schema'])}{description}")
+        example = f" (e.g. `{parameter['example']}`)" if "example" in parameter else ""
+        lines.append(f"- {where} `{parameter['name']}`, {_schema_name(parameter['schema'])}{description}{example}")
     if operation.get("parameters"):
         lines.append("")
     body = operation.get("requestBody")

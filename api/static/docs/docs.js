@@ -13,7 +13,6 @@ window.addEventListener("DOMContentLoaded", () => {
     defaultModelsExpandDepth: 0,
     defaultModelExpandDepth: 2,
     docExpansion: "list",
-    filter: true,
     showExtensions: false,
     tryItOutEnabled: false,
   });
