@@ -24,8 +24,9 @@ from api.scenarios import StartRequest
 from api.security import guarded
 from engine.contract.envelope import MAX_ID_CHARS
 from engine.contract.topics import ID_PATTERN
+from engine.model.specs import Kind
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
-from engine.scenario.actions import ACTIONS, TargetedAction
+from engine.scenario.actions import ACTION_NAMES, ACTIONS, TargetedAction
 from engine.scenario.format import Device
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -149,6 +150,15 @@ RESPONSES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
 }
 """Success responses by (method, path); the other /simulation routes answer with the Status."""
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+
+
+def _object(properties: dict[str, Any], *, description: str = "") -> dict[str, Any]:
+    """An object whose listed properties are all present."""
+    out: dict[str, Any] = {"type": "object", "required": list(properties), "properties": properties}
+    return {**out, "description": description} if description else out
+
+
 SCHEMAS: dict[str, Any] = _titled({
     "SpeedRequest": SPEED,
     "Error": {
@@ -187,7 +197,7 @@ SCHEMAS: dict[str, Any] = _titled({
         "required": ["id", "kind", "name", "rated_kw", "profile", "interval", "status", "enabled", "faults"],
         "properties": {
             "id": {"type": "string"},
-            "kind": {"type": "string"},
+            "kind": {"type": "string", "enum": list(get_args(Kind))},
             "name": {"type": "string"},
             "location": {"type": "string"},
             "rated_kw": {"type": "number"},
@@ -223,20 +233,23 @@ SCHEMAS: dict[str, Any] = _titled({
         "properties": {
             "running": {"type": "boolean"},
             "paused": {"type": "boolean"},
-            "scenario": {"type": "object"},
+            "scenario": _object({"name": {"type": "string"}, "revision": {"type": "integer"}}),
             "clock": {"type": "string", "enum": ["virtual", "accelerated", "realtime"]},
             "speed": _NUMBER_OR_NULL,
             "sim_time": {"type": "number"},
             "timestamp": {"type": "string"},
-            "devices": {"type": "object"},
-            "mqtt": {"type": "object"},
+            "devices": _object({name: _COUNT for name in ("total", "online", "enabled")}),
+            "mqtt": _object({"connected": {"type": "boolean"}, "broker": {"type": "string"},
+                             "topic_prefix": {"type": "string"}}),
             "generated": {"type": "integer"},
             "delivered": {"type": "integer"},
             "buffered": {"type": "integer"},
             "dropped": {"type": "integer"},
-            "commands": {"type": "object"},
+            "commands": _object({name: _COUNT for name in ("received", "applied", "rejected")},
+                                description="MQTT commands by outcome (the API's are in /metrics)."),
             "connections": {"type": "integer"},
-            "lag_ms": {"type": "object"},
+            "lag_ms": _object({name: _NUMBER_OR_NULL for name in ("p50", "p99", "max")},
+                              description="Publish lag of recent readings (ms); null before any."),
             "undelivered": {"type": "integer", "description": "Readings dropped or still buffered."},
             "behind_seconds": {"type": "number", "description": "Wall seconds simulated time is behind its clock."},
             "falling_behind": {"type": "boolean", "description": "More than a second behind: the speed is too high."},
@@ -262,8 +275,17 @@ SCHEMAS: dict[str, Any] = _titled({
             "timezone": {"type": "string"},
             "duration": {"type": "number"},
             "seed": {"type": "integer"},
-            "devices": {"type": "array", "items": {"type": "object"}},
-            "events": {"type": "array", "items": {"type": "object"}},
+            "devices": {"type": "array", "items": _object({
+                "id": {"type": "string"}, "kind": {"type": "string", "enum": list(get_args(Kind))},
+                "name": {"type": "string"}, "rated_kw": {"type": "number"}})},
+            "events": {"type": "array", "items": {
+                "type": "object", "required": ["at", "action", "targets", "duration"],
+                "properties": {"at": {"type": "number", "description": "Seconds after the start."},
+                               "action": {"type": "string", "enum": list(ACTION_NAMES)},
+                               "targets": {"type": "array", "items": {"type": "string"}},
+                               "duration": _NUMBER_OR_NULL,
+                               "rate_per_s": {"type": "number", "description": "Random arrivals from `at` on."},
+                               "until": _NUMBER_OR_NULL}}},
         },
     },
     "Validation": {
@@ -292,7 +314,8 @@ SCHEMAS: dict[str, Any] = _titled({
         "required": ["status", "mqtt"],
         "properties": {
             "status": {"type": "string", "enum": ["ok", "stopped"]},
-            "mqtt": {"type": "object"},
+            "mqtt": {"type": "object", "required": ["connected"],
+                     "properties": {"connected": {"type": "boolean"}, "broker": {"type": "string"}}},
             "sim_time": _NUMBER_OR_NULL,
         },
     },

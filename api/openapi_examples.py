@@ -49,7 +49,8 @@ STATUS: dict[str, Any] = {
     "devices": {"total": 5, "online": 5, "enabled": 5},
     "mqtt": {"connected": True, "broker": "mqtt://127.0.0.1:1883", "topic_prefix": "energy"},
     "generated": 1800, "delivered": 1800, "buffered": 0, "dropped": 0, "undelivered": 0,
-    "behind_seconds": 0.0, "falling_behind": False,
+    "behind_seconds": 0.0, "falling_behind": False, "commands": {"received": 3, "applied": 2, "rejected": 1},
+    "connections": 1, "lag_ms": {"p50": 1.2, "p99": 4.8, "max": 9.6},
 }  # fmt: skip
 RESPONSES: dict[str, Any] = {
     "Device": DEVICE,

@@ -54,9 +54,9 @@ def _operation(path: str, method: str, operation: Schema) -> list[str]:
             shown.append(f"`{media}` {schema}".strip())
         lines.append(f"| {status} | {response['description']} | {'; '.join(shown) or '(empty)'} |")
     ok = next(iter(operation["responses"].values()))
-    example = next((c["example"] for c in ok.get("content", {}).values() if "example" in c), None)
-    if example is not None:
-        lines += ["", "```json", _json(example), "```"]
+    answer = next((c["example"] for c in ok.get("content", {}).values() if "example" in c), None)
+    if answer is not None:
+        lines += ["", "```json", _json(answer), "```"]
     return [*lines, ""]
 
 
