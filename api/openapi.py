@@ -467,7 +467,8 @@ def _request_examples(schema: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
     if ref is None:
         return {"example": SCENARIO_YAML}
-    return {"examples": REQUESTS[ref.rsplit("/", 1)[1]]}
+    examples = REQUESTS.get(ref.rsplit("/", 1)[1])  # a body without any fails tests/api/test_openapi_examples.py
+    return {"examples": examples} if examples else {}
 
 
 def _media(path: str) -> str:

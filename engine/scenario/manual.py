@@ -157,7 +157,7 @@ def _table(props: dict[str, Schema], required: set[str], examples: list[Any]) ->
 
 
 def _heading(level: str, path: str, name: str) -> list[str]:
-    return [f'<a id="{name.lower()}"></a>', "", f"{level} `{path or '(top level)'}`: {name}", ""]
+    return [f'<a id="{name.lower()}"></a>', "", f"{level} {f'`{path}`' if path else 'Top level'}: {name}", ""]
 
 
 def _object(schema: Schema, path: str, name: str) -> list[str]:

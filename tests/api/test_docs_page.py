@@ -62,7 +62,12 @@ def test_docs_render_schemas_and_try_it_answers_without_leaving_loopback(service
             assert operations.count() >= 20
             listed = page.locator(".opblock-summary-path").all_inner_texts()
             assert "/api/v1/devices/{device_id}" in [text.replace("\u200b", "") for text in listed]
-            # The description is markdown: `code` renders as code, not as backticks.
+            # Summaries are plain text and descriptions markdown: `code` renders as code, never as backticks.
+            assert not [text for text in page.locator(".opblock-summary-description").all_inner_texts() if "`" in text]
+            command = page.locator("#operations-default-send_command")
+            command.locator(".opblock-summary").click()
+            playwright.expect(command.locator(".opblock-description-wrapper code").first).to_have_text("detail")
+            playwright.expect(command.locator(".examples-select select")).to_contain_text("set_power")
             get_devices = page.locator("#operations-default-list_devices")
             get_devices.locator(".opblock-summary").click()
             playwright.expect(get_devices.locator(".responses-wrapper")).to_contain_text("mock-hvac-001")
