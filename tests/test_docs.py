@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
+from engine.contract.topics import DeviceTopic, Topics
 from iot_mock import docs
 
 
@@ -45,3 +47,12 @@ def test_the_check_names_the_stale_file_and_the_command_and_a_run_mends_it(
     assert docs.main([], root=tmp_path) == 0
     assert contract.read_text() == (docs.ROOT / "docs" / "contract.md").read_text()
     assert docs.main(["--check"], root=tmp_path) == 0
+
+
+def test_the_contracts_topic_table_names_exactly_the_topics_of_the_code() -> None:
+    text = (docs.ROOT / "docs" / "contract.md").read_text()
+    table = text.split("| topic | direction |")[1].split("\n\n")[0]
+    listed = re.findall(r"^\| `([^`]+)` \|", table, re.M)
+    topics = Topics("energy")
+    expected = [topics.device("{id}", kind) for kind in get_args(DeviceTopic)] + [topics.simulator]
+    assert listed == expected
