@@ -82,7 +82,38 @@ def rest_reference(document: Schema) -> str:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             lines += _operation(path, method, operation)
+    schemas: dict[str, Schema] = document["components"]["schemas"]
+    members = _members(schemas)
     lines += ["## Schemas", ""]
-    for name, schema in document["components"]["schemas"].items():
-        lines += _component(name, schema)
+    for name, schema in schemas.items():
+        if name not in members:
+            lines += _component(name, schema)
+    lines += ["<details><summary>The schema of each member of a union (one per action)</summary>", ""]
+    for name, schema in schemas.items():
+        if name in members:
+            lines += _component(name, schema)
+    lines += ["</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _members(schemas: dict[str, Schema]) -> set[str]:
+    """The members of the discriminated unions (one per action), and the schemas only they name."""
+    members = {
+        branch["$ref"].rsplit("/", 1)[1]
+        for schema in schemas.values()
+        if "discriminator" in schema
+        for branch in schema.get("oneOf") or schema.get("anyOf") or []
+        if "$ref" in branch
+    }
+    named = {ref.rsplit("/", 1)[1] for member in members for ref in _refs(schemas[member])}
+    elsewhere = {ref.rsplit("/", 1)[1] for name, s in schemas.items() if name not in members for ref in _refs(s)}
+    return members | (named - elsewhere)
+
+
+def _refs(schema: object) -> list[str]:
+    if isinstance(schema, dict):
+        own = [schema["$ref"]] if isinstance(schema.get("$ref"), str) else []
+        return own + [ref for value in schema.values() for ref in _refs(value)]
+    if isinstance(schema, list):
+        return [ref for value in schema for ref in _refs(value)]
+    return []
