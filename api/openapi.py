@@ -1,4 +1,4 @@
-"""The OpenAPI document of the API, built from the routes themselves, and an offline /docs page.
+"""The OpenAPI document of the API, built from the routes themselves (api.docs renders it at /docs).
 
 Paths, methods and summaries come from the routes and their docstrings, so a new route appears
 without extra work; request bodies and the shared response shapes are declared once here.
@@ -11,18 +11,22 @@ from typing import Any, get_args
 
 from pydantic import TypeAdapter
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from api.demo import MAX_SNAPSHOTS
 from api.devices import DeviceUpdate
+from api.docs import DOCS_ROUTES
+from api.openapi_examples import ERRORS, REQUESTS, SCENARIO_YAML
+from api.openapi_examples import RESPONSES as RESPONSE_EXAMPLES
 from api.routing import Endpoint, Operation, PathRoute
 from api.scenarios import StartRequest
 from api.security import guarded
 from engine.contract.envelope import MAX_ID_CHARS
 from engine.contract.topics import ID_PATTERN
+from engine.model.specs import Kind
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
-from engine.scenario.actions import ACTIONS, TargetedAction
+from engine.scenario.actions import ACTION_NAMES, ACTIONS, TargetedAction
 from engine.scenario.format import Device
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -146,14 +150,36 @@ RESPONSES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
 }
 """Success responses by (method, path); the other /simulation routes answer with the Status."""
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+
+
+def _object(properties: dict[str, Any], *, description: str = "") -> dict[str, Any]:
+    """An object whose listed properties are all present."""
+    out: dict[str, Any] = {"type": "object", "required": list(properties), "properties": properties}
+    return {**out, "description": description} if description else out
+
+
 SCHEMAS: dict[str, Any] = _titled({
     "SpeedRequest": SPEED,
     "Error": {
         "type": "object",
+        "description": "Every 4xx (and 503) answer: what went wrong, and for an invalid body or scenario each issue.",
         "required": ["detail"],
         "properties": {
-            "detail": {"type": "string"},
-            "issues": {"type": "array", "items": {"type": "object"}},
+            "detail": {"type": "string", "description": "What went wrong, naming the bad value and the fix."},
+            "issues": {"type": "array", "items": _ref("Issue"), "description": "Every problem found, not the first."},
+            "id": {"type": ["string", "null"], "description": "A refused command: the id it was sent with."},
+            "command": {"type": ["string", "null"], "description": "A refused command: its name."},
+        },
+    },
+    "Issue": {
+        "type": "object",
+        "required": ["loc", "msg"],
+        "properties": {
+            "loc": {"type": "string", "description": "Field path, e.g. `devices.2.interval` (empty: the whole body)."},
+            "msg": {"type": "string", "description": "What is wrong there."},
+            "line": {"type": ["integer", "null"], "description": "A scenario: the line in its YAML."},
+            "source": {"type": "string", "description": "A scenario: the file it is in, when a base (`extends`)."},
         },
     },
     "CommandResponse": {
@@ -171,7 +197,7 @@ SCHEMAS: dict[str, Any] = _titled({
         "required": ["id", "kind", "name", "rated_kw", "profile", "interval", "status", "enabled", "faults"],
         "properties": {
             "id": {"type": "string"},
-            "kind": {"type": "string"},
+            "kind": {"type": "string", "enum": list(get_args(Kind))},
             "name": {"type": "string"},
             "location": {"type": "string"},
             "rated_kw": {"type": "number"},
@@ -188,16 +214,17 @@ SCHEMAS: dict[str, Any] = _titled({
     "Reading": {
         "type": "object",
         "required": ["device_id", "timestamp", "power", "voltage", "current", "energy", "status", "enabled", "seq"],
+        "description": "A reading: the bytes of its MQTT payload (docs/contract.md); extras may follow these fields.",
         "properties": {
-            "device_id": {"type": "string"},
-            "timestamp": {"type": "string"},
-            "power": {"type": "number"},
-            "voltage": {"type": "number"},
-            "current": {"type": "number"},
-            "energy": {"type": "number"},
-            "status": {"type": "string", "enum": ["online", "offline"]},
-            "enabled": {"type": "boolean"},
-            "seq": {"type": "integer"},
+            "device_id": {"type": "string", "pattern": ID_PATTERN, "description": "The device's id."},
+            "timestamp": {"type": "string", "description": "Simulated time, UTC, ISO 8601 with Z (ms if sub-second)."},
+            "power": {"type": "number", "description": "Total active power (kW)."},
+            "voltage": {"type": "number", "description": "Phase-to-neutral RMS voltage (V)."},
+            "current": {"type": "number", "description": "Line current (A)."},
+            "energy": {"type": "number", "description": "Cumulative energy register (kWh)."},
+            "status": {"type": "string", "enum": ["online", "offline"], "description": "Communication state."},
+            "enabled": {"type": "boolean", "description": "Whether the load is switched on."},
+            "seq": {"type": "integer", "description": "Per device, +1 per reading, never reused."},
         },
     },
     "Status": {
@@ -206,20 +233,23 @@ SCHEMAS: dict[str, Any] = _titled({
         "properties": {
             "running": {"type": "boolean"},
             "paused": {"type": "boolean"},
-            "scenario": {"type": "object"},
+            "scenario": _object({"name": {"type": "string"}, "revision": {"type": "integer"}}),
             "clock": {"type": "string", "enum": ["virtual", "accelerated", "realtime"]},
             "speed": _NUMBER_OR_NULL,
             "sim_time": {"type": "number"},
             "timestamp": {"type": "string"},
-            "devices": {"type": "object"},
-            "mqtt": {"type": "object"},
+            "devices": _object({name: _COUNT for name in ("total", "online", "enabled")}),
+            "mqtt": _object({"connected": {"type": "boolean"}, "broker": {"type": "string"},
+                             "topic_prefix": {"type": "string"}}),
             "generated": {"type": "integer"},
             "delivered": {"type": "integer"},
             "buffered": {"type": "integer"},
             "dropped": {"type": "integer"},
-            "commands": {"type": "object"},
+            "commands": _object({name: _COUNT for name in ("received", "applied", "rejected")},
+                                description="MQTT commands by outcome (the API's are in /metrics)."),
             "connections": {"type": "integer"},
-            "lag_ms": {"type": "object"},
+            "lag_ms": _object({name: _NUMBER_OR_NULL for name in ("p50", "p99", "max")},
+                              description="Publish lag of recent readings (ms); null before any."),
             "undelivered": {"type": "integer", "description": "Readings dropped or still buffered."},
             "behind_seconds": {"type": "number", "description": "Wall seconds simulated time is behind its clock."},
             "falling_behind": {"type": "boolean", "description": "More than a second behind: the speed is too high."},
@@ -245,8 +275,17 @@ SCHEMAS: dict[str, Any] = _titled({
             "timezone": {"type": "string"},
             "duration": {"type": "number"},
             "seed": {"type": "integer"},
-            "devices": {"type": "array", "items": {"type": "object"}},
-            "events": {"type": "array", "items": {"type": "object"}},
+            "devices": {"type": "array", "items": _object({
+                "id": {"type": "string"}, "kind": {"type": "string", "enum": list(get_args(Kind))},
+                "name": {"type": "string"}, "rated_kw": {"type": "number"}})},
+            "events": {"type": "array", "items": {
+                "type": "object", "required": ["at", "action", "targets", "duration"],
+                "properties": {"at": {"type": "number", "description": "Seconds after the start."},
+                               "action": {"type": "string", "enum": list(ACTION_NAMES)},
+                               "targets": {"type": "array", "items": {"type": "string"}},
+                               "duration": _NUMBER_OR_NULL,
+                               "rate_per_s": {"type": "number", "description": "Random arrivals from `at` on."},
+                               "until": _NUMBER_OR_NULL}}},
         },
     },
     "Validation": {
@@ -275,7 +314,8 @@ SCHEMAS: dict[str, Any] = _titled({
         "required": ["status", "mqtt"],
         "properties": {
             "status": {"type": "string", "enum": ["ok", "stopped"]},
-            "mqtt": {"type": "object"},
+            "mqtt": {"type": "object", "required": ["connected"],
+                     "properties": {"connected": {"type": "boolean"}, "broker": {"type": "string"}}},
             "sim_time": _NUMBER_OR_NULL,
         },
     },
@@ -313,6 +353,11 @@ RAW_BODY = {("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/s
 ERROR_TEXTS = {"400": "Body is not a JSON object", "401": "Missing or wrong bearer token", "404": "Not found",
                "409": "Conflict", "413": "Body too large", "422": "Invalid value",
                "503": "Busy (scenario loads, or changes waiting); retry after Retry-After seconds"}  # fmt: skip
+PATH_PARAMETERS = (
+    ("device_id", "A device's id.", "mock-hvac-001"),
+    ("name", "A named scenario (GET /api/v1/scenarios lists them).", "office-week"),
+)
+"""Path parameters: name, description and an example (a device of the default scenario, a named scenario)."""
 UNDOCUMENTED = {"/", "/docs", "/openapi.json"}
 CHANGES = {
     ("post", "/api/v1/devices"), ("put", "/api/v1/devices/{device_id}"), ("delete", "/api/v1/devices/{device_id}"),
@@ -322,17 +367,28 @@ CHANGES = {
 """Operations that change the run through its inbox: 503 when it is full."""
 
 
+INFO = """Control plane of the iot-mock simulator: devices, commands, the run and its clock, named scenarios.
+
+- **Auth**: when the service has a token (`IOT_MOCK_API_TOKEN`, required off loopback), every `/api` route
+  and `/metrics` need `Authorization: Bearer <token>` (the *Authorize* button); `/health` never does.
+- **Errors**: every 4xx is `{"detail": str, "issues"?: [...]}` (the `Error` schema); never a 500 for bad input.
+- **Changes** (commands, devices, events) are applied at a simulated instant, between two steps of the run,
+  exactly as MQTT commands are; a full inbox answers 503 with `Retry-After`.
+- The MQTT topics and payloads are in `docs/contract.md`; the scenario format in `docs/scenarios.md`.
+"""
+
+
 def document(routes: list[BaseRoute]) -> dict[str, Any]:
     """OpenAPI 3.1 for `routes` (only the JSON API and ops routes, not the page itself)."""
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        if not isinstance(route, PathRoute) or route.path in UNDOCUMENTED:
+        if not isinstance(route, PathRoute) or route.path in UNDOCUMENTED or route.path.startswith("/docs/"):
             continue
         for method, endpoint in route.operations.items():
             paths.setdefault(route.path, {})[method.lower()] = _operation(route.path, method.lower(), endpoint)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "iot-mock", "version": "1", "description": "Control plane of the iot-mock simulator."},
+        "info": {"title": "iot-mock", "version": "1", "description": INFO},
         "paths": paths,
         "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
@@ -341,28 +397,30 @@ def document(routes: list[BaseRoute]) -> dict[str, Any]:
 def _operation(path: str, method: str, endpoint: Endpoint) -> dict[str, Any]:
     """One operation: its id is the handler's name, its summary the handler's docstring."""
     doc = inspect.getdoc(endpoint) or ""
-    summary, _, description = doc.partition("\n")
+    summary = doc.partition("\n")[0]
     status, schema = RESPONSES.get((method, path), ("200", _ok_schema(path)))
     ok: dict[str, Any] = {"description": "OK"}
     if status != "204":
-        ok["content"] = {_media(path): {"schema": schema} if schema else {}}
+        ok["content"] = {_media(path): {"schema": schema, **_example(schema)} if schema else {}}
     operation: dict[str, Any] = {
-        "summary": summary,
+        "summary": summary.replace("`", ""),  # shown as plain text; the description is rendered as markdown
+        "description": doc,
         "operationId": endpoint.__name__,
         "responses": {status: ok, **_errors(path, method)},
     }
-    if description.strip():
-        operation["description"] = description.strip()
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": ID_PATTERN}}
-        for name in ("device_id", "name")
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": ID_PATTERN},
+         "description": description, "example": example}
+        for name, description, example in PATH_PARAMETERS
         if "{" + name + "}" in path
-    ]
+    ]  # fmt: skip
     parameters += QUERIES.get((method, path), [])
     if parameters:
         operation["parameters"] = parameters
     if (method, path) in BODIES:
-        content = {media: {"schema": schema} for media, schema in BODIES[(method, path)].items()}
+        content = {
+            media: {"schema": schema, **_request_examples(schema)} for media, schema in BODIES[(method, path)].items()
+        }
         operation["requestBody"] = {"required": True, "content": content}
     if guarded(path):
         operation["security"] = [{"bearer": []}, {}]
@@ -388,8 +446,29 @@ def _errors(path: str, method: str) -> dict[str, Any]:
         codes.add("503")  # scenario loads beyond the loader's queue
     if (method, path) in CHANGES:
         codes.add("503")  # the run's inbox is full (see engine/runtime/inbox.py)
-    error = {"content": {"application/json": {"schema": ERROR}}}
-    return {code: {"description": ERROR_TEXTS[code], **error} for code in sorted(codes)}
+    return {
+        code: {"description": ERROR_TEXTS[code],
+               "content": {"application/json": {"schema": ERROR, "example": ERRORS[code]}}}
+        for code in sorted(codes)
+    }  # fmt: skip
+
+
+def _example(schema: dict[str, Any]) -> dict[str, Any]:
+    """The media type's `example` for a response schema (a component, or an array of one), if there is one."""
+    ref = schema.get("$ref") or schema.get("items", {}).get("$ref")
+    example = RESPONSE_EXAMPLES.get(ref.rsplit("/", 1)[1]) if ref else None
+    if example is None:
+        return {}
+    return {"example": [example] if "items" in schema else example}
+
+
+def _request_examples(schema: dict[str, Any]) -> dict[str, Any]:
+    """The media type's named `examples` for a request body (a component, or the YAML of a scenario)."""
+    ref = schema.get("$ref")
+    if ref is None:
+        return {"example": SCENARIO_YAML}
+    examples = REQUESTS.get(ref.rsplit("/", 1)[1])  # a body without any fails tests/api/test_openapi_examples.py
+    return {"examples": examples} if examples else {}
 
 
 def _media(path: str) -> str:
@@ -403,27 +482,4 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(document(request.app.routes))
 
 
-DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>iot-mock API</title>
-<style>body{font:14px/1.5 system-ui,sans-serif;margin:2rem;max-width:60rem}code{background:#eef;padding:0 .3em}
-h2{font-size:1rem;margin:1.2rem 0 .2rem}.m{font-weight:bold;display:inline-block;width:4rem}</style></head>
-<body><h1>iot-mock API</h1><p>From <a href="/openapi.json">/openapi.json</a>; no external assets.</p>
-<div id="ops"></div><script>
-fetch("/openapi.json").then(r => r.json()).then(doc => {
-  const out = document.getElementById("ops");
-  for (const [path, ops] of Object.entries(doc.paths)) for (const [method, op] of Object.entries(ops)) {
-    const h = document.createElement("h2");
-    h.innerHTML = `<span class="m">${method.toUpperCase()}</span><code></code>`;
-    h.querySelector("code").textContent = path;
-    const p = document.createElement("p"); p.textContent = op.summary + (op.description ? " " + op.description : "");
-    out.append(h, p);
-  }
-});
-</script></body></html>"""
-
-
-async def docs(request: Request) -> Response:
-    """A docs page that renders /openapi.json without network access."""
-    return HTMLResponse(DOCS_PAGE)
-
-
-OPENAPI_ROUTES = [Operation("GET", "/openapi.json", openapi), Operation("GET", "/docs", docs)]
+OPENAPI_ROUTES = [Operation("GET", "/openapi.json", openapi), *DOCS_ROUTES]

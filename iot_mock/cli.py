@@ -40,7 +40,7 @@ from engine.runtime.sinks import FanOut, FileSink
 from engine.scenario.catalog import load_named, resolve, scenario_names, scenarios_dir
 from engine.scenario.compile import moved_to
 from engine.scenario.compose import compose
-from engine.scenario.format import Scenario
+from engine.scenario.format import json_schema
 from engine.scenario.source import read_source
 from engine.shards import Shard, chosen_shard
 from engine.simulation import Simulation
@@ -354,10 +354,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    schema = Scenario.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "iot-mock scenario, version 1"
-    print(json.dumps(schema, indent=2))
+    print(json.dumps(json_schema(), indent=2))
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
 from engine.errors import CommandError
@@ -31,6 +32,13 @@ class _Action(BaseModel):
 
     example: ClassVar[str]
     """One scenario event with it, in YAML flow style (the README's table shows it; a test parses it)."""
+    more_examples: ClassVar[tuple[str, ...]] = ()
+    """Other events with it, for the parameters and timings `example` leaves out (docs/scenarios.md)."""
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        """Every example event of the action, parsed (the JSON Schema of `events:` carries them)."""
+        return [yaml.safe_load(text) for text in (cls.example, *cls.more_examples)]
 
     def lasts(self) -> float | None:
         return None
@@ -111,6 +119,9 @@ class Brownout(_Fault):
 
     action: Literal["brownout"] = Field(description="What happens.")
     example: ClassVar[str] = '{rate: "3/day", action: brownout, factor: 0.8, duration: 2m}'
+    more_examples: ClassVar[tuple[str, ...]] = (
+        '{rate: "1/h", from: "+1d08:00", until: "+1d18:00", action: brownout, target: {kind: server}, duration: 1m}',
+    )
     factor: float = Field(BROWNOUT_FACTOR, gt=0, lt=1, description="Voltage multiplier while it lasts.")
 
     def fault(self, now: float) -> faults.Fault:
@@ -133,6 +144,9 @@ class Spikes(_Fault):
 
     action: Literal["spikes"] = Field(description="What happens.")
     example: ClassVar[str] = '{at: "+3h", action: spikes, target: {tag: noisy}, probability: 0.02, duration: 1h}'
+    more_examples: ClassVar[tuple[str, ...]] = (
+        '{rate: "2/day", action: spikes, target: rack-07, factor: 5, duration: 10m}',
+    )
     probability: float = Field(0.01, gt=0, le=1, description="Chance that a reading spikes.")
     factor: float = Field(3.0, gt=0, le=1000, description="Multiplier of a spiking reading's power and current.")
 
@@ -269,6 +283,7 @@ class SetPower(_Action):
 
     action: Literal["set_power"] = Field(description="What happens.")
     example: ClassVar[str] = '{at: "+10:00", action: set_power, target: line-1, fraction: 0.5}'
+    more_examples: ClassVar[tuple[str, ...]] = ('{at: "+11:00", action: set_power, target: kitchen, kw: 2.5}',)
     kw: float | None = Field(None, ge=0, le=1_000_000, description="Power in kW.")
     fraction: float | None = Field(None, ge=0, le=2, description="Fraction of the rated power.")
 
@@ -404,10 +419,16 @@ class _When(BaseModel):
     """
 
     # `extra` is the action's: forbidden, or a fault's parameters
-    model_config = ConfigDict(frozen=True, json_schema_extra={"oneOf": [{"required": ["at"]}, {"required": ["rate"]}]})
+    model_config = ConfigDict(frozen=True, json_schema_extra=lambda schema, event: _event_schema(schema, event))
 
-    at: At | None = None
-    rate: Rate | None = None
+    at: At | None = Field(
+        None,
+        description=(
+            "When, once: a local date-time in the scenario's timezone ('2025-08-05T14:00'), or relative to the "
+            "start ('+2d09:00', '+90m')."
+        ),
+    )
+    rate: Rate | None = Field(None, description="Instead of `at`: seeded random arrivals, e.g. '3/day'.")
     from_: At | None = Field(
         None, alias="from", description="With `rate`: arrivals from this time on (default: the start of the run)."
     )
@@ -415,6 +436,13 @@ class _When(BaseModel):
         None, description="With `rate`: arrivals before this time (default: until the end of the run)."
     )
     target: Target = "all"
+
+
+def _event_schema(schema: dict[str, Any], event: type[BaseModel]) -> None:
+    """An event's JSON Schema: `at` or `rate`, and its action's examples."""
+    schema["oneOf"] = [{"required": ["at"]}, {"required": ["rate"]}]
+    if issubclass(event, _Action):
+        schema["examples"] = event.examples()
 
 
 class _On(BaseModel):

@@ -41,7 +41,7 @@ Interval = Annotated[Duration, AfterValidator(_reading_interval)]
 class KindTarget(BaseModel):
     """Every device of one kind."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"kind": "hvac"}]})
 
     kind: Kind = Field(description="The kind of device targeted.")
 
@@ -49,7 +49,7 @@ class KindTarget(BaseModel):
 class TagTarget(BaseModel):
     """Every device that has one tag (in its `tags`), those created at run time included."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"tag": "noisy"}]})
 
     tag: str = Field(pattern=ID_PATTERN, description="The tag of the devices targeted.")
 

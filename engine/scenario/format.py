@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
 from engine.contract.topics import ID_PATTERN
 from engine.model.profiles import shift_profile_name
@@ -33,6 +34,12 @@ class _Strict(BaseModel):
 
 class Weather(_Strict):
     """A seeded synthetic climate (a pure function of sim time and seed) that HVAC units answer to."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"mean_c": 11, "daily_swing_c": 8, "seasonal_swing_c": 9}, {"csv": "weather.csv"}]
+        }
+    )
 
     mean_c: float = Field(11.0, ge=-50, le=50, description="Yearly mean outdoor temperature (C).")
     daily_swing_c: float = Field(
@@ -62,6 +69,10 @@ class Weather(_Strict):
 class Site(_Strict):
     """The electrical supply every device of the site shares, and its weather."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"voltage": 120, "phases": 1, "frequency": 60, "weather": {"mean_c": 14}}]}
+    )
+
     voltage: float = Field(230.0, gt=0, le=1000, description="Nominal phase-to-neutral RMS voltage (V).")
     phases: Literal[1, 3] = Field(3, description="Number of phases of the supply.")
     frequency: Literal[50, 60] = Field(50, description="Grid frequency (Hz).")
@@ -88,6 +99,19 @@ Curve = Annotated[
 class Profile(_Strict):
     """A daily load curve per kind of day, following local time in the scenario's timezone."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "weekday": [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.6, 0.9, 0.9, 0.9, 0.9,
+                                0.7, 0.9, 0.9, 0.9, 0.9, 0.6, 0.2, 0.2, 0.2, 0.05, 0.05, 0.05],
+                    "saturday": {"00:00": 0.05, "09:00": 0.3, "13:00": 0.3, "13:30": 0.05},
+                    "sunday": {"00:00": 0.05},
+                }
+            ]
+        }
+    )  # fmt: skip
+
     weekday: Curve = Field(description="Monday to Friday.")
     saturday: Curve | None = Field(None, description="Saturday; defaults to sunday, then weekday.")
     sunday: Curve | None = Field(None, description="Sunday and holidays; defaults to saturday, then weekday.")
@@ -112,12 +136,31 @@ Tag = Annotated[str, Field(pattern=ID_PATTERN, description="A device tag.")]
 class Inrush(_Strict):
     """A motor's starting current: `factor` times its draw for `duration`."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"factor": 6, "duration": "3s"}]})
+
     factor: float = Field(5.0, gt=1, le=20, description="Multiplier of the draw while it lasts.")
     duration: Duration = Field(2.0, gt=0, le=600, description="How long the extra draw lasts.")
 
 
 class Device(_Strict):
     """One simulated energy meter; everything but `id` and `kind` has a realistic default."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [  # one per kind at least, every field in one of them; the actions' examples target these ids
+                {"id": "ac", "kind": "hvac", "name": "Building A HVAC", "location": "Roof", "rated_kw": 25,
+                 "interval": "10s", "setpoint_c": 21, "deadband_c": 3, "tags": ["noisy"]},
+                {"id": "meter-1", "kind": "hvac", "inrush": {"factor": 6, "duration": "3s"}, "buffer": 600},
+                {"id": "meter-2", "kind": "lighting", "profile": "office-lighting", "noise": 0.05,
+                 "voltage_noise": 0.01},
+                {"id": "lights", "kind": "lighting", "behaviour": False},
+                {"id": "rack-01", "kind": "server", "power_factor": 0.99, "phases": 1, "interval": "1s"},
+                {"id": "rack-07", "kind": "server", "register_kwh": 99999.999, "energy_start_kwh": 99990},
+                {"id": "line-1", "kind": "industrial", "shifts": 2, "days": 6, "trip_current_a": 250},
+                {"id": "kitchen", "kind": "appliance", "inrush": False},
+            ]
+        }
+    )  # fmt: skip
 
     id: str = Field(pattern=ID_PATTERN, description="Unique id, also the MQTT topic segment.")
     kind: Kind = Field(description="What the meter measures; sets the default behaviour.")
@@ -219,6 +262,28 @@ Event = ScheduledEvent  # the name a scenario file gives it
 class Scenario(_Strict):
     """A named, versioned description of a site, its devices and what happens to them."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 1, "name": "office-day", "revision": 2, "description": "An office day, outage at 14:00",
+                    "start": "2025-08-04T00:00:00", "timezone": "Europe/Berlin", "duration": "1d", "seed": 42,
+                    "stagger": True, "site": {"voltage": 230, "phases": 3, "frequency": 50},
+                    "holidays": ["2025-08-15"],
+                    "profiles": {"office-lighting": {"weekday": {"00:00": 0.05, "07:30": 0.2, "08:00": 0.9,
+                                                                 "18:00": 0.9, "19:00": 0.1}}},
+                    "devices": [{"id": "hvac-1", "kind": "hvac"}],
+                    "events": [{"at": "+14:00", "action": "outage", "target": "hvac-1", "duration": "30m"}],
+                },
+                {
+                    "version": 1, "name": "office-week-quiet", "extends": "office-week",
+                    "remove": ["office-kitchen"], "events": [{"at": "+1d10:00", "action": "disable",
+                                                              "target": {"kind": "lighting"}, "duration": "1h"}],
+                },
+            ]
+        }
+    )  # fmt: skip
+
     version: Literal[1] = Field(description="File-format version; 1 is the only one so far.")
     extends: str | None = Field(
         None,
@@ -277,3 +342,29 @@ class Scenario(_Strict):
         if duration <= 0:
             raise ValueError("must be a positive duration")
         return duration
+
+
+class _InWrittenOrder(GenerateJsonSchema):
+    """pydantic's generator, except that examples keep the order of their keys (it sorts the others)."""
+
+    def sort(self, value: JsonSchemaValue, parent_key: str | None = None) -> JsonSchemaValue:
+        ordered: JsonSchemaValue = self._sorted(value, parent_key)
+        return ordered
+
+    def _sorted(self, value: Any, parent_key: str | None) -> Any:
+        if parent_key == "examples":
+            return value
+        if isinstance(value, dict):
+            keys = value if parent_key in ("properties", "default") else sorted(value)
+            return {key: self._sorted(value[key], key) for key in keys}
+        if isinstance(value, list):
+            return [self._sorted(item, parent_key) for item in value]
+        return value
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the scenario format (`iot-mock schema`, docs/scenario.schema.json)."""
+    schema: dict[str, Any] = Scenario.model_json_schema(schema_generator=_InWrittenOrder)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "iot-mock scenario, version 1"
+    return schema
