@@ -33,8 +33,11 @@ SPANS = {
     "office-week-ci": (36 * 3600, 39 * 3600),
     "datacenter-day": (9 * 3600, 15 * 3600),
     "meter-faults": (0, 24 * 3600),
+    "history-replay": (37 * 3600, 40 * 3600),
 }
-EVERY_NTH = {"default": 1, "office-week": 3, "office-week-ci": 3, "datacenter-day": 60, "meter-faults": 60}
+EVERY_NTH = {
+    "default": 1, "office-week": 3, "office-week-ci": 3, "datacenter-day": 60, "meter-faults": 60, "history-replay": 3,
+}  # fmt: skip
 
 
 def run_span(name: str) -> tuple[LoadedScenario, Simulation, MemorySink]:
@@ -106,7 +109,7 @@ def report_golden(name: str) -> str:
     report: dict[str, Any] = dict(built)
     report |= NORMALISED
     report["scenario"]["source"] = Path(report["scenario"]["source"]).name  # the checkout's path varies
-    for entry in report["scenario"].get("chain", []):
+    for entry in [*report["scenario"].get("chain", []), *report["scenario"].get("files", [])]:
         entry["source"] = Path(entry["source"]).name
     encoder = Encoder(loaded.plan.start_epoch)
     output = b"".join(encoder.jsonl(batch) for batch in sink.batches)

@@ -18,6 +18,7 @@ import bisect
 import numpy as np
 
 from engine.model.calendar import SiteCalendar
+from engine.model.history import Playback
 from engine.model.kinds import KINDS, STANDBY_FRACTION, nameplate
 from engine.model.noise import Wander
 from engine.model.profiles import ProfileCursor
@@ -32,11 +33,18 @@ class Load(Stage):
     """Demand of one device: load curve, behaviour, override, on/off, and its noise."""
 
     def __init__(
-        self, spec: DeviceSpec, calendar: SiteCalendar, streams: Streams, climate: Climate | None = None
+        self,
+        spec: DeviceSpec,
+        calendar: SiteCalendar,
+        streams: Streams,
+        climate: Climate | None = None,
+        playback: Playback | None = None,
     ) -> None:
         super().__init__(streams)
         self.spec = spec
         self.calendar = calendar
+        self.playback = playback
+        """A `replay` device's history, which replaces the load curve; it has only the numpy form (`over`)."""
         self._profile = ProfileCursor(spec.profile, calendar.day_type)
         self._rng = streams.uniforms("power")
         self._noise = Wander(KINDS[spec.kind].noise_tau)
@@ -85,7 +93,8 @@ class Load(Stage):
         z = self._noise.over(t, u, interval)
         power = self._level_kw(t) * np.maximum(1.0 + spec.noise * z, 0.0)  # a wander never draws below 0
         if not self.overloaded:
-            power = nameplate(power, spec.rated_kw)
+            # A history plays as recorded up to its rating (its peak): only its noise can reach it.
+            power = nameplate(power, spec.rated_kw) if self.playback is None else np.minimum(power, spec.rated_kw)
         self.surge = None
         if self._starts and spec.inrush is not None and self.enabled:
             self.surge = self._inrush(t, interval)
@@ -162,6 +171,8 @@ class Load(Stage):
         if self.override_kw is not None:
             return np.full(len(t), self.override_kw)
         local = self.calendar.local(t)
+        if self.playback is not None:
+            return self.playback.power(local)
         level = self._profile.levels(local)
         if self._weather is not None:
             level = level * thermal_load(self._weather.temperatures(local), spec.setpoint_c, spec.deadband_c)
@@ -174,6 +185,7 @@ class Load(Stage):
 
     def _level_kw_at(self, t: float) -> float:
         spec = self.spec
+        assert self.playback is None, "a replay device samples with numpy only (Device._numpy_only)"
         if not self.enabled:
             return spec.rated_kw * STANDBY_FRACTION
         if self.override_kw is not None:

@@ -180,7 +180,7 @@ def test_metrics_follow_prometheus_conventions_and_count_commands(client: TestCl
 
 def test_scenarios_are_listed(client: TestClient) -> None:
     names = [s["name"] for s in client.get("/api/v1/scenarios").json()]
-    assert names == ["datacenter-day", "default", "meter-faults", "office-week", "office-week-ci"]
+    assert names == ["datacenter-day", "default", "history-replay", "meter-faults", "office-week", "office-week-ci"]
 
 
 def test_bearer_token_guards_the_api_but_not_health(mosquitto: Mosquitto, tmp_path: Path) -> None:

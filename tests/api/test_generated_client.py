@@ -132,6 +132,7 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
     assert [s.name for s in call("list_scenarios", 200, list)] == [
         "datacenter-day",
         "default",
+        "history-replay",
         "meter-faults",
         "office-week",
         "office-week-ci",

@@ -21,7 +21,14 @@ YAML_HEADERS = {"content-type": "application/yaml"}
 
 def test_list_and_show_named_scenarios(client: TestClient) -> None:
     listed = {s["name"]: s for s in client.get("/api/v1/scenarios").json()}
-    assert set(listed) == {"datacenter-day", "default", "meter-faults", "office-week", "office-week-ci"}
+    assert set(listed) == {
+        "datacenter-day",
+        "default",
+        "history-replay",
+        "meter-faults",
+        "office-week",
+        "office-week-ci",
+    }
     assert listed["default"]["devices"] == 5
     shown = client.get("/api/v1/scenarios/office-week").json()
     assert shown["name"] == "office-week" and shown["timezone"] == "Europe/Berlin"
