@@ -114,7 +114,11 @@ class Device:
         if spec.replay is None:
             return None
         return Playback(
-            spec.replay, phases=spec.phases, nominal_voltage=self.site.voltage, power_factor=spec.power_factor
+            spec.replay,
+            phases=spec.phases,
+            nominal_voltage=self.site.voltage,
+            power_factor=spec.power_factor,
+            calendar=self.calendar,
         )
 
     def _stage(self, fault: Fault) -> Stage:
@@ -207,7 +211,7 @@ class Device:
     def _read_arrays(self, t: FloatArray, millis: bool, out: Produced) -> None:
         """Readings at `t` (ascending, after the last one) with numpy, as a chunk."""
         playback = self.load.playback
-        recorded = playback.supply(self.calendar.local(t)) if playback is not None and playback.recorded else None
+        recorded = playback.supply(t) if playback is not None and playback.recorded else None
         power, voltage, current = self.electrics.over(self.spec, self.load.over(t, self.interval), recorded)
         if self.spec.trip_current_a is not None:
             surge = self.load.surge

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from engine.model.calendar import SiteCalendar
 from engine.model.profiles import DAY
 from engine.model.readings import FloatArray
 
@@ -84,10 +85,23 @@ def peak_kw(history: History, loop: Loop) -> float:
 
 
 class Playback:
-    """One device's view of its history: power, voltage and power factor at local times, in batches."""
+    """One device's view of its history: power, voltage and power factor at sim times, in batches.
 
-    def __init__(self, spec: ReplaySpec, *, phases: int, nominal_voltage: float, power_factor: float) -> None:
+    `calendar` gives the sim times' local times (no calendar: the times are local already)."""
+
+    def __init__(
+        self,
+        spec: ReplaySpec,
+        *,
+        phases: int,
+        nominal_voltage: float,
+        power_factor: float,
+        calendar: SiteCalendar | None = None,
+    ) -> None:
         history = spec.history
+        self.calendar = calendar
+        self._last: tuple[FloatArray, IndexArray, FloatArray] | None = None
+        """The last batch's times and positions: its power and its supply are asked for in turn."""
         count, self.period = loop_rows(history, spec.loop)
         self.first = float(history.local[0])
         self.hold = spec.interpolation == "hold"
@@ -105,12 +119,16 @@ class Playback:
         self.recorded = self._voltage is not None or self._power_factor is not None
         """The file gives voltage or current: the electrics take them (`supply`)."""
 
-    def _positions(self, local: FloatArray) -> tuple[IndexArray, FloatArray]:
+    def _positions(self, t: FloatArray) -> tuple[IndexArray, FloatArray]:
         """Index of the row at or before each played position, and the fraction of the way to the next."""
+        if self._last is not None and self._last[0] is t:
+            return self._last[1], self._last[2]
+        local = self.calendar.local(t) if self.calendar is not None else t
         position = self.first + np.mod(local - self.first, self.period)
         left: IndexArray = np.clip(np.searchsorted(self._x, position, side="right") - 1, 0, len(self._x) - 2)
         x0 = self._x[left]
         fraction: FloatArray = np.clip((position - x0) / (self._x[left + 1] - x0), 0.0, 1.0)
+        self._last = (t, left, fraction)  # held, so `t` cannot be freed and its id reused
         return left, fraction
 
     def _at(self, values: FloatArray, left: IndexArray, fraction: FloatArray) -> FloatArray:
@@ -120,14 +138,14 @@ class Playback:
         y1: FloatArray = values[left + 1]
         return y0 + (y1 - y0) * fraction
 
-    def power(self, local: FloatArray) -> FloatArray:
-        """Power (kW, scaled) played at the local times `local`."""
-        left, fraction = self._positions(local)
+    def power(self, t: FloatArray) -> FloatArray:
+        """Power (kW, scaled) played at the times `t`."""
+        left, fraction = self._positions(t)
         return self._at(self._power, left, fraction)
 
-    def supply(self, local: FloatArray) -> tuple[FloatArray | None, FloatArray | None]:
-        """Recorded voltage (V) and power factor at `local`; None for what the file does not give."""
-        left, fraction = self._positions(local)
+    def supply(self, t: FloatArray) -> tuple[FloatArray | None, FloatArray | None]:
+        """Recorded voltage (V) and power factor at the times `t`; None for what the file does not give."""
+        left, fraction = self._positions(t)
         voltage = self._at(self._voltage, left, fraction) if self._voltage is not None else None
         factor = self._at(self._power_factor, left, fraction) if self._power_factor is not None else None
         return voltage, factor

@@ -170,9 +170,9 @@ class Load(Stage):
             return np.full(len(t), spec.rated_kw * STANDBY_FRACTION)
         if self.override_kw is not None:
             return np.full(len(t), self.override_kw)
-        local = self.calendar.local(t)
         if self.playback is not None:
-            return self.playback.power(local)
+            return self.playback.power(t)
+        local = self.calendar.local(t)
         level = self._profile.levels(local)
         if self._weather is not None:
             level = level * thermal_load(self._weather.temperatures(local), spec.setpoint_c, spec.deadband_c)

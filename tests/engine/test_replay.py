@@ -316,3 +316,17 @@ def test_history_replay_plays_the_files_mondays_on_its_monday() -> None:
     assert (reading.power, reading.voltage, reading.current) == pytest.approx(
         (float(monday_8[1]), float(monday_8[2]), float(monday_8[3])), rel=1e-9
     )
+
+
+def test_a_weather_csv_is_listed_with_its_sha256_too(tmp_path: Path) -> None:
+    weather = "time,temperature_c\n2025-03-03T00:00,4\n2025-03-03T12:00,9\n"
+    (tmp_path / "weather.csv").write_text(weather)
+    path = site(tmp_path, week_rows(datetime(2025, 3, 3)))
+    path.write_text(path.read_text().replace("seed: 3\n", "seed: 3\nsite: {weather: {csv: weather.csv}}\n"))
+    loaded, sim, _ = run(path, HOUR)
+    report = build_report(sim, run_id="x", source=str(path), until=HOUR, wall_seconds=0.0)
+    assert [entry["sha256"] for entry in report["scenario"]["files"]] == [
+        hashlib.sha256(weather.encode()).hexdigest(),
+        hashlib.sha256(week_rows(datetime(2025, 3, 3)).encode()).hexdigest(),
+    ]
+    assert loaded.plan.data_files[0][0] == str(tmp_path / "weather.csv")
