@@ -106,8 +106,8 @@ def _histories(
         key = (str(folder), device.csv, tuple(sorted(mapping.items())))
         if key not in read:
             try:
-                read[key] = read_history(device.csv, folder, mapping, zone)
-                files.append((_shown(device.csv, folder), read[key].sha256))  # type: ignore[union-attr]
+                read[key] = found = read_history(device.csv, folder, mapping, zone)
+                files.append((_shown(device.csv, folder), found.sha256))
             except ValueError as exc:
                 read[key] = None
                 issues.append(composed.issue(at, str(exc), device.csv))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import load_named
+from engine import ScenarioError, load_named, parse_scenario
 from engine.model.history import History, Playback, ReplaySpec
 from engine.model.readings import Reading
 from engine.runtime.driver import run_virtual
@@ -330,3 +330,15 @@ def test_a_weather_csv_is_listed_with_its_sha256_too(tmp_path: Path) -> None:
         hashlib.sha256(week_rows(datetime(2025, 3, 3)).encode()).hexdigest(),
     ]
     assert loaded.plan.data_files[0][0] == str(tmp_path / "weather.csv")
+
+
+def test_an_upload_cannot_name_a_history_and_a_base_reads_its_own_beside_it(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    site(base, week_rows(datetime(2025, 3, 3)))
+    with pytest.raises(ScenarioError, match=r"devices\[0\]\.csv: a replay CSV needs a scenario file"):
+        parse_scenario((base / "site.yaml").read_text(), "upload.yaml")
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("extends: ./base/site.yaml\nname: overlay\ndevices:\n  - {id: r, scale: 2}\n")
+    _, _, readings = run(overlay, 2 * HOUR)
+    assert powers(readings["r"]) == [200.0, 202.0]
