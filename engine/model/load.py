@@ -1,7 +1,8 @@
 """The load stage: what a device draws, before the supply and the meter have their say.
 
 Demand is the rated power times the load curve times the behaviour factor (times the weather's
-for HVAC on a site with `weather:`), or an override, or standby when switched off; times the power
+for HVAC on a site with `weather:`), or for a replay device its history's power
+(`engine.model.history`), or an override, or standby when switched off; times the power
 noise (`engine.model.noise`: a slow Ornstein-Uhlenbeck wander), and stays under the nameplate
 unless an override asks for more (`kinds.nameplate`). A motor start (`start_motor`: the run's
 start or the device's creation, the end of an outage, an enable) adds its inrush on top, beyond
