@@ -342,3 +342,20 @@ def test_an_upload_cannot_name_a_history_and_a_base_reads_its_own_beside_it(tmp_
     overlay.write_text("extends: ./base/site.yaml\nname: overlay\ndevices:\n  - {id: r, scale: 2}\n")
     _, _, readings = run(overlay, 2 * HOUR)
     assert powers(readings["r"]) == [200.0, 202.0]
+
+
+def test_spikes_drift_and_a_breaker_that_trips_by_itself_on_a_replay(tmp_path: Path) -> None:
+    events = (
+        '  - {at: "+01:00", action: spikes, target: r, probability: 1, factor: 2, duration: 1h}\n'
+        '  - {at: "+03:00", action: drift, target: r, per_day: 0.24, duration: 3h}\n'
+    )
+    rows = week_rows(datetime(2025, 3, 3))
+    limit = 110.5 * 1000 / (3 * 230 * 0.95)  # the current of 110.5 kW: Monday 11:00 (111 kW) exceeds it
+    path = site(tmp_path, rows, f", voltage_noise: 0, trip_current_a: {limit}", events=events)
+    _, sim, readings = run(path, 12 * HOUR)
+    by_hour = {round(reading.t / HOUR): reading for reading in readings["r"]}
+    assert by_hour[1].power == 2 * 101.0 and by_hour[2].power == 102.0  # spiked while it lasted
+    assert by_hour[3].power == 103.0 and by_hour[5].power == pytest.approx(105.0 * 1.02)  # 2 h of +24 %/day
+    assert by_hour[10].power == 110.0 and by_hour[11].power == 0.0 and by_hour[11].current == 0.0
+    trips = [entry for entry in sim.journal if entry.action == "trip"]
+    assert [(entry.t, entry.phase) for entry in trips] == [(11 * HOUR, "start")]
