@@ -52,10 +52,19 @@ def device_body(spec: DeviceSpec) -> dict[str, Any]:
         "shifts": spec.shifts, "days": spec.days,
         "setpoint_c": spec.setpoint_c if spec.kind == "hvac" else None,
         "deadband_c": spec.deadband_c if spec.kind == "hvac" else None,
-    }  # fmt: skip
+    } | (_replay_body(spec) if spec.replay is not None else {})  # fmt: skip
 
 
-def _spec(plan: Plan, body: dict[str, Any]) -> tuple[Device, DeviceSpec]:
+def _replay_body(spec: DeviceSpec) -> dict[str, Any]:
+    """A replay device's own fields: its file (kept as it was read), loop, interpolation and scale."""
+    assert spec.replay is not None
+    replay = spec.replay
+    return {"profile": None, "csv": replay.csv, "loop": replay.loop, "interpolation": replay.interpolation,
+            "scale": replay.scale}  # fmt: skip
+
+
+def _spec(plan: Plan, body: dict[str, Any], current: DeviceSpec | None = None) -> tuple[Device, DeviceSpec]:
+    """The device of a request body; `current`: the spec it updates (a replay keeps the history it read)."""
     try:
         device = Device.model_validate(body)
     except ValidationError as exc:
@@ -63,7 +72,12 @@ def _spec(plan: Plan, body: dict[str, Any]) -> tuple[Device, DeviceSpec]:
     if device.profile is not None and device.profile not in plan.profiles:
         known = ", ".join(sorted(plan.profiles))
         raise HTTPException(422, f"unknown profile {device.profile!r}; this scenario has {known}")
-    return device, device_spec(device, plan.profiles, plan.site)
+    history = current.replay.history if current is not None and current.replay is not None else None
+    if device.kind == "replay" and history is None:
+        raise HTTPException(
+            422, "a replay device plays a CSV file beside a scenario file: declare it in the scenario, not over the API"
+        )
+    return device, device_spec(device, plan.profiles, plan.site, history=history)
 
 
 async def create_device(request: Request) -> Response:
@@ -87,7 +101,9 @@ async def update_device(request: Request) -> Response:
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
     body = device_body(current.spec) | edit.model_dump(exclude_unset=True)
-    device, spec = _spec(live.sim.plan, body)
+    if current.spec.replay is not None and "rated_kw" in edit.model_fields_set:
+        body.pop("scale")  # a new rating scales the history's peak to it
+    device, spec = _spec(live.sim.plan, body, current.spec)
     await apply_change(live, changes.update_device(spec))
     conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))
     return JSONResponse(describe(live, spec.id))

@@ -62,7 +62,10 @@ class DeviceStore:
                 continue
             try:
                 device = Device.model_validate(body)
-                devices[device_id] = device_spec(device, plan.profiles, plan.site)
+                before = devices.get(device_id)
+                replay = before.replay if before is not None else None  # a replay keeps the history the plan read
+                history = replay.history if replay is not None and replay.csv == device.csv else None
+                devices[device_id] = device_spec(device, plan.profiles, plan.site, history=history)
             except (ValueError, KeyError) as exc:  # e.g. a profile the scenario file no longer has
                 log.warning(
                     "stored device %s of %s skipped: it no longer fits the scenario (%s)", device_id, plan.name, exc

@@ -36,6 +36,7 @@ SPANS = {
     "factory-shifts": (29 * 3600 + 1800, 30 * 3600 + 1800),  # Monday 05:30-06:30: the week's first shift starts
     "brownout-storm": (15 * 3600 + 900, 15 * 3600 + 2700),  # 15:15-15:45: a reset, trips, the feeder fault
     "fleet-1000": (6 * 3600 + 300, 6 * 3600 + 900),  # 06:05-06:15: store 017's outage, 12,000 readings
+    "history-replay": (37 * 3600, 40 * 3600),
 }
 EVERY_NTH = {
     "default": 1,
@@ -46,6 +47,7 @@ EVERY_NTH = {
     "factory-shifts": 5,
     "brownout-storm": 3,
     "fleet-1000": 10,
+    "history-replay": 3,
 }
 
 
@@ -118,7 +120,7 @@ def report_golden(name: str) -> str:
     report: dict[str, Any] = dict(built)
     report |= NORMALISED
     report["scenario"]["source"] = Path(report["scenario"]["source"]).name  # the checkout's path varies
-    for entry in report["scenario"].get("chain", []):
+    for entry in [*report["scenario"].get("chain", []), *report["scenario"].get("files", [])]:
         entry["source"] = Path(entry["source"]).name
     encoder = Encoder(loaded.plan.start_epoch)
     output = b"".join(encoder.jsonl(batch) for batch in sink.batches)

@@ -68,5 +68,11 @@ def appliance(env: simpy.Environment, meter: Modulated, rng: np.random.Generator
         yield env.timeout(rng.uniform(1 * MINUTE, 4 * MINUTE))
 
 
+def replay(env: simpy.Environment, meter: Modulated, rng: np.random.Generator) -> Process:
+    """None: a recorded history has its own cycles in it (the process ends at once)."""
+    return
+    yield  # a generator function all the same
+
+
 Behaviour = Callable[[simpy.Environment, Modulated, np.random.Generator], Process]
 """A kind's behaviour process (`engine.model.kinds.KindSpec.behaviour`)."""

@@ -24,6 +24,7 @@ import numpy as np
 from engine.model.calendar import SiteCalendar
 from engine.model.electrics import Electrics
 from engine.model.faults import Fault, Outage, Trip
+from engine.model.history import Playback
 from engine.model.link import Link
 from engine.model.load import Load
 from engine.model.randomness import Streams, stream
@@ -54,7 +55,9 @@ class Device:
         self.spec = spec
         self.index = index
         streams = Streams(seed, spec.id)
-        self.load = Load(spec, calendar, streams, climate)
+        self.site = site
+        self.calendar = calendar
+        self.load = Load(spec, calendar, streams, climate, self._playback(spec))
         self.electrics = Electrics(spec, site, streams)
         self.register = Register(spec, streams)
         self.link = Link(index, streams, spec.buffer)
@@ -63,8 +66,8 @@ class Device:
         # Staggered meters read at a seeded offset into each interval, to the millisecond.
         self._anchor = round(float(stream(seed, spec.id, "phase").random()) * spec.interval, 3) if stagger else 0.0
         self._next_k = 0
-        self._numpy_only = False
-        """A fault in force has only the numpy form: sample with numpy even one reading at a time."""
+        self._numpy_only = self.load.playback is not None
+        """A fault in force, or a replay, has only the numpy form: sample with numpy even one reading at a time."""
         self.revision = 0
         """Counts changes of this device's state (events, commands), so views of it can be cached."""
 
@@ -91,17 +94,32 @@ class Device:
 
     def add_fault(self, fault: Fault) -> None:
         self._stage(fault).add(fault)
-        self._numpy_only = any(stage.arrays_only() for stage in self.stages())
+        self._numpy_only = self._arrays_only()
 
     def remove_fault(self, fault: Fault) -> None:
         self._stage(fault).remove(fault)
-        self._numpy_only = any(stage.arrays_only() for stage in self.stages())
+        self._numpy_only = self._arrays_only()
 
     def clear_faults(self, name: str | None = None) -> None:
         """End faults now: every one of kind `name`, or all of them."""
         for stage in self.stages():
             stage.clear(name)
-        self._numpy_only = any(stage.arrays_only() for stage in self.stages())
+        self._numpy_only = self._arrays_only()
+
+    def _arrays_only(self) -> bool:
+        return self.load.playback is not None or any(stage.arrays_only() for stage in self.stages())
+
+    def _playback(self, spec: DeviceSpec) -> Playback | None:
+        """A replay device's view of its history, for its phases, supply and power factor."""
+        if spec.replay is None:
+            return None
+        return Playback(
+            spec.replay,
+            phases=spec.phases,
+            nominal_voltage=self.site.voltage,
+            power_factor=spec.power_factor,
+            calendar=self.calendar,
+        )
 
     def _stage(self, fault: Fault) -> Stage:
         stage: Stage = getattr(self, fault.stage)
@@ -134,8 +152,13 @@ class Device:
     def respec(self, spec: DeviceSpec) -> None:
         """Another spec of the same device (same id and kind) from now on."""
         interval_changed = spec.interval != self.spec.interval
+        replayed = spec.replay != self.spec.replay or spec.phases != self.spec.phases
+        replayed = replayed or spec.power_factor != self.spec.power_factor
         self.spec = spec
         self.load.respec(spec)
+        if replayed:
+            self.load.playback = self._playback(spec)
+            self._numpy_only = self._arrays_only()
         self.register.respec(spec)
         self.link.resize(spec.buffer)
         if interval_changed:
@@ -187,7 +210,9 @@ class Device:
 
     def _read_arrays(self, t: FloatArray, millis: bool, out: Produced) -> None:
         """Readings at `t` (ascending, after the last one) with numpy, as a chunk."""
-        power, voltage, current = self.electrics.over(self.spec, self.load.over(t, self.interval))
+        playback = self.load.playback
+        recorded = playback.supply(t) if playback is not None and playback.recorded else None
+        power, voltage, current = self.electrics.over(self.spec, self.load.over(t, self.interval), recorded)
         if self.spec.trip_current_a is not None:
             surge = self.load.surge
             power, current, trip = self.electrics.breaker(

@@ -22,6 +22,8 @@ from engine.model.specs import DeviceSpec, SiteSpec
 from engine.model.stage import Stage
 
 Values = tuple[FloatArray, FloatArray, FloatArray]
+Recorded = tuple[FloatArray | None, FloatArray | None]
+"""A replay's recorded voltage (V) and power factor per reading, None for what its file does not give."""
 
 
 class Electrics(Stage):
@@ -42,12 +44,19 @@ class Electrics(Stage):
     def _open(self) -> bool:
         return any(isinstance(fault, Trip) for fault in self.faults)
 
-    def over(self, spec: DeviceSpec, power: FloatArray) -> Values:
-        """Power (after a sag), voltage and current for the demands `power`."""
+    def over(self, spec: DeviceSpec, power: FloatArray, recorded: Recorded | None = None) -> Values:
+        """Power (after a sag), voltage and current for the demands `power`.
+
+        `recorded`: a replay's voltage and power factor per reading, where its file gives them (then
+        the voltage has no noise of its own: the recording's is in it)."""
         n = len(power)
         u = self._rng.array(2 * n)
         sag = self._sag()
-        voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * (u[0::2] + u[1::2] - 1.0)) * sag
+        supply, factor = recorded if recorded is not None else (None, None)
+        if supply is None:
+            voltage = self.nominal_voltage * (1.0 + spec.voltage_noise * (u[0::2] + u[1::2] - 1.0)) * sag
+        else:
+            voltage = supply * sag
         for _ in range(self.voltage_exponent if sag != 1.0 else 0):  # repeated * rather than libm pow
             power = power * sag
         if self.faults:
@@ -56,7 +65,8 @@ class Electrics(Stage):
                 voltage = np.zeros(n)
             elif self._open():
                 power = np.zeros(n)
-        current = power * 1000.0 / (spec.phases * np.maximum(voltage, 1e-9) * spec.power_factor)
+        pf = spec.power_factor if factor is None else factor
+        current = power * 1000.0 / (spec.phases * np.maximum(voltage, 1e-9) * pf)
         return power, voltage, current
 
     def at(self, spec: DeviceSpec, powers: list[float]) -> tuple[list[float], list[float], list[float]]:

@@ -9,6 +9,7 @@ rating) goes beyond.
 Defaults come from the seed service's five devices (HVAC 25 kW, LED lighting 8.5 kW, server
 rack 45 kW, production line 120 kW, kitchen 15 kW) and typical power factors: motors and
 compressors lag, PFC power supplies and LED drivers are close to 1, heating elements are 1.
+A sixth kind, `replay`, plays recorded readings instead of a curve.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from engine.model.behaviours import Behaviour, appliance, hvac, industrial, lighting, server
+from engine.model.behaviours import Behaviour, appliance, hvac, industrial, lighting, replay, server
 from engine.model.specs import Kind
 
 Power = TypeVar("Power", float, npt.NDArray[np.float64])
@@ -67,7 +68,15 @@ KINDS: dict[Kind, KindSpec] = {
         rated_kw=15.0, power_factor=0.97, voltage_exponent=2, profile="appliance", behaviour=appliance,
         noise=0.10, noise_tau=30.0,
     ),
+    "replay": KindSpec(
+        rated_kw=0.0, power_factor=0.95, voltage_exponent=0, profile="replay", behaviour=replay,
+        noise=0.0, noise_tau=300.0,
+    ),
 }  # fmt: skip
+"""`replay` plays a recorded history (`engine.model.history`): its rating is the history's peak (times its
+scale) unless given, it has no load curve of its own (`profile` is a flat placeholder), no noise
+unless given (the history has its own) and no behaviour; the power factor applies when the file has
+no current."""
 
 # A switched-off load still powers its controls: this fraction of rated power.
 STANDBY_FRACTION = 0.003

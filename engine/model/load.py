@@ -1,7 +1,8 @@
 """The load stage: what a device draws, before the supply and the meter have their say.
 
 Demand is the rated power times the load curve times the behaviour factor (times the weather's
-for HVAC on a site with `weather:`), or an override, or standby when switched off; times the power
+for HVAC on a site with `weather:`), or for a replay device its history's power
+(`engine.model.history`), or an override, or standby when switched off; times the power
 noise (`engine.model.noise`: a slow Ornstein-Uhlenbeck wander), and stays under the nameplate
 unless an override asks for more (`kinds.nameplate`). A motor start (`start_motor`: the run's
 start or the device's creation, the end of an outage, an enable) adds its inrush on top, beyond
@@ -18,6 +19,7 @@ import bisect
 import numpy as np
 
 from engine.model.calendar import SiteCalendar
+from engine.model.history import Playback
 from engine.model.kinds import KINDS, STANDBY_FRACTION, nameplate
 from engine.model.noise import Wander
 from engine.model.profiles import ProfileCursor
@@ -32,11 +34,18 @@ class Load(Stage):
     """Demand of one device: load curve, behaviour, override, on/off, and its noise."""
 
     def __init__(
-        self, spec: DeviceSpec, calendar: SiteCalendar, streams: Streams, climate: Climate | None = None
+        self,
+        spec: DeviceSpec,
+        calendar: SiteCalendar,
+        streams: Streams,
+        climate: Climate | None = None,
+        playback: Playback | None = None,
     ) -> None:
         super().__init__(streams)
         self.spec = spec
         self.calendar = calendar
+        self.playback = playback
+        """A `replay` device's history, which replaces the load curve; it has only the numpy form (`over`)."""
         self._profile = ProfileCursor(spec.profile, calendar.day_type)
         self._rng = streams.uniforms("power")
         self._noise = Wander(KINDS[spec.kind].noise_tau)
@@ -85,7 +94,8 @@ class Load(Stage):
         z = self._noise.over(t, u, interval)
         power = self._level_kw(t) * np.maximum(1.0 + spec.noise * z, 0.0)  # a wander never draws below 0
         if not self.overloaded:
-            power = nameplate(power, spec.rated_kw)
+            # A history plays as recorded up to its rating (its peak): only its noise can reach it.
+            power = nameplate(power, spec.rated_kw) if self.playback is None else np.minimum(power, spec.rated_kw)
         self.surge = None
         if self._starts and spec.inrush is not None and self.enabled:
             self.surge = self._inrush(t, interval)
@@ -161,6 +171,8 @@ class Load(Stage):
             return np.full(len(t), spec.rated_kw * STANDBY_FRACTION)
         if self.override_kw is not None:
             return np.full(len(t), self.override_kw)
+        if self.playback is not None:
+            return self.playback.power(t)
         local = self.calendar.local(t)
         level = self._profile.levels(local)
         if self._weather is not None:
@@ -174,6 +186,7 @@ class Load(Stage):
 
     def _level_kw_at(self, t: float) -> float:
         spec = self.spec
+        assert self.playback is None, "a replay device samples with numpy only (Device._numpy_only)"
         if not self.enabled:
             return spec.rated_kw * STANDBY_FRACTION
         if self.override_kw is not None:

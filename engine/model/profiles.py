@@ -224,3 +224,5 @@ SHIFT_PROFILES: dict[str, DailyProfile] = {
 BUILTIN_PROFILES: dict[str, DailyProfile] = {
     profile.name: profile for profile in (_HVAC, _LIGHTING, _SERVER, _INDUSTRIAL, _APPLIANCE)
 } | SHIFT_PROFILES
+REPLAY_PROFILE = profile_from_curves("replay", [1.0] * 24)
+"""The placeholder curve of a `replay` device (its history sets its power): not a profile to name."""

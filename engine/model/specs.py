@@ -15,8 +15,9 @@ from engine.model.profiles import DailyProfile
 
 if TYPE_CHECKING:
     from engine.model.actions import Action
+    from engine.model.history import ReplaySpec
 
-Kind = Literal["hvac", "lighting", "server", "industrial", "appliance"]
+Kind = Literal["hvac", "lighting", "server", "industrial", "appliance", "replay"]
 """The kinds of device; `engine.model.kinds.KINDS` holds what each one is."""
 
 
@@ -72,6 +73,8 @@ class DeviceSpec:
     """hvac: the indoor temperature it holds, with the site's `weather` (`engine.model.weather`)."""
     deadband_c: float = 4.0
     """hvac: no heating nor cooling within setpoint_c +- deadband_c / 2."""
+    replay: ReplaySpec | None = None
+    """replay: the history it plays (`engine.model.history`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,8 @@ class Plan:
     """Every profile a device may name: the built-in ones and the scenario's."""
     shard: tuple[int, int] | None = None
     """(K, N) when this plan is shard K of N of a scenario: other processes run the other devices."""
+    data_files: tuple[tuple[str, str], ...] = ()
+    """(path, sha256) of each data file the scenario read (a weather CSV, replay histories), for the report."""
 
 
 def shard(plan: Plan, index: int, count: int) -> Plan:

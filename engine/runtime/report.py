@@ -95,13 +95,15 @@ class ChainEntry(TypedDict):
 
 
 class ScenarioIdentity(TypedDict):
-    """Which scenario ran: `sha256` of its file; with `extends:`, `chain` lists every file, top first."""
+    """Which scenario ran: `sha256` of its file; with `extends:`, `chain` lists every file, top first; `files`
+    the data files it read (a weather CSV, the histories of replay devices), each once, with their sha256."""
 
     name: str
     revision: int
     sha256: str
     source: str
     chain: NotRequired[list[ChainEntry]]
+    files: NotRequired[list[ChainEntry]]
 
 
 class LivePart(TypedDict):
@@ -177,6 +179,8 @@ def build_report(
     }
     if len(chain) > 1:
         identity["chain"] = [{"source": f.source, "sha256": f.sha256} for f in chain]
+    if plan.data_files:
+        identity["files"] = [{"source": path, "sha256": sha256} for path, sha256 in plan.data_files]
     return {
         "run_id": run_id,
         "scenario": identity,

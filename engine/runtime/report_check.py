@@ -2,7 +2,7 @@
 
 A run is deterministic, so values compare exactly. What differs between two runs of the same
 scenario and seed is left out: the run id, the wall time, the path the scenario was read from, and
-the paths of the files of its `extends:` chain, and
+the paths of the files of its `extends:` chain and of its data files (their sha256 are compared), and
 the live part's MQTT counters (they depend on the broker and the machine). Devices are matched by
 id, so a missing or extra device reads as such, not as every device after it shifted.
 """
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 IGNORED: frozenset[tuple[str, ...]] = frozenset({("run_id",), ("wall_seconds",), ("scenario", "source"), ("mqtt",)})
 """Paths that differ between two runs of the same scenario and seed."""
 MISSING = object()
+_FILE_LISTS = frozenset({("scenario", "chain"), ("scenario", "files")})
+"""Lists of files read, each with a path (left out) and a sha256 (compared)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +36,7 @@ def differences(expected: Mapping[str, object], got: Mapping[str, object]) -> li
 
 
 def _compare(expected: object, got: object, path: tuple[str, ...]) -> Iterator[Difference]:
-    if path in IGNORED or (path[:2] == ("scenario", "chain") and path[-1] == "source"):  # paths of the files read
+    if path in IGNORED or (path[:2] in _FILE_LISTS and path[-1] == "source"):  # paths of the files read
         return
     if isinstance(expected, Mapping) and isinstance(got, Mapping):
         for key in [*expected, *(key for key in got if key not in expected)]:

@@ -14,8 +14,15 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfoNotFoundError
 
 from engine.model.calendar import utc_epoch
+from engine.model.history import History, ReplaySpec, peak_kw
 from engine.model.kinds import KINDS
-from engine.model.profiles import BUILTIN_PROFILES, DailyProfile, profile_from_curves, shift_profile_name
+from engine.model.profiles import (
+    BUILTIN_PROFILES,
+    REPLAY_PROFILE,
+    DailyProfile,
+    profile_from_curves,
+    shift_profile_name,
+)
 from engine.model.specs import DeviceSpec, InrushSpec, Plan, Scheduled, SiteSpec, WeatherSpec
 from engine.model.zones import site_zone
 from engine.scenario.durations import parse_relative
@@ -183,15 +190,27 @@ def _start(data: dict[str, Any]) -> tuple[datetime | None, str | None]:
     return start, timezone
 
 
-def device_spec(device: Device, profiles: Mapping[str, DailyProfile], site: SiteSpec) -> DeviceSpec:
-    """A device with the defaults of its kind and site filled in; its profile must be in `profiles`."""
+def device_spec(
+    device: Device, profiles: Mapping[str, DailyProfile], site: SiteSpec, *, history: History | None = None
+) -> DeviceSpec:
+    """A device with the defaults of its kind and site filled in; its profile must be in `profiles`.
+
+    A replay device needs the `history` its `csv` holds (`history_csv.read_history`); raises ValueError
+    without it."""
+    replay = _replay(device, history) if device.kind == "replay" else None
+    if replay is not None:
+        rated_kw = (
+            device.rated_kw if device.rated_kw is not None else peak_kw(replay.history, replay.loop) * replay.scale
+        )
+    else:
+        rated_kw = device.rated_kw if device.rated_kw is not None else KINDS[device.kind].rated_kw
     return DeviceSpec(
         id=device.id,
         kind=device.kind,
         name=device.name or device.id,
         location=device.location,
-        rated_kw=device.rated_kw if device.rated_kw is not None else KINDS[device.kind].rated_kw,
-        profile=profiles[_profile_name(device)],
+        rated_kw=rated_kw,
+        profile=REPLAY_PROFILE if replay is not None else profiles[_profile_name(device)],
         interval=device.interval,
         noise=device.noise if device.noise is not None else KINDS[device.kind].noise,
         voltage_noise=device.voltage_noise,
@@ -208,7 +227,20 @@ def device_spec(device: Device, profiles: Mapping[str, DailyProfile], site: Site
         days=device.days,
         setpoint_c=device.setpoint_c if device.setpoint_c is not None else HVAC_SETPOINT_C,
         deadband_c=device.deadband_c if device.deadband_c is not None else HVAC_DEADBAND_C,
+        replay=replay,
     )
+
+
+def _replay(device: Device, history: History | None) -> ReplaySpec:
+    """How a replay device plays its history: `scale`, else the one that makes its peak `rated_kw`, else 1."""
+    if history is None or device.csv is None:
+        raise ValueError(f"replay device {device.id!r}: its csv must be read first (a scenario file's folder)")
+    loop = device.loop or "week"
+    scale = device.scale
+    if scale is None:
+        peak = peak_kw(history, loop)
+        scale = device.rated_kw / peak if device.rated_kw is not None and peak > 0 else 1.0
+    return ReplaySpec(history, loop, device.interpolation or "linear", scale, device.csv)
 
 
 def _profile_name(device: Device) -> str:
@@ -227,14 +259,26 @@ def _inrush(device: Device) -> InrushSpec | None:
     return InrushSpec(device.inrush.factor, device.inrush.duration)
 
 
-def to_plan(scenario: Scenario, *, sha256: str = "", weather_table: tuple[tuple[float, float], ...] = ()) -> Plan:
-    """The engine's resolved plan; call after `check` found nothing. `weather_table`: `site.weather.csv`'s rows."""
+def to_plan(
+    scenario: Scenario,
+    *,
+    sha256: str = "",
+    weather_table: tuple[tuple[float, float], ...] = (),
+    histories: Mapping[int, History] | None = None,
+    data_files: tuple[tuple[str, str], ...] = (),
+) -> Plan:
+    """The engine's resolved plan; call after `check` found nothing. `weather_table`: `site.weather.csv`'s rows;
+    `histories`: each replay device's (by its index); `data_files`: (path, sha256) of the files read."""
+    histories = histories or {}
     profiles: dict[str, DailyProfile] = dict(BUILTIN_PROFILES)
     for name, profile in scenario.profiles.items():
         profiles[name] = profile_from_curves(name, profile.weekday, profile.saturday, profile.sunday)
     weather = _weather(scenario, weather_table)
     site = SiteSpec(scenario.site.voltage, scenario.site.phases, scenario.site.frequency, weather)
-    devices = tuple(device_spec(device, profiles, site) for device in scenario.devices)
+    devices = tuple(
+        device_spec(device, profiles, site, history=histories.get(index))
+        for index, device in enumerate(scenario.devices)
+    )
     events = tuple(_scheduled(index, event, scenario) for index, event in enumerate(scenario.events))
     return Plan(
         name=scenario.name,
@@ -251,6 +295,7 @@ def to_plan(scenario: Scenario, *, sha256: str = "", weather_table: tuple[tuple[
         source_sha256=sha256,
         stagger=scenario.stagger,
         profiles=profiles,
+        data_files=data_files,
     )
 
 

@@ -142,6 +142,26 @@ class Inrush(_Strict):
     duration: Duration = Field(2.0, gt=0, le=600, description="How long the extra draw lasts.")
 
 
+Header = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ReplayColumns(_Strict):
+    """Which header of a replay's CSV holds each value, for files whose headers are not ours."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"timestamp": "time", "power": "kw", "voltage": "volts", "current": "amps"}]}
+    )
+
+    timestamp: Header = Field("timestamp", description="The rows' date-time: ISO 8601, with an offset or Z, or local.")
+    power: Header = Field("power", description="Active power (kW).")
+    voltage: Header | None = Field(
+        None, description="Voltage (V); default: a `voltage` column when the file has one, else the site's."
+    )
+    current: Header | None = Field(
+        None, description="Current (A); default: a `current` column when the file has one, else from the power."
+    )
+
+
 class Device(_Strict):
     """One simulated energy meter; everything but `id` and `kind` has a realistic default."""
 
@@ -158,6 +178,8 @@ class Device(_Strict):
                 {"id": "rack-07", "kind": "server", "register_kwh": 99999.999, "energy_start_kwh": 99990},
                 {"id": "line-1", "kind": "industrial", "shifts": 2, "days": 6, "trip_current_a": 250},
                 {"id": "kitchen", "kind": "appliance", "inrush": False},
+                {"id": "main-meter", "kind": "replay", "csv": "history.csv", "loop": "day", "interpolation": "hold",
+                 "scale": 0.5, "columns": {"timestamp": "time", "power": "kw", "voltage": "volts", "current": "amps"}},
             ]
         }
     )  # fmt: skip
@@ -240,8 +262,47 @@ class Device(_Strict):
         description="hvac: no heating nor cooling within setpoint_c +- deadband_c / 2 (C); 4 if omitted.",
     )
 
+    csv: str | None = Field(
+        None,
+        max_length=255,
+        description=(
+            "replay (required): a CSV file of recorded readings in the scenario's folder, with a header and "
+            "columns `timestamp` and `power` (kW), optionally `voltage` (V) and `current` (A); timestamps with "
+            "an offset or Z, or local in the scenario's timezone; rows in increasing time."
+        ),
+    )
+    columns: ReplayColumns | None = Field(None, description="replay: the CSV's headers, when they are not ours.")
+    loop: Literal["day", "week"] | None = Field(
+        None,
+        description=(
+            "replay: the history loops by whole weeks (weekday and time of day kept: a Monday plays on "
+            "Mondays) or whole days (time of day kept); week if omitted. The file must cover one at least."
+        ),
+    )
+    interpolation: Literal["linear", "hold"] | None = Field(
+        None, description="replay: between two rows, linear or the earlier row held; linear if omitted."
+    )
+    scale: float | None = Field(
+        None,
+        gt=0,
+        le=1e6,
+        description=(
+            "replay: factor on the recorded power and current; if omitted with a `rated_kw`, the one that "
+            "makes the history's peak that rating, else 1. The rating is the scaled peak if omitted."
+        ),
+    )
+
     @model_validator(mode="after")
     def _kind_fields(self) -> Device:
+        replay_fields = [
+            name for name in ("csv", "columns", "loop", "interpolation", "scale") if getattr(self, name) is not None
+        ]
+        if self.kind != "replay" and replay_fields:
+            raise ValueError(f"{', '.join(replay_fields)}: for replay devices only")
+        if self.kind == "replay" and self.csv is None:
+            raise ValueError("a replay device needs `csv`: the file of readings it plays")
+        if self.kind == "replay" and self.profile is not None:
+            raise ValueError("a replay device plays its csv: it takes no profile")
         if self.kind != "industrial" and (self.shifts is not None or self.days is not None):
             raise ValueError("shifts and days are for industrial devices")
         if self.kind != "hvac" and (self.setpoint_c is not None or self.deadband_c is not None):

@@ -15,11 +15,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.errors import Issue, ScenarioError
+from engine.model.history import History, peak_kw
 from engine.model.specs import Plan
+from engine.model.zones import site_zone
 from engine.scenario.actions import ACTION_NAMES
 from engine.scenario.compile import check, to_plan
 from engine.scenario.compose import ChainFile, Composed, compose
 from engine.scenario.format import SUPPORTED_VERSIONS, Scenario
+from engine.scenario.history_csv import read_history
 from engine.scenario.source import MAX_FILE_BYTES, check_size, read_source
 from engine.scenario.weather_csv import read_hourly
 from engine.scenario.yaml_source import Path as FieldPath
@@ -63,18 +66,72 @@ def parse_scenario(raw: bytes | str, source: str = "<scenario>", *, folder: Path
     scenario, issues = _validate(composed)
     issues = composed.issues + issues
     table: tuple[tuple[float, float], ...] = ()
+    files: list[tuple[str, str]] = []
     weather = scenario.site.weather if scenario is not None else None
     if weather is not None and weather.csv is not None:
         at = ("site", "weather", "csv")
         try:
-            table = read_hourly(weather.csv, composed.folder_of(at))
+            table, file = read_hourly(weather.csv, composed.folder_of(at))
+            files.append((_shown(weather.csv, composed.folder_of(at)), file.sha256))
         except ValueError as exc:
             issues.append(composed.issue(at, str(exc), weather.csv))
+    histories = _histories(scenario, composed, issues, files) if scenario is not None else {}
     if issues or scenario is None:
         raise ScenarioError(where, sorted(issues, key=_issue_order))
     sha256 = composed.chain[0].sha256
-    plan = to_plan(scenario, sha256=sha256, weather_table=table)
+    plan = to_plan(scenario, sha256=sha256, weather_table=table, histories=histories, data_files=tuple(files))
     return LoadedScenario(source, scenario, plan, sha256, composed.rendered, composed.chain)
+
+
+def _shown(name: str, folder: Path | None) -> str:
+    """A data file's path as the report shows it: beside the scenario file, as that file was named."""
+    return str(folder / name) if folder is not None else name
+
+
+def _histories(
+    scenario: Scenario, composed: Composed, issues: list[Issue], files: list[tuple[str, str]]
+) -> dict[int, History]:
+    """Each replay device's history (by device index), each file read once; problems go to `issues`.
+
+    Besides the file's own problems: a file too short for its loop, and a `rated_kw` below the scaled peak."""
+    zone = site_zone(scenario.timezone)
+    read: dict[tuple[str, str, tuple[object, ...]], History | None] = {}
+    histories: dict[int, History] = {}
+    for index, device in enumerate(scenario.devices):
+        if device.kind != "replay" or device.csv is None:
+            continue
+        at = ("devices", index, "csv")
+        folder = composed.folder_of(at)
+        mapping = device.columns.model_dump() if device.columns is not None else {}
+        key = (str(folder), device.csv, tuple(sorted(mapping.items())))
+        if key not in read:
+            try:
+                read[key] = found = read_history(device.csv, folder, mapping, zone)
+                files.append((_shown(device.csv, folder), found.sha256))
+            except ValueError as exc:
+                read[key] = None
+                issues.append(composed.issue(at, str(exc), device.csv))
+        history = read[key]
+        if history is None:
+            continue
+        loop = device.loop or "week"
+        try:
+            peak = peak_kw(history, loop)
+        except ValueError as exc:
+            issues.append(composed.issue(at, f"{device.csv}: {exc}", device.csv))
+            continue
+        if peak <= 0:
+            issues.append(
+                composed.issue(at, f"{device.csv}: power is 0 in every row played: nothing to replay", device.csv)
+            )
+        elif device.scale is not None and device.rated_kw is not None and peak * device.scale > device.rated_kw:
+            scaled = f"{peak:g} kW x {device.scale:g} = {peak * device.scale:g} kW"
+            msg = f"is below the history's peak times scale ({scaled}): give a higher rating, or leave it out"
+            msg = f"{msg}, got {device.rated_kw:g}"
+            issues.append(composed.issue(("devices", index, "rated_kw"), msg, device.rated_kw))
+        else:
+            histories[index] = history
+    return histories
 
 
 def _issue_order(issue: Issue) -> tuple[bool, str, int, str]:

@@ -21,13 +21,13 @@ from engine.runtime.settings import Settings
 from tests.runtime.conftest import Mosquitto, free_port, wait_listening
 
 
-def make_client(mosquitto: Mosquitto, state_db: Path, **overrides: object) -> TestClient:
+def make_client(mosquitto: Mosquitto, state_db: Path, *, scenario: str = "default", **overrides: object) -> TestClient:
     values: dict[str, object] = {
         "mqtt_url": mosquitto.url, "topic_prefix": f"api-{secrets.token_hex(3)}", "mqtt_embedded": False,
         "max_body_bytes": 2048, "state_db": state_db,
     }  # fmt: skip
     values.update(overrides)
-    app = create_app(load_named("default").plan, Settings(**values), speed=100)  # type: ignore[arg-type]
+    app = create_app(load_named(scenario).plan, Settings(**values), speed=100)  # type: ignore[arg-type]
     return TestClient(app)
 
 

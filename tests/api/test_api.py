@@ -186,6 +186,7 @@ def test_scenarios_are_listed(client: TestClient) -> None:
         "default",
         "factory-shifts",
         "fleet-1000",
+        "history-replay",
         "meter-faults",
         "office-week",
         "office-week-ci",

@@ -69,3 +69,26 @@ def test_bad_device_requests_get_precise_4xx(client: TestClient) -> None:
     assert interval.status_code == 422
     assert client.put("/api/v1/devices/nope", json={"name": "x"}).status_code == 404
     assert client.post("/api/v1/devices", content=b"{", headers={"content-type": "application/json"}).status_code == 400
+
+
+def test_a_replay_device_is_declared_in_a_scenario_and_keeps_its_history_through_updates(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    db = tmp_path / "devices.sqlite3"
+    with make_client(mosquitto, db, scenario="history-replay") as client:
+        created = client.post("/api/v1/devices", json={"id": "r2", "kind": "replay", "csv": "data/site-history.csv"})
+        assert created.status_code == 422
+        assert created.json()["detail"] == (
+            "a replay device plays a CSV file beside a scenario file: declare it in the scenario, not over the API"
+        )
+        updated = client.put("/api/v1/devices/east-wing", json={"rated_kw": 80, "name": "East wing (doubled)"})
+        assert updated.status_code == 200 and updated.json()["rated_kw"] == 80
+        wait_until(lambda: client.get("/api/v1/devices/east-wing/readings").status_code == 200)
+        assert client.put("/api/v1/devices/lab", json={"interval": "1m"}).status_code == 200
+    with make_client(mosquitto, db, scenario="history-replay") as client:  # the stored changes apply again
+        devices = {d["id"]: d for d in client.get("/api/v1/devices").json()}
+        assert (devices["east-wing"]["rated_kw"], devices["east-wing"]["name"]) == (80, "East wing (doubled)")
+        assert devices["lab"]["interval"] == 60.0
+        wait_until(lambda: client.get("/api/v1/devices/lab/readings").status_code == 200)
+        reading = client.get("/api/v1/devices/lab/readings").json()
+        assert 0 < reading["power"] <= 13.237

@@ -135,6 +135,7 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
         "default",
         "factory-shifts",
         "fleet-1000",
+        "history-replay",
         "meter-faults",
         "office-week",
         "office-week-ci",

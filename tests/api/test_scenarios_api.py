@@ -27,6 +27,7 @@ def test_list_and_show_named_scenarios(client: TestClient) -> None:
         "default",
         "factory-shifts",
         "fleet-1000",
+        "history-replay",
         "meter-faults",
         "office-week",
         "office-week-ci",

@@ -128,8 +128,8 @@ def test_problems_are_located_in_the_file_that_holds_them(tmp_path: Path) -> Non
     assert messages(top) == [
         f"{top}:3: remove[1]: no device 'zz' in the base to remove",
         f"{top}:5: devices[0].interval: must be a duration like '500ms', '30s', '15m', '1h30m' or '7d', got '-5s'",
-        f"{top}:6: devices[1].kind: input should be 'hvac', 'lighting', 'server', 'industrial' or 'appliance', "
-        "got 'oven'",
+        f"{top}:6: devices[1].kind: input should be 'hvac', 'lighting', 'server', 'industrial', 'appliance' "
+        "or 'replay', got 'oven'",
         f"{base}:11: devices[0].rated_kw: input should be greater than 0, got -10",
     ]
 

@@ -60,8 +60,8 @@ events:
         f"{src}:2: name: must be 1 to 64 letters, digits, '_' or '-', got 'bad one'",
         f"{src}:4: devices[0].interval: must be a duration like '500ms', '30s', '15m', '1h30m' or '7d', got '-5s'",
         f"{src}:5: devices[1].id: duplicate device id 'a'",
-        f"{src}:5: devices[1].kind: input should be 'hvac', 'lighting', 'server', 'industrial' or 'appliance', "
-        "got 'toaster'",
+        f"{src}:5: devices[1].kind: input should be 'hvac', 'lighting', 'server', 'industrial', 'appliance' "
+        "or 'replay', got 'toaster'",
         f"{src}:6: devices[2].id: must be 1 to 64 letters, digits, '_' or '-', got 'b/../c'",
         f"{src}:8: devices[2].rated_kw: input should be greater than 0, got -3",
         f"{src}:9: devices[2].colour: unknown field (check the spelling; `iot-mock schema` lists the fields)",

@@ -18,6 +18,10 @@ SCHEMA = json_schema()
 PLACES = manual.places(SCHEMA)
 WEATHER_CSV = "time,temperature_c\n2025-08-04T00:00,18.5\n2025-08-05T00:00,21.0\n"
 """The file the weather example names, beside the scenario."""
+HISTORY_CSV = "time,kw,volts,amps\n" + "".join(
+    f"2025-08-04T{hour:02d}:00,{10 + hour % 5},230.0,{(10 + hour % 5) * 1000 / 230 / 3:.2f}\n" for hour in range(24)
+)
+"""A day of hourly rows under other headers, the file the replay example names (loop: day)."""
 
 
 def _examples(path: str) -> list[Any]:
@@ -59,6 +63,7 @@ def _insert(scenario: dict[str, Any], path: str, value: object) -> None:
 
 def _load(scenario: dict[str, Any], folder: Path) -> None:
     (folder / "weather.csv").write_text(WEATHER_CSV)
+    (folder / "history.csv").write_text(HISTORY_CSV)
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False))
     load_scenario(path)  # raises ScenarioError with every issue located
