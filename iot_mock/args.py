@@ -38,6 +38,12 @@ def _picture(text: str) -> str:
     return text
 
 
+def _count(text: str) -> int:
+    if not (text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def _points(text: str) -> int:
     if not (text.isdigit() and 10 <= int(text) <= 20_000):
         raise argparse.ArgumentTypeError(f"must be a whole number from 10 to 20000, got {text!r}")
@@ -140,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--detail", choices=("auto", "lines", "heatmap"), default="auto",
         help="per device: a row of lines each, or a heatmap row each (auto: lines up to 12 devices)",
     )  # fmt: skip
+    preview.add_argument("--top", type=_count, metavar="N",
+                         help="per device, only the N that used the most energy (the site keeps them all)")  # fmt: skip
     preview.add_argument("--points", type=_points, default=1500,
                          help="time buckets across the span (default 1500, about one per pixel)")  # fmt: skip
 

@@ -188,7 +188,7 @@ def _preview(args: argparse.Namespace) -> int:
         moved_to(loaded.plan, args.start) if args.start else loaded.plan, patterns=args.devices, kinds=args.kind
     )
     until = args.duration if args.duration is not None else plan.duration
-    write(collect(plan, until=until, seed=args.seed, points=args.points), out, detail=args.detail)
+    write(collect(plan, until=until, seed=args.seed, points=args.points), out, detail=args.detail, top=args.top)
     print(f"preview: {out}", file=sys.stderr)
     return 0
 

@@ -28,13 +28,13 @@ def require(out: Path) -> None:
         raise IotMockError(f"preview {out.suffix.lower()} needs {needed}: {INSTALL}") from None
 
 
-def write(series: Series, out: Path, *, detail: Detail = "auto") -> None:
-    """Draw `series` into `out`, in the format its suffix names."""
+def write(series: Series, out: Path, *, detail: Detail = "auto", top: int | None = None) -> None:
+    """Draw `series` into `out`, in the format its suffix names; per device, all or the `top` by energy."""
     if out.suffix.lower() == ".html":
         from iot_mock.preview import interactive
 
-        interactive.draw(series, out, detail=detail)
+        interactive.draw(series, out, detail=detail, top=top)
     else:
         from iot_mock.preview import static
 
-        static.draw(series, out, detail=detail)
+        static.draw(series, out, detail=detail, top=top)

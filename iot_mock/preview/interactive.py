@@ -15,27 +15,32 @@ from typing import Any
 import numpy as np
 
 from iot_mock.preview.series import Series
-from iot_mock.preview.style import Detail, action_colour, kind_colour, lines_mode, order, targets_label, title
+from iot_mock.preview.style import Detail, action_colour, kind_colour, lines_mode, order, shown, targets_label, title
 
 SITE_PX = 320
 ROW_PX = 95
 TIMELINE_LANE_PX = 34
 
 
-def draw(series: Series, out: Path, *, detail: Detail = "auto") -> None:
+def draw(series: Series, out: Path, *, detail: Detail = "auto", top: int | None = None) -> None:
     """Write the preview page to `out`."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    lines = lines_mode(series, detail)
-    rows = order(series)
+    rows = order(series, top)
+    lines = lines_mode(len(rows), detail)
     lanes = list(dict.fromkeys([band.action for band in series.bands] + [i.action for i in series.instants]))
     detail_px = [ROW_PX] * len(rows) if lines else [min(1100, max(260, 9 * len(rows) + 60))]
     heights = [SITE_PX, *detail_px, *([TIMELINE_LANE_PX * len(lanes) + 50] if lanes else [])]
     names = [
         "Site power by kind (bucket means, kW)",
-        *(["Per device: mean, and min to max within each bucket (kW)"] + [""] * (len(rows) - 1) if lines else []),
-        *([] if lines else [f"Per device ({len(rows)}, grouped by kind): bucket mean as % of the device's peak"]),
+        *(
+            [f"Per device ({shown(series, rows)}): mean, and min to max within each bucket (kW)"]
+            + [""] * (len(rows) - 1)
+            if lines
+            else []
+        ),
+        *([] if lines else [f"Per device ({shown(series, rows)}, by kind): bucket mean as % of the device's peak"]),
         *(["Events and faults: bars, a span in force; marks, an instant action"] if lanes else []),
     ]
     figure = make_subplots(
@@ -156,17 +161,20 @@ def _heatmap(figure: Any, go: Any, series: Series, rows: list[int], x: list[str]
 
 def _bands(figure: Any, series: Series, lines: bool, position: dict[int, int]) -> None:
     """Site-wide faults shaded across the site and the devices, labelled; the others on their devices' rows."""
-    row_of = {device_id: row for row, device_id in enumerate(series.ids)}
+    row_of = {series.ids[row]: row for row in position}  # the devices drawn
     detail_rows = range(2, 2 + (len(position) if lines else 1))
+    labelled = -series.until  # a label at most every 4 % of the span: a fault at a rate would stack them
     for band in series.bands:
         x0, x1 = _naive(series.local([band.start, max(band.end, band.start + 1.0)]))
         colour = action_colour(band.action)
         if band.site_wide:
+            label = band.start - labelled >= 0.04 * series.until
+            labelled = band.start if label else labelled
             for at in [1, *detail_rows]:
                 figure.add_vrect(
                     x0=x0, x1=x1, fillcolor=colour, opacity=0.18, line_width=0, layer="below" if at > 1 else "above",
                     row=at, col=1, **({"annotation_text": band.action, "annotation_position": "top left",
-                                       "annotation_font_color": colour} if at == 1 else {}),
+                                       "annotation_font_color": colour} if at == 1 and label else {}),
                 )  # fmt: skip
             continue
         for device_id in band.targets:

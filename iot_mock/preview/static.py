@@ -15,25 +15,25 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from iot_mock.preview.series import Series
-from iot_mock.preview.style import Detail, action_colour, kind_colour, lines_mode, order, title
+from iot_mock.preview.style import Detail, action_colour, kind_colour, lines_mode, order, shown, title
 
 WIDTH = 15.0
 """Inches; at DPI, the plot area is about 1,500 pixels wide, one per bucket by default."""
 DPI = 110
 
 
-def draw(series: Series, out: Path, *, detail: Detail = "auto") -> None:
+def draw(series: Series, out: Path, *, detail: Detail = "auto", top: int | None = None) -> None:
     """Write the preview to `out` (`.png` or `.svg`, by its suffix)."""
     import matplotlib
     from matplotlib import dates
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Patch
 
     zone = ZoneInfo(series.timezone)
     x = dates.date2num(series.local(series.centers))
     edges = dates.date2num(series.local(series.edges))
-    lines = lines_mode(series, detail)
-    rows = order(series)
+    rows = order(series, top)
+    lines = lines_mode(len(rows), detail)
     lanes = list(dict.fromkeys([band.action for band in series.bands] + [i.action for i in series.instants]))
     detail_heights = [0.75] * len(rows) if lines else [min(9.0, max(2.0, 0.075 * len(rows) + 0.6))]
     sections = [2.6, sum(detail_heights) + 0.1 * len(detail_heights), *([0.3 * len(lanes) + 0.35] if lanes else [])]
@@ -72,39 +72,15 @@ def draw(series: Series, out: Path, *, detail: Detail = "auto") -> None:
                 ax.set_ylim(bottom=0)
                 ax.locator_params(axis="y", nbins=3)
                 _grid(ax)
-            detail_axes[0].set_title("Per device: mean, and min to max within each bucket (kW)", loc="left")
+            detail_axes[0].set_title(
+                f"Per device ({shown(series, rows)}): mean, and min to max within each bucket (kW)", loc="left"
+            )
         else:
             _heatmap(series, detail_axes[0], rows, edges)
 
-        # Shaded bands: site-wide ones across the site and the devices, the others on their devices' rows.
-        where = {row: ax for ax, row in zip(detail_axes, rows, strict=False)} if lines else {}
-        position = {row: i for i, row in enumerate(rows)}
-        shaded: dict[str, None] = {}
-        row_of = {device_id: row for row, device_id in enumerate(series.ids)}
-        for band in series.bands:
-            start, end = dates.date2num(series.local([band.start, max(band.end, band.start + 1.0)]))
-            colour = action_colour(band.action)
-            shaded[band.action] = None
-            if band.site_wide:
-                for ax in [site, *detail_axes]:
-                    ax.axvspan(start, end, color=colour, alpha=0.18, linewidth=0)
-                site.annotate(
-                    band.action, (start, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
-                    textcoords="offset points", va="top", fontsize=8, color=colour, fontweight="bold",
-                )  # fmt: skip
-                continue
-            for device_id in band.targets:
-                target = row_of.get(device_id)
-                if target is None:
-                    continue
-                if lines:
-                    where[target].axvspan(start, end, color=colour, alpha=0.25, linewidth=0)
-                else:
-                    detail_axes[0].add_patch(
-                        Rectangle((start, position[target] - 0.5), end - start, 1.0, facecolor="none",
-                                  edgecolor=colour, hatch="////", linewidth=0.6)
-                    )  # fmt: skip
+        _bands(series, site, detail_axes, rows, lines)
         handles, labels = site.get_legend_handles_labels()
+        shaded = list(dict.fromkeys(band.action for band in series.bands))
         handles += [Patch(color=action_colour(a), alpha=0.4) for a in shaded]
         labels += [f"shaded: {a}" for a in shaded]
         site.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False)
@@ -122,6 +98,39 @@ def draw(series: Series, out: Path, *, detail: Detail = "auto") -> None:
         for ax in axes[:-1]:
             ax.tick_params(labelbottom=False)
         figure.savefig(out, format=out.suffix.lower().lstrip("."))
+
+
+def _bands(series: Series, site: Any, detail_axes: list[Any], rows: list[int], lines: bool) -> None:
+    """Site-wide faults shaded across the site and the devices, labelled (a label at most every 4 % of the
+    span: a fault at a rate would stack them); the others on their devices' rows, hatched in a heatmap."""
+    from matplotlib import dates
+    from matplotlib.patches import Rectangle
+
+    where = dict(zip(rows, detail_axes, strict=True)) if lines else {}
+    position = {row: i for i, row in enumerate(rows)}
+    row_of = {series.ids[row]: row for row in rows}  # the devices drawn
+    labelled = -series.until
+    for band in series.bands:
+        start, end = dates.date2num(series.local([band.start, max(band.end, band.start + 1.0)]))
+        colour = action_colour(band.action)
+        if band.site_wide:
+            for ax in [site, *detail_axes]:
+                ax.axvspan(start, end, color=colour, alpha=0.18, linewidth=0)
+            if band.start - labelled >= 0.04 * series.until:
+                labelled = band.start
+                site.annotate(
+                    band.action, (start, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
+                    textcoords="offset points", va="top", fontsize=8, color=colour, fontweight="bold",
+                )  # fmt: skip
+            continue
+        for row in (row_of[device_id] for device_id in band.targets if device_id in row_of):
+            if lines:
+                where[row].axvspan(start, end, color=colour, alpha=0.25, linewidth=0)
+            else:
+                detail_axes[0].add_patch(
+                    Rectangle((start, position[row] - 0.5), end - start, 1.0, facecolor="none", edgecolor=colour,
+                              hatch="////", linewidth=0.6)
+                )  # fmt: skip
 
 
 def _grid(ax: Any) -> None:
@@ -156,7 +165,7 @@ def _heatmap(series: Series, ax: Any, rows: list[int], edges: Any) -> None:
     for kind in groups[1:]:
         ax.axhline(kinds.index(kind) - 0.5, color="white", linewidth=1.2)
     ax.set_title(
-        f"Per device ({len(rows)}, grouped by kind): bucket mean as % of the device's peak; grey: no readings; "
+        f"Per device ({shown(series, rows)}, by kind): bucket mean as % of the device's peak; grey: no readings; "
         "hatched: a fault on that device",
         loc="left",
     )

@@ -39,15 +39,26 @@ def action_colour(action: str) -> str:
     return ACTION_COLOURS.get(action, _OTHERS[sum(map(ord, action)) % len(_OTHERS)])
 
 
-def lines_mode(series: Series, detail: Detail) -> bool:
-    """Whether the per-device panel is one row of lines per device (else a heatmap)."""
-    return detail == "lines" or (detail == "auto" and len(series.ids) <= LINES_UP_TO)
+def lines_mode(rows: int, detail: Detail) -> bool:
+    """Whether the per-device panel of `rows` devices is one row of lines each (else a heatmap)."""
+    return detail == "lines" or (detail == "auto" and rows <= LINES_UP_TO)
 
 
-def order(series: Series) -> list[int]:
-    """Device rows grouped by kind (in order of first appearance), then in file order."""
+def order(series: Series, top: int | None = None) -> list[int]:
+    """The device rows to draw: all, or the `top` that used the most energy; grouped by kind (in order of
+    first appearance), then in file order."""
+    rows = list(range(len(series.ids)))
+    if top is not None and top < len(series.ids):
+        rows = sorted(sorted(rows, key=lambda row: -series.energy_kwh[row])[:top])
     kinds = list(dict.fromkeys(series.kinds))
-    return sorted(range(len(series.ids)), key=lambda row: (kinds.index(series.kinds[row]), row))
+    return sorted(rows, key=lambda row: (kinds.index(series.kinds[row]), row))
+
+
+def shown(series: Series, rows: list[int]) -> str:
+    """What the per-device panel shows of the devices, for its title."""
+    if len(rows) == len(series.ids):
+        return f"{len(rows)} device{'s' if len(rows) != 1 else ''}"
+    return f"the {len(rows)} of {len(series.ids)} devices that used the most energy"
 
 
 def title(series: Series) -> str:

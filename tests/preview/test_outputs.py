@@ -74,6 +74,16 @@ def test_html_is_one_page_that_loads_nothing_from_the_network_and_holds_the_data
     assert '"bdata":' in figure  # the values, as typed arrays
 
 
+def test_top_draws_only_the_biggest_consumers_rows(tmp_path: Path) -> None:
+    out = tmp_path / "top.svg"
+    done = iot_mock("preview", "office-week", "--duration", "1d", "--top", "2", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "Per device (the 2 of 6 devices that used the most energy)" in text
+    assert ">office-hvac-north<" in text and ">office-hvac-south<" in text and ">office-kitchen<" not in text
+    assert ">appliance (1)<" in text  # the site's stack keeps every device
+
+
 def test_bad_output_and_no_matching_device_are_refused(tmp_path: Path) -> None:
     done = iot_mock("preview", "office-week", "--out", str(tmp_path / "x.pdf"))
     assert done.returncode == 2 and "--out: must end in .png, .svg or .html, got" in done.stderr

@@ -15,6 +15,7 @@ from engine.runtime.driver import run_virtual
 from engine.runtime.sinks import FanOut, MemorySink
 from engine.simulation import Simulation
 from iot_mock.preview.series import Band, Buckets, bucket_count, chosen, collect
+from iot_mock.preview.style import order, shown
 
 
 def test_buckets_equal_a_plain_reduction_of_every_reading() -> None:
@@ -97,3 +98,18 @@ def test_the_command_line_imports_no_plotting_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout == "[]\n"
+
+
+def test_top_keeps_the_devices_that_used_the_most_energy_grouped_by_kind() -> None:
+    series = collect(load_named("office-week").plan, until=86400.0)
+    energy = dict(zip(series.ids, series.energy_kwh, strict=True))
+    top = sorted(energy, key=lambda device_id: -energy[device_id])[:4]
+    assert top == ["office-hvac-north", "office-hvac-south", "office-server-room", "office-lighting-1f"]
+    assert [series.ids[row] for row in order(series, 4)] == [  # grouped by kind, as the scenario lists them
+        "office-hvac-north", "office-hvac-south", "office-lighting-1f", "office-server-room"
+    ]  # fmt: skip
+    assert order(series) == order(series, 6) == order(series, 99) == [0, 1, 2, 3, 4, 5]
+    assert (shown(series, order(series, 3)), shown(series, order(series))) == (
+        "the 3 of 6 devices that used the most energy",
+        "6 devices",
+    )
