@@ -8,7 +8,7 @@ loads nothing from the network. The times are the scenario's local wall-clock ti
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,8 @@ def draw(series: Series, out: Path, *, detail: Detail = "auto", top: int | None 
     )  # fmt: skip
     for name in figure.layout.annotations:  # the panels' titles, left-aligned as in the image
         name.update(x=0.0, xanchor="left", font={"size": 13})
-    x = _naive(series.local(series.centers))
+    clock = _Clock(series)
+    x = clock.texts(series.centers)
 
     totals = series.kind_totals()
     for kind, values in totals.items():
@@ -77,12 +78,12 @@ def draw(series: Series, out: Path, *, detail: Detail = "auto", top: int | None 
             _device_lines(figure, go, series, row, x, i + 2)
     else:
         _heatmap(figure, go, series, rows, x)
-    _bands(figure, series, lines, position)
+    _bands(figure, series, clock, lines, position)
     if lanes:
-        _timeline(figure, go, series, lanes, len(heights))
+        _timeline(figure, go, series, clock, lanes, len(heights))
 
     figure.update_xaxes(type="date", showgrid=True, gridcolor="#e5e5e5")  # the timeline's bars are dates too
-    figure.update_xaxes(title_text=f"local time ({series.timezone})", row=len(heights), col=1)
+    figure.update_xaxes(title_text=clock.label, row=len(heights), col=1)
     figure.update_xaxes(
         rangeselector={
             "buttons": [
@@ -159,13 +160,13 @@ def _heatmap(figure: Any, go: Any, series: Series, rows: list[int], x: list[str]
     figure.update_yaxes(autorange="reversed", tickfont={"size": 9 if len(rows) <= 40 else 7}, row=2, col=1)
 
 
-def _bands(figure: Any, series: Series, lines: bool, position: dict[int, int]) -> None:
+def _bands(figure: Any, series: Series, clock: _Clock, lines: bool, position: dict[int, int]) -> None:
     """Site-wide faults shaded across the site and the devices, labelled; the others on their devices' rows."""
     row_of = {series.ids[row]: row for row in position}  # the devices drawn
     detail_rows = range(2, 2 + (len(position) if lines else 1))
     labelled = -series.until  # a label at most every 4 % of the span: a fault at a rate would stack them
     for band in series.bands:
-        x0, x1 = _naive(series.local([band.start, max(band.end, band.start + 1.0)]))
+        x0, x1 = clock.texts([band.start, max(band.end, band.start + 1.0)])
         colour = action_colour(band.action)
         if band.site_wide:
             label = band.start - labelled >= 0.04 * series.until
@@ -193,14 +194,14 @@ def _bands(figure: Any, series: Series, lines: bool, position: dict[int, int]) -
                 )  # fmt: skip
 
 
-def _timeline(figure: Any, go: Any, series: Series, lanes: list[str], at: int) -> None:
+def _timeline(figure: Any, go: Any, series: Series, clock: _Clock, lanes: list[str], at: int) -> None:
     for action in lanes:
         bands = [band for band in series.bands if band.action == action]
         colour = action_colour(action)
         if bands:
             spans_ms = [(max(b.end, b.start + 1.0) - b.start) * 1000 for b in bands]
-            starts = _naive(series.local([band.start for band in bands]))
-            ends = _naive(series.local([max(band.end, band.start + 1.0) for band in bands]))
+            starts = clock.texts([band.start for band in bands])
+            ends = clock.texts([max(band.end, band.start + 1.0) for band in bands])
             figure.add_trace(
                 go.Bar(
                     base=starts, x=spans_ms, y=[action] * len(bands),
@@ -216,7 +217,7 @@ def _timeline(figure: Any, go: Any, series: Series, lanes: list[str], at: int) -
         if instants:
             figure.add_trace(
                 go.Scatter(
-                    x=_naive(series.local([i.t for i in instants])), y=[action] * len(instants), mode="markers",
+                    x=clock.texts([i.t for i in instants]), y=[action] * len(instants), mode="markers",
                     marker={"symbol": "line-ns-open", "size": 16, "line": {"width": 2, "color": colour}},
                     name=action, showlegend=not bands, legendgroup="timeline",
                     customdata=[targets_label(i.targets) for i in instants],
@@ -230,9 +231,30 @@ def _timeline(figure: Any, go: Any, series: Series, lanes: list[str], at: int) -
     figure.update_layout(barmode="overlay")
 
 
-def _naive(moments: list[datetime]) -> list[str]:
-    """Local wall-clock times as plotly shows them unchanged (it has no timezones)."""
-    return [moment.strftime("%Y-%m-%d %H:%M:%S") for moment in moments]
+class _Clock:
+    """Times as plotly shows them, unchanged (it has no timezones): the scenario's local wall-clock time, or,
+    when its clocks change within the span (a DST switch), the fixed UTC offset of the start, so that time
+    never runs backwards on the axis; its title says which."""
+
+    def __init__(self, series: Series) -> None:
+        self.series = series
+        offsets = {moment.utcoffset() for moment in series.local(series.edges)}
+        offset = series.local([0.0])[0].utcoffset() or timedelta(0)
+        self.zone = None if len(offsets) == 1 else timezone(offset)
+        if self.zone is None:
+            self.label = f"local time ({series.timezone})"
+        else:
+            sign, minutes = ("+" if offset.total_seconds() >= 0 else "-"), abs(int(offset.total_seconds())) // 60
+            self.label = (
+                f"time at UTC{sign}{minutes // 60:02d}:{minutes % 60:02d} ({series.timezone} at the start: "
+                "its clocks change within the span)"
+            )
+
+    def texts(self, seconds: Any) -> list[str]:
+        moments = self.series.local(seconds)
+        if self.zone is not None:
+            moments = [moment.astimezone(self.zone) for moment in moments]
+        return [moment.strftime("%Y-%m-%d %H:%M:%S") for moment in moments]
 
 
 def _f4(values: Any) -> Any:

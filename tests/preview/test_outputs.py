@@ -3,6 +3,7 @@ the message when the optional extra is missing."""
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 import subprocess
@@ -72,6 +73,27 @@ def test_html_is_one_page_that_loads_nothing_from_the_network_and_holds_the_data
         assert '"' + name.replace("/", "\\u002f") in figure, name  # plotly escapes "/" (no "</script>" in data)
     assert '"2025-08-04 00:00:' in figure  # bucket times in the scenario's local time
     assert '"bdata":' in figure  # the values, as typed arrays
+
+
+def test_html_time_never_runs_backwards_across_a_clock_change(tmp_path: Path) -> None:
+    """plotly has no timezones: across the end of summer time (02:00-03:00 twice) the page keeps the start's
+    UTC offset, and says so, rather than draw the repeated hour over itself."""
+    scenario = tmp_path / "dst.yaml"
+    scenario.write_text(
+        "version: 1\nname: dst\nstart: 2025-10-25T00:00:00\ntimezone: Europe/Berlin\nduration: 2d\n"
+        "devices:\n  - {id: a, kind: server, interval: 1m}\n"
+    )
+    out = tmp_path / "dst.html"
+    done = iot_mock("preview", str(scenario), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert '"time at UTC+02:00 (Europe\\u002fBerlin at the start: its clocks change within the span)"' in page
+    x = json.loads(re.search(r'"x":(\["[^\]]*\])', page)[1])  # type: ignore[index]
+    assert len(x) == 1500 and x == sorted(set(x)) and x[0].startswith("2025-10-25 00:0") and x[-1] < "2025-10-27 00:00"
+    out = tmp_path / "summer.html"  # no change in the span: the local time itself
+    done = iot_mock("preview", "office-week", "--duration", "6h", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert '"local time (Europe\\u002fBerlin)"' in out.read_text()
 
 
 def test_top_draws_only_the_biggest_consumers_rows(tmp_path: Path) -> None:
