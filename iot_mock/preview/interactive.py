@@ -116,18 +116,18 @@ def draw(series: Series, out: Path, *, detail: Detail = "auto", top: int | None 
 def _device_lines(figure: Any, go: Any, series: Series, row: int, x: list[str], at: int) -> None:
     colour = kind_colour(series.kinds[row])
     device_id = series.ids[row]
-    common = {"x": x, "mode": "lines", "showlegend": False, "legendgroup": device_id}
-    figure.add_trace(go.Scatter(y=_f4(series.high[row]), line={"width": 0}, hoverinfo="skip", **common), row=at, col=1)
+    common = {"mode": "lines", "showlegend": False, "legendgroup": device_id}
+    outline_x, outline_y = _envelope(x, series.low[row], series.high[row])
     figure.add_trace(
         go.Scatter(
-            y=_f4(series.low[row]), line={"width": 0}, fill="tonexty", fillcolor=_rgba(colour, 0.3),
+            x=outline_x, y=outline_y, line={"width": 0}, fill="toself", fillcolor=_rgba(colour, 0.3),
             hoverinfo="skip", **common,
         ),
         row=at, col=1,
     )  # fmt: skip
     figure.add_trace(
         go.Scatter(
-            y=_f4(series.mean[row]), line={"width": 1, "color": colour}, name=device_id,
+            x=x, y=_f4(series.mean[row]), line={"width": 1, "color": colour}, name=device_id,
             customdata=np.stack([series.low[row], series.high[row]], axis=1).astype(np.float32),
             hovertemplate=f"{device_id}: %{{y:.2f}} kW (min %{{customdata[0]:.2f}}, max %{{customdata[1]:.2f}})"
             "<extra></extra>",
@@ -140,6 +140,20 @@ def _device_lines(figure: Any, go: Any, series: Series, row: int, x: list[str], 
         text=f"{device_id}<br>{series.kinds[row]}, kW", xref="paper", yref=f"y{at} domain", x=-0.035, y=0.5,
         xanchor="right", showarrow=False, align="right",
     )  # fmt: skip
+
+
+def _envelope(x: list[str], low: Any, high: Any) -> tuple[list[str | None], list[float | None]]:
+    """The min-to-max band as one outline per run of buckets with readings, runs apart (None): plotly fills
+    each closed piece, where a fill between two lines with gaps would bridge the gaps."""
+    present = ~np.isnan(high)
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], present, [False]]).astype(np.int8)))
+    outline_x: list[str | None] = []
+    outline_y: list[float | None] = []
+    for first, after in zip(edges[::2], edges[1::2], strict=True):
+        piece = x[first:after]
+        outline_x += [*piece, *piece[::-1], None]
+        outline_y += [*np.round(high[first:after], 3).tolist(), *np.round(low[first:after][::-1], 3).tolist(), None]
+    return outline_x, outline_y
 
 
 def _heatmap(figure: Any, go: Any, series: Series, rows: list[int], x: list[str]) -> None:

@@ -113,3 +113,14 @@ def test_top_keeps_the_devices_that_used_the_most_energy_grouped_by_kind() -> No
         "the 3 of 6 devices that used the most energy",
         "6 devices",
     )
+
+
+def test_the_html_envelope_is_one_closed_outline_per_run_of_buckets_with_readings() -> None:
+    """A fill between two lines with gaps (a comm loss) would bridge the gap with a slanted band."""
+    from iot_mock.preview.interactive import _envelope
+
+    nan = float("nan")
+    x, y = _envelope(["a", "b", "c", "d"], np.array([0.0, nan, 2.0, 3.0]), np.array([1.0, nan, 3.0, 4.0]))
+    assert x == ["a", "a", None, "c", "d", "d", "c", None]
+    assert y == [1.0, 0.0, None, 3.0, 4.0, 3.0, 2.0, None]
+    assert _envelope(["a"], np.array([nan]), np.array([nan])) == ([], [])
