@@ -9,6 +9,7 @@ import argparse
 import importlib.metadata
 from datetime import datetime
 
+from engine.model.kinds import KINDS
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED, check_speed
 from engine.scenario.durations import parse_duration
 from engine.shards import ShardFlag, parse_shard
@@ -140,8 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--start", type=_start, help="move the scenario (events included) to start at this local time")
     preview.add_argument("--devices", action="append", default=[], metavar="GLOB",
                          help="only devices whose id matches GLOB, e.g. 'rack-*'; repeatable")  # fmt: skip
-    preview.add_argument("--kind", action="append", default=[], metavar="KIND",
-                         help="only devices of this kind; repeatable")  # fmt: skip
+    preview.add_argument("--kind", action="append", default=[], metavar="KIND", choices=sorted(KINDS),
+                         help=f"only devices of this kind ({', '.join(sorted(KINDS))}); repeatable")  # fmt: skip
     preview.add_argument(
         "--detail", choices=("auto", "lines", "heatmap"), default="auto",
         help="per device: a row of lines each, or a heatmap row each (auto: lines up to 12 devices)",

@@ -109,6 +109,8 @@ def test_top_draws_only_the_biggest_consumers_rows(tmp_path: Path) -> None:
 def test_bad_output_and_no_matching_device_are_refused(tmp_path: Path) -> None:
     done = iot_mock("preview", "office-week", "--out", str(tmp_path / "x.pdf"))
     assert done.returncode == 2 and "--out: must end in .png, .svg or .html, got" in done.stderr
+    done = iot_mock("preview", "office-week", "--kind", "pump", "--out", str(tmp_path / "x.png"))
+    assert done.returncode == 2 and "--kind: invalid choice: 'pump' (choose from 'appliance', 'hvac'," in done.stderr
     done = iot_mock("preview", "office-week", "--devices", "rack-*", "--out", str(tmp_path / "x.png"))
     assert done.returncode == 1 and done.stderr.startswith("error: --devices rack-*: no device of office-week matches")
     assert not (tmp_path / "x.png").exists()
