@@ -9,6 +9,7 @@ import argparse
 import importlib.metadata
 from datetime import datetime
 
+from engine.model.kinds import KINDS
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED, check_speed
 from engine.scenario.durations import parse_duration
 from engine.shards import ShardFlag, parse_shard
@@ -30,6 +31,24 @@ def _output(text: str) -> str:
             f"must end in .jsonl, .csv, .lp or .parquet, or be '-' for stdout, got {text!r}"
         )
     return text
+
+
+def _picture(text: str) -> str:
+    if not text.lower().endswith((".png", ".svg", ".html")):
+        raise argparse.ArgumentTypeError(f"must end in .png, .svg or .html, got {text!r}")
+    return text
+
+
+def _count(text: str) -> int:
+    if not (text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _points(text: str) -> int:
+    if not (text.isdigit() and 10 <= int(text) <= 20_000):
+        raise argparse.ArgumentTypeError(f"must be a whole number from 10 to 20000, got {text!r}")
+    return int(text)
 
 
 def _speed(text: str) -> float | None:
@@ -110,6 +129,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-embedded-broker", action="store_true", help="never start the embedded broker")
     serve.add_argument("--host", help="API address (default: IOT_MOCK_API_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="API port (default: IOT_MOCK_API_PORT or 8090)")
+
+    preview = commands.add_parser(
+        "preview", help="draw a scenario's power per device, site total and fault timeline (PNG, SVG or HTML)"
+    )
+    preview.add_argument("scenario", nargs="?", default="default", help="a file, or the name of one in scenarios/")
+    preview.add_argument("--out", required=True, type=_picture, metavar="FILE",
+                         help="FILE.png, FILE.svg, or FILE.html (one self-contained page that zooms)")  # fmt: skip
+    preview.add_argument("--duration", type=_duration, help="simulated span, e.g. 2h or 7d (default: the scenario's)")
+    preview.add_argument("--seed", type=int, help="seed of every random stream (default: the scenario's)")
+    preview.add_argument("--start", type=_start, help="move the scenario (events included) to start at this local time")
+    preview.add_argument("--devices", action="append", default=[], metavar="GLOB",
+                         help="only devices whose id matches GLOB, e.g. 'rack-*'; repeatable")  # fmt: skip
+    preview.add_argument("--kind", action="append", default=[], metavar="KIND", choices=sorted(KINDS),
+                         help=f"only devices of this kind ({', '.join(sorted(KINDS))}); repeatable")  # fmt: skip
+    preview.add_argument(
+        "--detail", choices=("auto", "lines", "heatmap"), default="auto",
+        help="per device: a row of lines each, or a heatmap row each (auto: lines up to 12 devices)",
+    )  # fmt: skip
+    preview.add_argument("--top", type=_count, metavar="N",
+                         help="per device, only the N that used the most energy (the site keeps them all)")  # fmt: skip
+    preview.add_argument("--points", type=_points, default=1500,
+                         help="time buckets across the span (default 1500, about one per pixel)")  # fmt: skip
 
     validate = commands.add_parser("validate", help="check scenario files; exit 1 listing every issue")
     validate.add_argument(

@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "run": _run,
         "serve": _serve,
+        "preview": _preview,
         "validate": _validate,
         "render": _render,
         "report": _report_diff,
@@ -171,6 +172,24 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_UNDELIVERED
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    """A picture of the run, drawn from memory (no broker, no file of readings); the plotting libraries,
+    an optional extra, are imported only here."""
+    from iot_mock.preview import require, write
+    from iot_mock.preview.series import chosen, collect
+
+    out = Path(args.out)
+    require(out)  # before the run: a missing extra fails at once
+    loaded = load_named(args.scenario)
+    plan = chosen(
+        moved_to(loaded.plan, args.start) if args.start else loaded.plan, patterns=args.devices, kinds=args.kind
+    )
+    until = args.duration if args.duration is not None else plan.duration
+    write(collect(plan, until=until, seed=args.seed, points=args.points), out, detail=args.detail, top=args.top)
+    print(f"preview: {out}", file=sys.stderr)
     return 0
 
 
