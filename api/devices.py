@@ -19,7 +19,7 @@ from api.routes import apply_change, conductor, describe, device_of, json_object
 from api.routing import Operation
 from engine.model.specs import DeviceSpec, Plan
 from engine.runtime import changes
-from engine.scenario.compile import device_spec
+from engine.scenario.compile import device_fields, device_spec
 from engine.scenario.fields import Interval
 from engine.scenario.format import Device
 
@@ -37,22 +37,6 @@ class DeviceUpdate(BaseModel):
     noise: float | None = Field(None, ge=0, le=1)
     voltage_noise: float | None = Field(None, ge=0, le=0.2)
     power_factor: float | None = Field(None, gt=0, le=1)
-
-
-def device_body(spec: DeviceSpec) -> dict[str, Any]:
-    """A device spec as the scenario format writes it (what the store keeps)."""
-    return {
-        "id": spec.id, "kind": spec.kind, "name": spec.name, "location": spec.location, "rated_kw": spec.rated_kw,
-        "profile": spec.profile.name, "interval": spec.interval, "noise": spec.noise,
-        "voltage_noise": spec.voltage_noise, "power_factor": spec.power_factor, "phases": spec.phases,
-        "behaviour": spec.behaviour, "tags": list(spec.tags), "buffer": spec.buffer,
-        "register_kwh": spec.register_kwh, "energy_start_kwh": spec.energy_start_kwh,
-        "trip_current_a": spec.trip_current_a,
-        "inrush": {"factor": spec.inrush.factor, "duration": spec.inrush.duration} if spec.inrush else False,
-        "shifts": spec.shifts, "days": spec.days,
-        "setpoint_c": spec.setpoint_c if spec.kind == "hvac" else None,
-        "deadband_c": spec.deadband_c if spec.kind == "hvac" else None,
-    }  # fmt: skip
 
 
 def _spec(plan: Plan, body: dict[str, Any]) -> tuple[Device, DeviceSpec]:
@@ -86,7 +70,7 @@ async def update_device(request: Request) -> Response:
         edit = DeviceUpdate.model_validate(await json_object(request))
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
-    body = device_body(current.spec) | edit.model_dump(exclude_unset=True)
+    body = device_fields(current.spec) | edit.model_dump(exclude_unset=True)
     device, spec = _spec(live.sim.plan, body)
     await apply_change(live, changes.update_device(spec))
     conductor(request).store.save(live.sim.plan.name, spec.id, device.model_dump(mode="json"))

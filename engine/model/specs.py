@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from engine.model.profiles import DailyProfile
 
 if TYPE_CHECKING:
-    from engine.model.actions import Action
+    from engine.model.actions import Action, RunChange
 
 Kind = Literal["hvac", "lighting", "server", "industrial", "appliance"]
 """The kinds of device; `engine.model.kinds.KINDS` holds what each one is."""
@@ -120,6 +120,18 @@ class Plan:
     """Every profile a device may name: the built-in ones and the scenario's."""
     shard: tuple[int, int] | None = None
     """(K, N) when this plan is shard K of N of a scenario: other processes run the other devices."""
+    session: tuple[Recorded, ...] = ()
+    """The external changes of a recorded live session, by time: applied as that session applied them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One external change (a command, an injected event, a device change) applied at `at` seconds, on
+    `targets`: what a live session applied, and what its replay applies again at the same instant."""
+
+    at: float
+    change: Action | RunChange
+    targets: tuple[str, ...]
 
 
 def shard(plan: Plan, index: int, count: int) -> Plan:
