@@ -152,8 +152,13 @@ SCHEMAS: dict[str, Any] = _titled({
     "Recording": {
         "type": "object",
         "description": "A scenario file (YAML) that extends the one that ran: `iot-mock schema` describes its fields.",
-        "required": ["version", "name", "start", "timezone", "duration", "seed", "session"],
-        "properties": {"extends": {"type": "string"}, "session": {"type": "object"}},
+        "required": ["version", "name", "duration", "seed", "session"],
+        "properties": {
+            "extends": {"type": "string"},
+            "duration": {"type": "number"},
+            "seed": {"type": "integer"},
+            "session": {"type": "object", "required": ["start", "changes"]},
+        },
     },
     "Error": {
         "type": "object",

@@ -186,12 +186,14 @@ def _serve(args: argparse.Namespace) -> int:
     if not is_loopback(settings.api_host) and not settings.api_token:
         raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
     loaded = load_named(args.scenario)
+    record = Path(args.record) if args.record else None
+    if record is not None and not record.parent.is_dir():
+        raise IotMockError(f"--record {args.record}: no folder {str(record.parent)!r} to write it in")
     sockets = _preflight(settings)
     try:
         start = args.start or datetime.now(UTC).replace(microsecond=0)
         plan = _sharded(moved_to(loaded.plan, start), part)
         base = Base(path=Path(args.scenario)) if Path(args.scenario).is_file() else Base(name=args.scenario)
-        record = Path(args.record) if args.record else None
         app = create_app(plan, settings, speed=args.speed, seed=args.seed, set_up=frozen_heap, base=base, record=record)
         _configure_logging()
         port = sockets[0].getsockname()[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -19,6 +20,7 @@ from engine.model.specs import Plan
 from engine.scenario.recording import Base, recording
 from engine.simulation import Simulation
 
+log = logging.getLogger("iot_mock.recorder")
 EVERY = 0.5
 """Wall seconds between two checks of whether the recording file is out of date."""
 
@@ -48,7 +50,10 @@ async def keep_recorded(path: Path, base: Base, started: Plan, sim: Simulation, 
         done = run.done()
         state = (len(sim.applied), sim.now)
         if state != written and sim.now > 0:
-            write_atomically(path, session_recording(base, started, sim, folder=path.parent))
+            try:
+                write_atomically(path, session_recording(base, started, sim, folder=path.parent))
+            except OSError as exc:  # a full disk must not stop the session: the next change tries again
+                log.warning("cannot write the recording %s: %s", path, exc)
             written = state
         if done:
             return

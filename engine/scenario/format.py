@@ -254,6 +254,11 @@ class Session(_Strict):
     applied, each replayed at its exact instant, after the timeline's actions of that instant and before
     the readings due at it, as the live run applied it."""
 
+    start: datetime | None = Field(
+        None,
+        description="The session's start, with its UTC offset (naive: local in `timezone`): the scenario is moved "
+        "there, its events with it (as `serve --start` moves it); the file's own `start` if omitted.",
+    )
     shard: str | None = Field(
         None, pattern=r"^[0-9]+/[0-9]+$", description="K/N: the session ran shard K of N of the scenario's devices."
     )

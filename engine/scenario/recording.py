@@ -3,10 +3,11 @@
 The overlay keeps the scenario that ran as its base: `extends:` a named scenario, or a path to the
 file relative to where the recording is written; an uploaded scenario has neither, so its own text is
 embedded (template rendered, with the `extends:` of a named scenario it may have). Over it: the
-session's exact `start`, `timezone`, effective `seed`, and a `duration` that ends at the instant the
-recording was taken. Its `session:` holds the shard, the API's stored devices the session started
-with, and every external change applied, each at its exact instant: a float of seconds written with
-every digit (`repr`, which YAML reads back to the same float).
+effective `seed`, and a `duration` that ends at the instant the recording was taken. Its `session:`
+holds the session's exact start (the scenario moved there, its events with it, as `serve --start`
+and the API's start move it), the shard, the API's stored devices the session started with, and
+every external change applied, each at its exact instant: a float of seconds written with every
+digit (`repr`, which YAML reads back to the same float).
 
 Replayed (`Simulation._replay`), each change lands where the live one did, so the readings, their `seq`
 and the journal are those of the session, up to that instant.
@@ -17,16 +18,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from engine.model.actions import CreateDevice, DeleteDevice, ReadNow, UpdateDevice
-from engine.model.calendar import utc_epoch
 from engine.model.specs import Plan, Recorded
-from engine.model.zones import site_zone
 from engine.scenario.compile import device_fields
 from engine.scenario.compose import _Dumper  # the one that `iot-mock render` writes with
 
@@ -56,12 +55,12 @@ class NothingToRecord(ValueError):
     """The session has not advanced yet (sim time 0): there is no span to replay."""
 
 
-def local_start(plan: Plan) -> datetime:
-    """The plan's start as the scenario format writes it: local, naive, in its timezone, to the microsecond."""
-    local = datetime.fromtimestamp(plan.start_epoch, site_zone(plan.timezone)).replace(tzinfo=None)
-    if utc_epoch(local, plan.timezone) != plan.start_epoch:  # an ambiguous hour of a DST change, or sub-µs
-        raise ValueError(f"the start {plan.start_epoch!r} has no exact local time in {plan.timezone}")
-    return local
+def utc_start(plan: Plan) -> str:
+    """The plan's start instant in UTC, ISO 8601 to the microsecond (never ambiguous, whatever DST does)."""
+    start = datetime.fromtimestamp(plan.start_epoch, UTC)
+    if start.timestamp() != plan.start_epoch:  # finer than a microsecond: no start a session is given
+        raise ValueError(f"the start {plan.start_epoch!r} has no exact ISO 8601 form")
+    return start.isoformat()
 
 
 def recording(
@@ -90,8 +89,6 @@ def recording(
     data |= {
         "name": (ran.name[: 64 - len(SUFFIX)] + SUFFIX),
         "description": f"A live session of {ran.name} (revision {ran.revision}), recorded at sim time {until!r} s.",
-        "start": local_start(ran).isoformat(),
-        "timezone": ran.timezone,
         "duration": until,
         "seed": seed,
         "session": _session(ran, started, changes),
@@ -103,7 +100,7 @@ def recording(
 
 
 def _session(ran: Plan, started: Plan, changes: Sequence[Recorded]) -> dict[str, Any]:
-    session: dict[str, Any] = {}
+    session: dict[str, Any] = {"start": utc_start(ran)}
     if ran.shard is not None:
         session["shard"] = f"{ran.shard[0]}/{ran.shard[1]}"
     before = {spec.id: device_fields(spec) for spec in started.devices}

@@ -15,13 +15,14 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import yaml
+from starlette.testclient import TestClient
 
+from tests.api.conftest import make_client, wait_until
 from tests.runtime.conftest import Mosquitto, free_port, wait_listening
 from tests.runtime.mqtt_helpers import Collector, collect, publish
 
@@ -139,6 +140,8 @@ async def _drive(
     await _ok(api.post("/simulation/speed", json={"speed": 10}))
     await got.wait_for(lambda: readings("rec-new-1")() >= 3, timeout=20)
     await _ok(api.delete("/devices/mock-industrial-001"))
+    record = tmp_path / "session.yaml"  # kept current while the session runs
+    await got.wait_for(lambda: record.exists() and "delete_device" in record.read_text(), timeout=5)
     await got.wait_for(lambda: readings("rec-new-1")() >= 5, timeout=20)
 
     taken = await _ok(api.get("/simulation/recording"))
@@ -158,6 +161,62 @@ async def _drive(
 
 def _timestamp_of(session: dict[str, object]) -> str:
     """The UTC timestamp (to the second) of the recording's end: its local start plus its duration."""
-    start = datetime.fromisoformat(str(session["start"])).replace(tzinfo=ZoneInfo(str(session["timezone"])))
+    start = datetime.fromisoformat(session["session"]["start"])  # type: ignore[index]
     end = start + timedelta(seconds=float(session["duration"]))  # type: ignore[arg-type]
-    return str(end.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S"))
+    return str(end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def _paused_recording(client: TestClient, tmp_path: Path, name: str) -> tuple[Path, dict[str, bytes]]:
+    """Pause once sim time has moved, take the recording and each device's latest payload (which the
+    pause makes the last reading before the recording's instant)."""
+    wait_until(lambda: client.get("/api/v1/simulation/status").json()["sim_time"] > 60, timeout=20)
+    client.post("/api/v1/simulation/pause")
+    taken = client.get("/api/v1/simulation/recording")
+    assert taken.status_code == 200, taken.text
+    path = tmp_path / f"{name}.yaml"
+    path.write_bytes(taken.content)
+    latest = {}
+    for device in client.get("/api/v1/devices").json():
+        reading = client.get(f"/api/v1/devices/{device['id']}/readings")
+        if reading.status_code == 200:
+            latest[device["id"]] = reading.content
+    return path, latest
+
+
+def test_the_stored_devices_a_session_starts_with_are_recorded(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    db = tmp_path / "devices.sqlite3"
+    with make_client(mosquitto, db) as client:
+        assert client.post("/api/v1/devices", json={"id": "stored-1", "kind": "server", "interval": "5s"}).is_success
+        assert client.put("/api/v1/devices/mock-hvac-001", json={"rated_kw": 30}).is_success
+        assert client.delete("/api/v1/devices/mock-kitchen-001").is_success
+    with make_client(mosquitto, db) as client:  # a restart: the store's devices are laid over the scenario
+        path, latest = _paused_recording(client, tmp_path, "restarted")
+
+    session = yaml.safe_load(path.read_text())["session"]
+    assert [device["id"] for device in session["devices"]] == ["mock-hvac-001", "stored-1"]
+    assert session["devices"][0]["rated_kw"] == 30
+    assert session["removed"] == ["mock-kitchen-001"]
+    assert session["changes"] == []
+    replay = _replay(path, tmp_path)
+    assert set(replay) == set(latest) == {
+        "mock-hvac-001", "mock-lighting-001", "mock-server-001", "mock-industrial-001", "stored-1"
+    }  # fmt: skip
+    assert {device_id: payloads[-1] for device_id, payloads in replay.items()} == latest
+
+
+def test_an_uploaded_scenario_is_embedded_in_its_recording(client: TestClient, tmp_path: Path) -> None:
+    text = (
+        "version: 1\nname: uploaded\nstart: 2025-08-04T00:00:00\nseed: 3\n"
+        "devices: [{id: up-1, kind: hvac, interval: 2s}, {id: up-2, kind: lighting, interval: 3s}]\n"
+        "events: [{rate: 1/min, action: spikes, probability: 0.5, duration: 10s}]\n"
+    )
+    started = client.post("/api/v1/simulation/start", json={"yaml": text, "speed": 100, "seed": 9})
+    assert started.status_code == 200, started.text
+    assert client.post("/api/v1/devices/up-1/command", json={"command": "set_power", "params": {"kw": 2}}).is_success
+    path, latest = _paused_recording(client, tmp_path, "uploaded")
+
+    data = yaml.safe_load(path.read_text())
+    assert "extends" not in data and data["seed"] == 9
+    assert [device["id"] for device in data["devices"]] == ["up-1", "up-2"]
+    replay = _replay(path, tmp_path)
+    assert {device_id: payloads[-1] for device_id, payloads in replay.items()} == latest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from engine.runtime.driver import run_virtual
 from engine.runtime.recorder import session_recording
 from engine.runtime.sinks import MemorySink
 from engine.scenario.actions import command_action
-from engine.scenario.compile import device_fields, device_spec
+from engine.scenario.compile import device_fields, device_spec, moved_to
 from engine.scenario.format import Device
 from engine.scenario.recording import Base, NothingToRecord, recording
 from engine.simulation import Simulation
@@ -38,6 +39,7 @@ devices:
 events:
   - {at: "+00:00:05", action: set_power, target: rack-1, kw: 1}
   - {rate: "1/min", action: spikes, target: all, probability: 0.5, duration: 20s}
+  - {at: "2025-08-04T08:01:00", action: set_power, target: hvac-1, kw: 3}
 """
 
 
@@ -87,7 +89,8 @@ def _readings(sim: Simulation) -> dict[str, list[Reading]]:
 
 
 def test_a_recorded_session_replays_every_reading_and_the_journal(tmp_path: Path, base_file: Path) -> None:
-    plan = load_scenario(base_file).plan
+    """Moved to start (as `serve --start` moves it) 30 s before Berlin's clocks skip an hour, events with it."""
+    plan = moved_to(load_scenario(base_file).plan, datetime(2026, 3, 29, 1, 59, 30))
     created = _spec(plan, id="app-1", kind="appliance", interval="1s")
     steps: list[tuple[float, Action | RunChange, tuple[str, ...]]] = [
         (0.0, command_action("light-1", "set_power", {"fraction": 0.5}), ("light-1",)),
@@ -110,6 +113,7 @@ def test_a_recorded_session_replays_every_reading_and_the_journal(tmp_path: Path
     assert _readings(replayed) == _readings(live)
     assert sum(len(readings) for readings in _readings(live).values()) > 300
     assert list(replayed.journal) == list(live.journal)
+    assert (60.0, "set_power", ("hvac-1",)) in [(e.t, e.action, e.targets) for e in replayed.journal]
     assert [(r.at, r.targets) for r in replayed.applied] == [(r.at, r.targets) for r in live.applied]
 
 
