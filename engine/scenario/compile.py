@@ -290,8 +290,8 @@ def to_plan(scenario: Scenario, *, sha256: str = "", weather_table: tuple[tuple[
 
 
 def _with_session(plan: Plan, session: Session) -> Plan:
-    """The plan as the recorded session ran it: its shard, then the API's stored devices laid over it (as
-    `api.store` lays them), and its changes to replay."""
+    """The plan as the recorded session ran it: moved to its start, its shard, then the API's stored devices
+    laid over it (as `api.store` lays them), and its changes to replay."""
     if session.start is not None:
         plan = moved_to(plan, session.start)
     if session.shard is not None:

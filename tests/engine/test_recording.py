@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine import load_scenario
+from engine import load_named, load_scenario
 from engine.errors import SimulationError
 from engine.model.actions import Action, CreateDevice, DeleteDevice, ReadNow, RunChange, UpdateDevice
 from engine.model.readings import Reading
@@ -18,9 +18,10 @@ from engine.runtime.driver import run_virtual
 from engine.runtime.recorder import session_recording
 from engine.runtime.sinks import MemorySink
 from engine.scenario.actions import command_action
+from engine.scenario.catalog import scenario_names
 from engine.scenario.compile import device_fields, device_spec, moved_to
 from engine.scenario.format import Device
-from engine.scenario.recording import Base, NothingToRecord, recording
+from engine.scenario.recording import Base, NothingToRecord, change_fields, recording
 from engine.simulation import Simulation
 from tests.helpers import by_device
 
@@ -220,3 +221,15 @@ def test_a_change_that_no_longer_applies_fails_the_replay_naming_it(tmp_path: Pa
     replay = load_scenario(path).plan
     with pytest.raises(SimulationError, match=r"light-1 at t=4s: the recorded disable no longer applies"):
         run_virtual(Simulation(replay, MemorySink()), replay.duration)
+
+
+@pytest.mark.parametrize("name", scenario_names())
+def test_every_device_of_the_named_scenarios_round_trips_through_a_recording(name: str) -> None:
+    """A created or updated device is written with every field: read back, it is the same device."""
+    plan = load_named(name).plan
+    for spec in plan.devices:
+        written = yaml.safe_load(yaml.safe_dump(change_fields(Recorded(1.0, UpdateDevice(spec), (spec.id,)))))
+        back = device_spec(Device.model_validate(written["device"]), plan.profiles, plan.site)
+        assert device_fields(back) == device_fields(spec)
+        assert set(device_fields(spec)) == {field.name for field in dataclasses.fields(spec)}  # none left out
+        assert back.profile is spec.profile or back.profile == spec.profile
