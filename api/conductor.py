@@ -14,7 +14,7 @@ from api.latest import LatestReadings
 from api.store import DeviceStore
 from engine.model.device import Device
 from engine.model.specs import Plan
-from engine.runtime.recorder import keep_recorded, session_recording
+from engine.runtime.recorder import keep_recorded, session_recording_off_loop
 from engine.runtime.service import LiveRun, RunHook, run_live
 from engine.runtime.settings import Settings
 from engine.runtime.tally import CommandTally
@@ -85,12 +85,12 @@ class Conductor:
             self.device_json.clear()
             return self.live
 
-    def recording(self, folder: Path) -> str | None:
+    async def recording(self, folder: Path) -> str | None:
         """The current (or last) run's session so far as an overlay scenario (YAML); None before any run.
         Raises `NothingToRecord` while it is still at sim time 0."""
         if self.live is None or self.started is None:
             return None
-        return session_recording(self.base, self.started, self.live.sim, folder=folder)
+        return await session_recording_off_loop(self.base, self.started, self.live.sim, folder=folder)
 
     async def stop(self) -> None:
         """Stop the current run: drain the outbox, publish `offline`, disconnect."""

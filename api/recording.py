@@ -29,7 +29,7 @@ async def get_recording(request: Request) -> Response:
     """
     keeper = conductor(request)
     try:
-        text = keeper.recording(Path.cwd())
+        text = await keeper.recording(Path.cwd())
     except NothingToRecord as exc:
         raise HTTPException(409, str(exc)) from None
     if text is None or keeper.live is None:

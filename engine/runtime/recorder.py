@@ -3,7 +3,8 @@
 `serve --record FILE` rewrites FILE whenever the run applied a change or moved on (checked every
 EVERY seconds), atomically (a temporary file in the same folder, then a rename), so a process killed
 at any moment leaves a valid recording of the session up to its last write; the last write is at
-the end of the run.
+the end of the run. The YAML is made and written on a thread, so a long session's recording does not
+hold up publishing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def session_recording(base: Base, started: Plan, sim: Simulation, *, folder: Pat
     return recording(base, sim.plan, started=started, seed=sim.seed, until=sim.now, changes=sim.applied, folder=folder)
 
 
+async def session_recording_off_loop(base: Base, started: Plan, sim: Simulation, *, folder: Path) -> str:
+    """`session_recording`, written on a thread: the YAML of a long session takes a while, and the loop
+    publishes meanwhile. Its inputs are taken on the loop first (every recorded change is immutable)."""
+    changes, until = list(sim.applied), sim.now
+    return await asyncio.to_thread(
+        recording, base, sim.plan, started=started, seed=sim.seed, until=until, changes=changes, folder=folder
+    )
+
+
 def write_atomically(path: Path, text: str) -> None:
     """`text` into `path`, never half-written: a reader sees the old file or the new one."""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -51,7 +61,8 @@ async def keep_recorded(path: Path, base: Base, started: Plan, sim: Simulation, 
         state = (len(sim.applied), sim.now)
         if state != written and sim.now > 0:
             try:
-                write_atomically(path, session_recording(base, started, sim, folder=path.parent))
+                text = await session_recording_off_loop(base, started, sim, folder=path.parent)
+                await asyncio.to_thread(write_atomically, path, text)
             except OSError as exc:  # a full disk must not stop the session: the next change tries again
                 log.warning("cannot write the recording %s: %s", path, exc)
             written = state
