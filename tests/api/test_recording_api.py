@@ -4,6 +4,8 @@
 reading the broker got. The session is driven with MQTT and REST commands, an injected event, a device
 created, updated and deleted, refused commands, speed changes and a pause; the recording taken mid-way
 (`GET /api/v1/simulation/recording`) and the file kept at the end each replay with `iot-mock run`.
+Also: the API's stored devices a session starts with, an uploaded scenario (embedded), and a service
+killed with SIGKILL, whose file kept current still replays what the broker got.
 """
 
 from __future__ import annotations
@@ -220,3 +222,45 @@ def test_an_uploaded_scenario_is_embedded_in_its_recording(client: TestClient, t
     assert [device["id"] for device in data["devices"]] == ["up-1", "up-2"]
     replay = _replay(path, tmp_path)
     assert {device_id: payloads[-1] for device_id, payloads in replay.items()} == latest
+
+
+def _past_the_change(record: Path, seconds: float) -> bool:
+    """Whether the recording file holds a change and ends more than `seconds` after it."""
+    data = yaml.safe_load(record.read_text()) if record.exists() else None
+    changes = data["session"]["changes"] if data else []
+    return bool(changes) and data is not None and data["duration"] > changes[0]["at"] + seconds
+
+
+def test_a_killed_service_leaves_a_valid_recording(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """SIGKILL, no clean end: the file kept current still replays the readings the broker got, up to its instant."""
+    port, prefix = free_port(), f"kill-{free_port()}"
+    record = tmp_path / "killed.yaml"
+    env = {**os.environ, "IOT_MOCK_TOPIC_PREFIX": prefix, "IOT_MOCK_MQTT_URL": mosquitto.url,
+           "IOT_MOCK_STATE_DB": str(tmp_path / "devices.sqlite3")}  # fmt: skip
+    command = [sys.executable, "-m", "iot_mock", "serve", "--speed", "30", "--port", str(port),
+               "--no-embedded-broker", "--record", str(record)]  # fmt: skip
+
+    async def session() -> Collector:
+        async with collect(mosquitto.port, f"{prefix}/#") as got:
+            process = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+            try:
+                await asyncio.to_thread(wait_listening, port, 20)
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=10) as api:
+                    await got.wait_for(lambda: len(_readings(got, prefix).get("mock-server-001", [])) >= 2, 20)
+                    disable = {"command": "disable"}
+                    await _ok(api.post("/devices/mock-server-001/command", json=disable))
+                    await got.wait_for(lambda: _past_the_change(record, 20.0), timeout=10)  # a reading later
+            finally:
+                process.kill()
+                await asyncio.to_thread(process.wait, 20)
+            marker = f"{prefix}/marker"
+            await publish(mosquitto.port, marker, b"end")
+            await got.wait_for(lambda: any(m.topic == marker for m in got.messages))
+        return got
+
+    live = _readings(asyncio.run(session()), prefix)
+    replay = _replay(record, tmp_path)
+    assert set(replay) == set(live) and all(replay.values())
+    for device_id, payloads in replay.items():
+        assert payloads == live[device_id][: len(payloads)]
+    assert any(not json.loads(line)["enabled"] for line in replay["mock-server-001"])
