@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from api.latest import LatestReadings
 from api.store import DeviceStore
 from engine.model.device import Device
 from engine.model.specs import Plan
+from engine.runtime.recorder import keep_recorded, session_recording_off_loop
 from engine.runtime.service import LiveRun, RunHook, run_live
 from engine.runtime.settings import Settings
 from engine.runtime.tally import CommandTally
+from engine.scenario.recording import Base
 
 
 @dataclass
@@ -34,6 +37,12 @@ class Conductor:
     """Entered for the time of each run (see `run_live`): the program's process-wide tweaks."""
     rest_commands: CommandTally = field(default_factory=CommandTally)
     """Commands of the current run sent through the API, by outcome (MQTT's are the bridge's)."""
+    record: Path | None = None
+    """Where each run's recording is kept current (`serve --record FILE`); None: only on request."""
+    base: Base = field(default_factory=Base)
+    """The scenario the current (or last) run ran, for its recording."""
+    started: Plan | None = None
+    """The plan the current (or last) run was started with, before the stored devices were laid over it."""
     _task: asyncio.Task[LiveRun] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -43,13 +52,13 @@ class Conductor:
         live = self.live
         return None if live is None or live.stop.is_set() else live
 
-    async def start(self, plan: Plan, *, speed: float | None, seed: int | None) -> LiveRun:
-        """Stop the current run (if any) and start `plan`, with the API's stored device changes."""
+    async def start(self, plan: Plan, *, speed: float | None, seed: int | None, base: Base) -> LiveRun:
+        """Stop the current run (if any) and start `plan` (from `base`), with the API's stored device changes."""
         async with self._lock:
             await self._stop()
-            plan = self.store.apply(plan)
+            started, plan = plan, self.store.apply(plan)
             latest = LatestReadings(plan.start_epoch)
-            started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
+            running: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
             task = self.tasks.create_task(
                 run_live(
                     plan,
@@ -58,19 +67,30 @@ class Conductor:
                     seed=seed,
                     sinks=(latest,),
                     stop=asyncio.Event(),
-                    started=started,
+                    started=running,
                     set_up=self.set_up,
                 ),
                 name=f"live-run-{plan.name}",
             )
-            await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
-            if not started.done():
+            await asyncio.wait({task, running}, return_when=asyncio.FIRST_COMPLETED)
+            if not running.done():
                 await task  # it failed before starting: raise why
-            self._task, self.latest, self.live = task, latest, started.result()
+            self._task, self.latest, self.live = task, latest, running.result()
+            self.base, self.started = base, started
+            if self.record is not None:
+                recorder = keep_recorded(self.record, base, started, self.live.sim, task)
+                self.tasks.create_task(recorder, name="recording")
             self.cache.clear()
             self.rest_commands = CommandTally()
             self.device_json.clear()
             return self.live
+
+    async def recording(self, folder: Path) -> str | None:
+        """The current (or last) run's session so far as an overlay scenario (YAML); None before any run.
+        Raises `NothingToRecord` while it is still at sim time 0."""
+        if self.live is None or self.started is None:
+            return None
+        return await session_recording_off_loop(self.base, self.started, self.live.sim, folder=folder)
 
     async def stop(self) -> None:
         """Stop the current run: drain the outbox, publish `offline`, disconnect."""

@@ -19,7 +19,7 @@ from api.routes import apply_change, conductor, describe, device_of, json_object
 from api.routing import Operation
 from engine.model.specs import DeviceSpec, Plan
 from engine.runtime import changes
-from engine.scenario.compile import device_spec
+from engine.scenario.compile import device_fields, device_spec
 from engine.scenario.fields import Interval
 from engine.scenario.format import Device
 
@@ -37,30 +37,6 @@ class DeviceUpdate(BaseModel):
     noise: float | None = Field(None, ge=0, le=1)
     voltage_noise: float | None = Field(None, ge=0, le=0.2)
     power_factor: float | None = Field(None, gt=0, le=1)
-
-
-def device_body(spec: DeviceSpec) -> dict[str, Any]:
-    """A device spec as the scenario format writes it (what the store keeps)."""
-    return {
-        "id": spec.id, "kind": spec.kind, "name": spec.name, "location": spec.location, "rated_kw": spec.rated_kw,
-        "profile": spec.profile.name, "interval": spec.interval, "noise": spec.noise,
-        "voltage_noise": spec.voltage_noise, "power_factor": spec.power_factor, "phases": spec.phases,
-        "behaviour": spec.behaviour, "tags": list(spec.tags), "buffer": spec.buffer,
-        "register_kwh": spec.register_kwh, "energy_start_kwh": spec.energy_start_kwh,
-        "trip_current_a": spec.trip_current_a,
-        "inrush": {"factor": spec.inrush.factor, "duration": spec.inrush.duration} if spec.inrush else False,
-        "shifts": spec.shifts, "days": spec.days,
-        "setpoint_c": spec.setpoint_c if spec.kind == "hvac" else None,
-        "deadband_c": spec.deadband_c if spec.kind == "hvac" else None,
-    } | (_replay_body(spec) if spec.replay is not None else {})  # fmt: skip
-
-
-def _replay_body(spec: DeviceSpec) -> dict[str, Any]:
-    """A replay device's own fields: its file (kept as it was read), loop, interpolation and scale."""
-    assert spec.replay is not None
-    replay = spec.replay
-    return {"profile": None, "csv": replay.csv, "loop": replay.loop, "interpolation": replay.interpolation,
-            "scale": replay.scale}  # fmt: skip
 
 
 def _spec(plan: Plan, body: dict[str, Any], current: DeviceSpec | None = None) -> tuple[Device, DeviceSpec]:
@@ -100,7 +76,7 @@ async def update_device(request: Request) -> Response:
         edit = DeviceUpdate.model_validate(await json_object(request))
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
-    body = device_body(current.spec) | edit.model_dump(exclude_unset=True)
+    body = device_fields(current.spec) | edit.model_dump(exclude_unset=True)
     if current.spec.replay is not None and "rated_kw" in edit.model_fields_set:
         body.pop("scale")  # a new rating scales the history's peak to it
     device, spec = _spec(live.sim.plan, body, current.spec)

@@ -147,6 +147,7 @@ RESPONSES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("post", "/api/v1/scenarios/validate"): ("200", _ref("Validation")),
     ("post", "/api/v1/simulation/events"): ("200", _ref("EventResult")),
     ("get", "/health"): ("200", _ref("Health")),
+    ("get", "/api/v1/simulation/recording"): ("200", _ref("Recording")),
 }
 """Success responses by (method, path); the other /simulation routes answer with the Status."""
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -161,6 +162,17 @@ def _object(properties: dict[str, Any], *, description: str = "") -> dict[str, A
 
 SCHEMAS: dict[str, Any] = _titled({
     "SpeedRequest": SPEED,
+    "Recording": {
+        "type": "object",
+        "description": "A scenario file (YAML) that extends the one that ran: `iot-mock schema` describes its fields.",
+        "required": ["version", "name", "duration", "seed", "session"],
+        "properties": {
+            "extends": {"type": "string"},
+            "duration": {"type": "number"},
+            "seed": {"type": "integer"},
+            "session": {"type": "object", "required": ["start", "changes"]},
+        },
+    },
     "Error": {
         "type": "object",
         "description": "Every 4xx (and 503) answer: what went wrong, and for an invalid body or scenario each issue.",
@@ -336,6 +348,7 @@ NOT_FOUND_OR_CONFLICT: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/api/v1/simulation/resume"): ("409",),
     ("post", "/api/v1/simulation/speed"): ("409",),
     ("post", "/api/v1/simulation/stop"): ("409",),
+    ("get", "/api/v1/simulation/recording"): ("409",),
     ("post", "/api/v1/simulation/events"): ("404", "409"),
     ("post", "/api/v1/simulation/start"): ("404",),
     ("get", "/api/v1/scenarios/{name}"): ("404",),
@@ -474,6 +487,8 @@ def _request_examples(schema: dict[str, Any]) -> dict[str, Any]:
 def _media(path: str) -> str:
     if path == "/metrics":
         return "text/plain"
+    if path == "/api/v1/simulation/recording":
+        return "application/yaml"
     return "text/event-stream" if path.endswith("/stream") else "application/json"
 
 

@@ -30,7 +30,9 @@ from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import TargetedAction
 from engine.scenario.catalog import load_named, scenario_names
 from engine.scenario.compile import moved_to
-from engine.scenario.loader import parse_scenario
+from engine.scenario.loader import LoadedScenario, parse_scenario
+from engine.scenario.recording import Base
+from engine.scenario.yaml_source import parse_yaml
 
 T = TypeVar("T")
 
@@ -47,9 +49,9 @@ async def _named(request: Request, name: str) -> Plan:
     return (await loader.run(load_named, name)).plan
 
 
-async def _uploaded(request: Request, text: bytes | str, source: str) -> Plan:
+async def _uploaded(request: Request, text: bytes | str, source: str) -> LoadedScenario:
     loader: Loader = request.state.loader
-    return (await loader.run(parse_scenario, text, source)).plan
+    return await loader.run(parse_scenario, text, source)
 
 
 class Loader:
@@ -105,8 +107,8 @@ async def show_scenario(request: Request) -> Response:
 
 async def validate_scenario(request: Request) -> Response:
     """Check a scenario sent as YAML in the body: 200 with its summary, or 422 with every issue."""
-    plan = await _uploaded(request, await request.body(), "upload.yaml")
-    return JSONResponse({"valid": True, **_summary(plan)})
+    loaded = await _uploaded(request, await request.body(), "upload.yaml")
+    return JSONResponse({"valid": True, **_summary(loaded.plan)})
 
 
 class StartRequest(BaseModel):
@@ -136,11 +138,13 @@ async def start(request: Request) -> Response:
     except ValidationError as exc:
         raise InvalidBody.of(exc) from None
     if body.scenario is not None:
-        plan = await _named(request, body.scenario)
-    else:
-        plan = await _uploaded(request, body.yaml or "", "body.yaml")
+        plan, base = await _named(request, body.scenario), Base(name=body.scenario)
+    else:  # an upload has no path to extend: its recording embeds it
+        loaded = await _uploaded(request, body.yaml or "", "body.yaml")
+        data = parse_yaml(loaded.rendered).data
+        plan, base = loaded.plan, Base(embedded=data if isinstance(data, dict) else None)
     plan = moved_to(plan, body.start or datetime.now(UTC).replace(microsecond=0))
-    await conductor(request).start(plan, speed=body.speed, seed=body.seed)
+    await conductor(request).start(plan, speed=body.speed, seed=body.seed, base=base)
     return await simulation_status(request)
 
 

@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-embedded-broker", action="store_true", help="never start the embedded broker")
     serve.add_argument("--host", help="API address (default: IOT_MOCK_API_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="API port (default: IOT_MOCK_API_PORT or 8090)")
+    serve.add_argument(
+        "--record", metavar="FILE",
+        help="keep FILE the recording of the session (a scenario `iot-mock run FILE` replays exactly), rewritten "
+        "atomically as it goes and at the end",
+    )  # fmt: skip
 
     preview = commands.add_parser(
         "preview", help="draw a scenario's power per device, site total and fault timeline (PNG, SVG or HTML)"

@@ -41,6 +41,7 @@ from engine.scenario.catalog import load_named, resolve, scenario_names, scenari
 from engine.scenario.compile import moved_to
 from engine.scenario.compose import compose
 from engine.scenario.format import json_schema
+from engine.scenario.recording import Base
 from engine.scenario.source import read_source
 from engine.shards import Shard, chosen_shard
 from engine.simulation import Simulation
@@ -204,11 +205,15 @@ def _serve(args: argparse.Namespace) -> int:
     if not is_loopback(settings.api_host) and not settings.api_token:
         raise IotMockError(f"serving the API on {settings.api_host} needs IOT_MOCK_API_TOKEN (16+ characters)")
     loaded = load_named(args.scenario)
+    record = Path(args.record) if args.record else None
+    if record is not None and not record.parent.is_dir():
+        raise IotMockError(f"--record {args.record}: no folder {str(record.parent)!r} to write it in")
     sockets = _preflight(settings)
     try:
         start = args.start or datetime.now(UTC).replace(microsecond=0)
         plan = _sharded(moved_to(loaded.plan, start), part)
-        app = create_app(plan, settings, speed=args.speed, seed=args.seed, set_up=frozen_heap)
+        base = Base(path=Path(args.scenario)) if Path(args.scenario).is_file() else Base(name=args.scenario)
+        app = create_app(plan, settings, speed=args.speed, seed=args.seed, set_up=frozen_heap, base=base, record=record)
         _configure_logging()
         port = sockets[0].getsockname()[1]
         logging.getLogger("iot_mock").info("API and demo page on http://%s:%d/", settings.api_host, port)
@@ -285,6 +290,10 @@ _FLAGS = {"mqtt_url": "--mqtt", "api_host": "--host", "api_port": "--port"}
 
 
 def _sharded(plan: Plan, part: Shard | None) -> Plan:
+    if part is not None and plan.shard is not None:  # a recording of a sharded session
+        if part == plan.shard:
+            return plan
+        raise IotMockError(f"the scenario is shard {plan.shard[0]}/{plan.shard[1]} already (its session.shard)")
     if part is None:
         return plan
     sharded = shard(plan, *part)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from engine.model.profiles import DailyProfile
 
 if TYPE_CHECKING:
-    from engine.model.actions import Action
+    from engine.model.actions import Action, RunChange
     from engine.model.history import ReplaySpec
 
 Kind = Literal["hvac", "lighting", "server", "industrial", "appliance", "replay"]
@@ -125,6 +125,18 @@ class Plan:
     """(K, N) when this plan is shard K of N of a scenario: other processes run the other devices."""
     data_files: tuple[tuple[str, str], ...] = ()
     """(path, sha256) of each data file the scenario read (a weather CSV, replay histories), for the report."""
+    session: tuple[Recorded, ...] = ()
+    """The external changes of a recorded live session, by time: applied as that session applied them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One external change (a command, an injected event, a device change) applied at `at` seconds, on
+    `targets`: what a live session applied, and what its replay applies again at the same instant."""
+
+    at: float
+    change: Action | RunChange
+    targets: tuple[str, ...]
 
 
 def shard(plan: Plan, index: int, count: int) -> Plan:

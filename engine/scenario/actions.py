@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
+from engine.contract.topics import ID_PATTERN
 from engine.errors import CommandError
 from engine.model import faults
 from engine.model.actions import Action
@@ -451,12 +452,48 @@ class _On(BaseModel):
     target: Target
 
 
+def _recorded_schema(schema: dict[str, Any], recorded: type[BaseModel]) -> None:
+    """A recorded change's JSON Schema: its action's examples as a recording writes them (exact `at`, ids)."""
+    if issubclass(recorded, _Action):
+        schema["examples"] = [_as_recorded(example) for example in recorded.examples()]
+
+
+def _as_recorded(event: dict[str, Any]) -> dict[str, Any]:
+    """An example event as a recording holds it: at an exact instant, on the ids it resolved to."""
+    target = event.get("target")
+    ids = [target] if isinstance(target, str) and target != "all" else target if isinstance(target, list) else ["ac"]
+    params = {key: value for key, value in event.items() if key not in {"at", "rate", "from", "until", "target"}}
+    return {"at": 3600.25, "action": params.pop("action"), "target": ids, **params}
+
+
+class _Recorded(BaseModel):
+    """When and where a live session applied an action: its exact instant and the ids it resolved to."""
+
+    model_config = ConfigDict(frozen=True, json_schema_extra=_recorded_schema)  # frozen as _When
+
+    at: float = Field(
+        ge=0,
+        allow_inf_nan=False,
+        description="Seconds since the start, a number written with every digit (the live run's exact instant).",
+    )
+    target: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(
+        description="The ids of the devices it applied to, as the live run resolved them."
+    )
+
+
+def _members(base: type[BaseModel], suffix: str) -> tuple[Any, ...]:
+    """Every action with the fields of `base` added, each named `<Action><suffix>`."""
+    return tuple(create_model(f"{cls.__name__}{suffix}", __base__=(cls, base), __doc__=cls.__doc__) for cls in ACTIONS)
+
+
 def _with(base: type[BaseModel], suffix: str) -> Any:
     """The union of every action with the fields of `base` added (its members named `<Action><suffix>`)."""
-    members = tuple(
-        create_model(f"{cls.__name__}{suffix}", __base__=(cls, base), __doc__=cls.__doc__) for cls in ACTIONS
-    )
-    return Annotated[Union[members], Field(discriminator="action")]  # noqa: UP007 - a union built from a tuple
+    return Annotated[Union[_members(base, suffix)], Field(discriminator="action")]  # noqa: UP007 - a union from a tuple
+
+
+RECORDED_ACTIONS: tuple[Any, ...] = _members(_Recorded, "Recorded")
+"""Every action as a recorded session's change holds it (`at` exact seconds, `target` ids): members of
+the format's `SessionChange` union."""
 
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfoNotFoundError
 
+from engine.model.actions import Action, CreateDevice, DeleteDevice, ReadNow, RunChange, UpdateDevice
 from engine.model.calendar import utc_epoch
 from engine.model.history import History, ReplaySpec, peak_kw
 from engine.model.kinds import KINDS
@@ -23,11 +24,11 @@ from engine.model.profiles import (
     profile_from_curves,
     shift_profile_name,
 )
-from engine.model.specs import DeviceSpec, InrushSpec, Plan, Scheduled, SiteSpec, WeatherSpec
+from engine.model.specs import DeviceSpec, InrushSpec, Plan, Recorded, Scheduled, SiteSpec, WeatherSpec, shard
 from engine.model.zones import site_zone
 from engine.scenario.durations import parse_relative
 from engine.scenario.fields import KindTarget, TagTarget, Target
-from engine.scenario.format import DEFAULT_START, Device, Event, Scenario
+from engine.scenario.format import DEFAULT_START, Device, DeviceChange, DeviceTargeted, Event, Scenario, Session
 
 Problem = tuple[tuple[str | int, ...], str, object]
 RESERVED_IDS = frozenset({"all"})
@@ -111,6 +112,7 @@ def _problems(data: dict[str, Any]) -> Iterator[Problem]:
         if isinstance(profile, str) and profile not in profiles and profile not in BUILTIN_PROFILES:
             known = ", ".join(sorted({*profiles, *BUILTIN_PROFILES}))
             yield ("devices", i, "profile"), f"unknown profile {profile!r}; known: {known}", profile
+    yield from _session_problems(data.get("session"), profiles)
     tags = {
         tag
         for _, device in devices
@@ -131,6 +133,21 @@ def _problems(data: dict[str, Any]) -> Iterator[Problem]:
             unknown = [name for name in names if isinstance(name, str) and name not in seen]
             if unknown:
                 yield ("events", i, "target"), f"unknown device id {unknown[0]!r}", unknown[0]
+
+
+def _session_problems(session: object, profiles: Mapping[str, Any]) -> Iterator[Problem]:
+    """The profiles a recorded session's devices name must exist (the session's other references were
+    resolved when it was recorded; one that no longer resolves fails the replay at its instant, named)."""
+    if not isinstance(session, dict):
+        return
+    located: list[tuple[tuple[str | int, ...], object]]
+    located = [(("session", "devices", i), device) for i, device in _items(session.get("devices"))]
+    located += [(("session", "changes", i, "device"), c.get("device")) for i, c in _items(session.get("changes"))]
+    for path, device in located:
+        profile = device.get("profile") if isinstance(device, dict) else None
+        if isinstance(profile, str) and profile not in profiles and profile not in BUILTIN_PROFILES:
+            known = ", ".join(sorted({*profiles, *BUILTIN_PROFILES}))
+            yield (*path, "profile"), f"unknown profile {profile!r}; known: {known}", profile
 
 
 def _when_problems(i: int, event: dict[str, Any], start: datetime | None, timezone: str | None) -> Iterator[Problem]:
@@ -243,6 +260,29 @@ def _replay(device: Device, history: History | None) -> ReplaySpec:
     return ReplaySpec(history, loop, device.interpolation or "linear", scale, device.csv)
 
 
+def device_fields(spec: DeviceSpec) -> dict[str, Any]:
+    """A device spec as the scenario format writes it, every field given (what `device_spec` turns back into
+    the same spec): the API's store keeps it, a recording holds it."""
+    return {
+        "id": spec.id, "kind": spec.kind, "name": spec.name, "location": spec.location, "rated_kw": spec.rated_kw,
+        "profile": spec.profile.name, "interval": spec.interval, "noise": spec.noise,
+        "voltage_noise": spec.voltage_noise, "power_factor": spec.power_factor, "phases": spec.phases,
+        "behaviour": spec.behaviour, "tags": list(spec.tags), "buffer": spec.buffer,
+        "register_kwh": spec.register_kwh, "energy_start_kwh": spec.energy_start_kwh,
+        "trip_current_a": spec.trip_current_a,
+        "inrush": {"factor": spec.inrush.factor, "duration": spec.inrush.duration} if spec.inrush else False,
+        "shifts": spec.shifts, "days": spec.days,
+        "setpoint_c": spec.setpoint_c if spec.kind == "hvac" else None,
+        "deadband_c": spec.deadband_c if spec.kind == "hvac" else None,
+    } | (_replay_fields(spec.replay) if spec.replay is not None else {})  # fmt: skip
+
+
+def _replay_fields(replay: ReplaySpec) -> dict[str, Any]:
+    """A replay device's own fields: its file (as the scenario named it), loop, interpolation and scale."""
+    return {"profile": None, "csv": replay.csv, "loop": replay.loop, "interpolation": replay.interpolation,
+            "scale": replay.scale}  # fmt: skip
+
+
 def _profile_name(device: Device) -> str:
     """Its own profile, the one its shifts and days make (industrial), or its kind's."""
     if device.shifts is not None or device.days is not None:
@@ -280,7 +320,7 @@ def to_plan(
         for index, device in enumerate(scenario.devices)
     )
     events = tuple(_scheduled(index, event, scenario) for index, event in enumerate(scenario.events))
-    return Plan(
+    plan = Plan(
         name=scenario.name,
         revision=scenario.revision,
         description=scenario.description,
@@ -297,6 +337,47 @@ def to_plan(
         profiles=profiles,
         data_files=data_files,
     )
+    return plan if scenario.session is None else _with_session(plan, scenario.session)
+
+
+def _with_session(plan: Plan, session: Session) -> Plan:
+    """The plan as the recorded session ran it: moved to its start, its shard, then the API's stored devices
+    laid over it (as `api.store` lays them), and its changes to replay."""
+    if session.start is not None:
+        plan = moved_to(plan, session.start)
+    if session.shard is not None:
+        index, count = (int(part) for part in session.shard.split("/"))
+        plan = shard(plan, index, count)
+    devices = {device.id: device for device in plan.devices}
+    for device_id in session.removed:
+        devices.pop(device_id, None)
+    for device in session.devices:
+        devices[device.id] = device_spec(device, plan.profiles, plan.site, history=_history_of(devices.get(device.id)))
+    events = tuple(
+        dataclasses.replace(event, targets=tuple(t for t in event.targets if t in devices)) for event in plan.events
+    )
+    replayed = tuple(_recorded(change, plan, devices) for change in session.changes)
+    return dataclasses.replace(plan, devices=tuple(devices.values()), events=events, session=replayed)
+
+
+def _history_of(spec: DeviceSpec | None) -> History | None:
+    """The history a replay device read: what a recorded change of it keeps (the API cannot read files)."""
+    return spec.replay.history if spec is not None and spec.replay is not None else None
+
+
+def _recorded(change: object, plan: Plan, devices: Mapping[str, DeviceSpec]) -> Recorded:
+    """One change of a session as the simulation applies it; `devices`: those the session started with."""
+    applied: Action | RunChange
+    if isinstance(change, DeviceChange):
+        history = _history_of(devices.get(change.device.id))
+        spec = device_spec(change.device, plan.profiles, plan.site, history=history)
+        applied = CreateDevice(spec) if change.action == "create_device" else UpdateDevice(spec)
+        return Recorded(change.at, applied, (spec.id,))
+    if isinstance(change, DeviceTargeted):
+        applied = DeleteDevice() if change.action == "delete_device" else ReadNow()
+        return Recorded(change.at, applied, tuple(change.target))
+    action: Any = change  # one of RECORDED_ACTIONS: an action with `at` and `target`
+    return Recorded(action.at, action.resolved(), tuple(action.target))
 
 
 def _weather(scenario: Scenario, table: tuple[tuple[float, float], ...]) -> WeatherSpec | None:

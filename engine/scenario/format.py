@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -19,7 +19,7 @@ from engine.contract.topics import ID_PATTERN
 from engine.model.profiles import shift_profile_name
 from engine.model.specs import Kind
 from engine.model.zones import site_zone
-from engine.scenario.actions import ScheduledEvent
+from engine.scenario.actions import RECORDED_ACTIONS, ScheduledEvent
 from engine.scenario.fields import Duration, Interval
 
 SUPPORTED_VERSIONS = (1,)
@@ -319,6 +319,104 @@ class Device(_Strict):
 Event = ScheduledEvent  # the name a scenario file gives it
 """One entry of `events:` (see `engine.scenario.actions`)."""
 
+DeviceId = Annotated[str, Field(pattern=ID_PATTERN)]
+RecordedAt = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, description="Seconds since the start, exactly as the live run applied it."),
+]
+
+
+class DeviceChange(_Strict):
+    """A device created (the API's POST) or given another spec (PUT) during the session, with its full spec."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"at": 61.25, "action": "create_device", "device": {"id": "rack-9", "kind": "server"}}]
+        }
+    )
+
+    at: RecordedAt
+    action: Literal["create_device", "update_device"] = Field(description="What happened.")
+    device: Device = Field(description="The device, every field as the live run had it.")
+
+
+class DeviceTargeted(_Strict):
+    """A device deleted during the session, or read once outside its schedule (the API's `simulate`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"at": 90.0, "action": "delete_device", "target": ["ac"]}]}
+    )
+
+    at: RecordedAt
+    action: Literal["delete_device", "simulate"] = Field(description="What happened.")
+    target: list[DeviceId] = Field(min_length=1, max_length=1, description="The device's id.")
+
+
+if TYPE_CHECKING:
+    SessionChange = Any
+else:
+    SessionChange = Annotated[
+        Union[(*RECORDED_ACTIONS, DeviceChange, DeviceTargeted)],
+        Field(discriminator="action"),
+    ]
+"""One change a live session applied: an action (a command, an injected event) or a device change."""
+
+
+class Session(_Strict):
+    """What a recorded live session added over its scenario (`GET /api/v1/simulation/recording`, `iot-mock
+    serve --record`): its shard, the API's stored devices it started with, and every external change it
+    applied, each replayed at its exact instant, after the timeline's actions of that instant and before
+    the readings due at it, as the live run applied it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"start": "2025-08-04T08:30:00+00:00", "shard": "1/2", "removed": ["mock-kitchen-001"],
+                 "devices": [{"id": "rack-9", "kind": "server", "rated_kw": 30}],
+                 "changes": [{"at": 12.3456789, "action": "set_power", "target": ["mock-hvac-001"], "kw": 5.0},
+                             {"at": 40.1, "action": "create_device", "device": {"id": "rack-10", "kind": "server"}},
+                             {"at": 90.0, "action": "delete_device", "target": ["rack-10"]}]},
+            ]
+        }
+    )  # fmt: skip
+
+    start: datetime | None = Field(
+        None,
+        description="The session's start, with its UTC offset (naive: local in `timezone`): the scenario is moved "
+        "there, its events with it (as `serve --start` moves it); the file's own `start` if omitted.",
+    )
+    shard: str | None = Field(
+        None, pattern=r"^[0-9]+/[0-9]+$", description="K/N: the session ran shard K of N of the scenario's devices."
+    )
+    devices: list[Device] = Field(
+        default_factory=list,
+        description="Devices the API's store laid over the scenario when the session started (after the shard): "
+        "an id of the scenario takes this spec, a new id is appended.",
+    )
+    removed: list[DeviceId] = Field(
+        default_factory=list, description="Ids of the scenario's devices the API's store had deleted at the start."
+    )
+    changes: list[SessionChange] = Field(
+        default_factory=list, max_length=1_000_000, description="Every change applied, in the order applied."
+    )
+
+    @field_validator("shard")
+    @classmethod
+    def _check_shard(cls, shard: str | None) -> str | None:
+        if shard is not None:
+            index, count = (int(part) for part in shard.split("/"))
+            if not 1 <= index <= count:
+                raise ValueError(f"must be K/N with 1 <= K <= N, got {shard!r}")
+        return shard
+
+    @field_validator("changes")
+    @classmethod
+    def _in_order(cls, changes: list[Any]) -> list[Any]:
+        for i in range(1, len(changes)):
+            if changes[i].at < changes[i - 1].at:
+                raise ValueError(f"changes[{i}].at must not be before changes[{i - 1}].at ({changes[i - 1].at!r})")
+        return changes
+
 
 class Scenario(_Strict):
     """A named, versioned description of a site, its devices and what happens to them."""
@@ -340,6 +438,12 @@ class Scenario(_Strict):
                     "version": 1, "name": "office-week-quiet", "extends": "office-week",
                     "remove": ["office-kitchen"], "events": [{"at": "+1d10:00", "action": "disable",
                                                               "target": {"kind": "lighting"}, "duration": "1h"}],
+                },
+                {
+                    "version": 1, "name": "default-recording", "extends": "default", "duration": 120.5, "seed": 7,
+                    "session": {"start": "2025-08-04T08:30:00+00:00",
+                                "changes": [{"at": 61.25, "action": "outage", "target": ["mock-hvac-001"],
+                                             "duration": 30.0}]},
                 },
             ]
         }
@@ -380,6 +484,9 @@ class Scenario(_Strict):
     profiles: dict[str, Profile] = Field(default_factory=dict, description="Named daily load curves.")
     devices: list[Device] = Field(min_length=1, max_length=100_000, description="The meters.")
     events: list[Event] = Field(default_factory=list, description="What happens, and when.")
+    session: Session | None = Field(
+        None, description="A recorded live session replayed over the scenario (written by the recording, not by hand)."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -11,6 +11,13 @@ seeded Poisson arrivals of a `rate`, `arrivals.py`), and external ones (commands
 changes) through `apply`, at the current instant, after the timeline's actions due at that
 instant. Each is recorded in the journal; an action that lasts is tracked as an occurrence until it
 ended on each device, at its duration or when another action removed its fault (`clear_fault`).
+
+Every external change applied is also kept in `applied`, with its exact instant and resolved targets:
+a live session's recording (`engine.runtime.recorder`). A plan's `session` (a recording) is replayed
+through the same door: `advance` runs the environment to each recorded instant and applies the change
+there, so it lands where the live one did, after the environment's events of that instant and before
+the readings due at it (a live change applies when an advance has emitted the readings before that
+instant, not those at it).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from engine.model.faults import Fault
 from engine.model.kinds import KINDS
 from engine.model.randomness import stream
 from engine.model.readings import Produced, ReadingBatch, Sink, StatusChange
-from engine.model.specs import DeviceSpec, Plan, Scheduled
+from engine.model.specs import DeviceSpec, Plan, Recorded, Scheduled
 from engine.model.weather import Climate
 from engine.simulation.arrivals import arrivals
 from engine.simulation.journal import Entry, Journal, Phase
@@ -104,6 +111,10 @@ class Simulation:
         """Counts changes of device state (actions), so views of it can be cached."""
         self.ended = False
         """Set by `end()`: the devices are gone, and no action applies any more."""
+        self.applied: list[Recorded] = []
+        """Every external change applied, in order, at its instant: what a recording of the run replays."""
+        self._replayed = 0
+        """How many of the plan's recorded `session` changes are applied."""
         self._produced = Produced()
         for device in self.devices:
             self._start_behaviour(device)
@@ -123,6 +134,8 @@ class Simulation:
 
     def advance(self, until: float) -> int:
         """Run to `until` and write every reading due before it to the sink; returns their count."""
+        if self._replayed < len(self.plan.session):
+            self._replay(until)
         if until > self.env.now:
             self.env.run(until=until)
         devices, next_due, outbox = self.all_devices, self._next_due, self._produced
@@ -134,6 +147,22 @@ class Simulation:
                 raise SimulationError(device.spec.id, self.now, f"sampling failed: {exc!r}") from exc
             next_due[index] = device.next_due
         return self.flush()
+
+    def _replay(self, until: float) -> None:
+        """Apply the plan's recorded changes due by `until` (at it included: live, a change at an advance's
+        end applied before the next advance), each at its instant, as a live driver applied it."""
+        session = self.plan.session
+        while self._replayed < len(session) and session[self._replayed].at <= until:
+            recorded = session[self._replayed]
+            self._replayed += 1
+            if recorded.at > self.env.now:
+                self.env.run(until=recorded.at)
+            try:
+                self.apply(recorded.change, recorded.targets)
+            except CommandError as exc:
+                raise SimulationError(
+                    exc.device_id, recorded.at, f"the recorded {recorded.change.action} no longer applies: {exc.reason}"
+                ) from exc
 
     def flush(self) -> int:
         """Hand the sink what the outbox holds now, in (time, device) order; returns the reading count."""
@@ -211,6 +240,8 @@ class Simulation:
         except CommandError as exc:
             exc.sim_time = self.now
             raise
+        if source == "command":
+            self.applied.append(Recorded(self.now, change, targets))
         self.flush()  # statuses go out now, even while the clock is paused
 
     def _settle(self) -> None:

@@ -254,7 +254,7 @@ def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient)
     operations = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert ("/api/v1/devices/{device_id}/command", "post") in operations
     assert ("/api/v1/simulation/status", "get") in operations and ("/health", "get") in operations
-    assert len(operations) == 21  # 20 API and ops routes and the event stream
+    assert len(operations) == 22  # 21 API and ops routes and the event stream
     for path, method in operations:  # every operation says what it answers, and only errors it can give
         operation = document["paths"][path][method]
         success = [code for code in operation["responses"] if code.startswith("2")]
@@ -269,7 +269,7 @@ def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient)
     assert ids == sorted([
         "health", "metrics", "list_devices", "create_device", "get_device", "update_device", "delete_device",
         "get_readings", "send_command", "simulate", "simulation_status", "pause", "resume", "set_speed", "stop",
-        "start", "inject_event", "list_scenarios", "validate_scenario", "show_scenario", "stream",
+        "start", "inject_event", "list_scenarios", "validate_scenario", "show_scenario", "stream", "get_recording",
     ])  # fmt: skip
     titles = [schema.get("title") for schema in document["components"]["schemas"].values()]
     assert (

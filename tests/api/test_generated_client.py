@@ -145,6 +145,9 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
     assert call("validate_scenario", 200, "Validation", body=package.types.File(payload=io.BytesIO(text))).name == "up"
     assert call("stream", 200, str, snapshots=1).startswith("event: snapshot\ndata: ")
     assert call("delete_device", 204, None, device_id="gen-1") is None
+    recording = importlib.import_module(f"{PACKAGE}.api.default.get_recording").sync_detailed(client=client)
+    assert recording.status_code == 200 and b"session:" in recording.content
+    called.add("get_recording")
     assert call("start", 200, "Status", body=models.StartRequest(scenario="default", speed=20)).running is True
     assert call("stop", 200, "Status").running is False
     return called

@@ -249,3 +249,22 @@ def test_schema_file_in_docs_is_current() -> None:
     assert json.loads(committed.read_text()) == json.loads(iot_mock("schema").stdout), (
         "docs/scenario.schema.json is stale: iot-mock schema > docs/scenario.schema.json"
     )
+
+
+def test_a_record_file_without_a_folder_is_refused_before_serving(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "session.yaml"
+    done = iot_mock("serve", "--no-embedded-broker", "--record", str(missing), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == f"error: --record {missing}: no folder {str(missing.parent)!r} to write it in\n"
+
+
+def test_a_recording_of_a_shard_refuses_another_shard(tmp_path: Path) -> None:
+    base = tmp_path / "base.yaml"
+    base.write_text("version: 1\nname: b\ndevices: [{id: a, kind: hvac}, {id: b, kind: server}]\n")
+    recording = tmp_path / "rec.yaml"
+    recording.write_text("version: 1\nextends: ./base.yaml\nname: r\nduration: 60\nsession: {shard: 2/2}\n")
+    ran = iot_mock("run", str(recording), "--shard", "2/2")
+    assert ran.returncode == 0 and {json.loads(line)["device_id"] for line in ran.stdout.splitlines()} == {"b"}
+    done = iot_mock("run", str(recording), "--shard", "1/2")
+    assert done.returncode == 1
+    assert done.stderr == "error: the scenario is shard 2/2 already (its session.shard)\n"
