@@ -237,3 +237,24 @@ def test_every_device_of_the_named_scenarios_round_trips_through_a_recording(nam
             fields |= {"csv", "loop", "interpolation", "scale"}
         assert set(device_fields(spec)) == fields  # none left out
         assert back.profile is spec.profile or back.profile == spec.profile
+
+
+def test_a_recorded_change_of_a_replay_device_keeps_the_history_it_read(tmp_path: Path) -> None:
+    """The API cannot read files: a replay device's recorded update and stored spec play the base's history."""
+    plan = load_named("history-replay").plan
+    meter = next(spec for spec in plan.devices if spec.id == "east-wing")
+    fields = device_fields(meter) | {"rated_kw": 20.0, "scale": None}  # the API's PUT of a new rating
+    overlay = {
+        "version": 1, "extends": "history-replay", "name": "history-replay-recording", "duration": 7200.0,
+        "session": {"devices": [device_fields(meter)],
+                    "changes": [{"at": 3600.5, "action": "update_device", "device": fields}]},
+    }  # fmt: skip
+    path = tmp_path / "recording.yaml"
+    path.write_text(yaml.safe_dump(overlay, sort_keys=False))
+    replay = load_scenario(path).plan
+    sink = MemorySink()
+    run_virtual(Simulation(replay, sink), replay.duration)
+    east = [reading for reading in sink.readings() if reading.device_id == "east-wing"]
+    before = max(r.power for r in east if r.t < 3600.5)
+    after = max(r.power for r in east if r.t > 3601)
+    assert 0.4 < after / before < 0.6  # the same history, its peak now scaled from 40 kW to 20 kW
