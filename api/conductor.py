@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from api.history import History
 from api.latest import LatestReadings
 from api.store import DeviceStore
 from engine.model.device import Device
@@ -27,6 +28,8 @@ class Conductor:
     store: DeviceStore
     live: LiveRun | None = None
     latest: LatestReadings = field(default_factory=LatestReadings)
+    history: History = field(default_factory=History)
+    """The recent history of the current run's readings (the demo page opens with it)."""
     cache: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     device_json: dict[str, tuple[Device, int, bytes]] = field(default_factory=dict)
     """Each device's JSON in the device list, with the device and revision it describes."""
@@ -48,7 +51,7 @@ class Conductor:
         async with self._lock:
             await self._stop()
             plan = self.store.apply(plan)
-            latest = LatestReadings(plan.start_epoch)
+            latest, history = LatestReadings(plan.start_epoch), History()
             started: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
             task = self.tasks.create_task(
                 run_live(
@@ -56,7 +59,7 @@ class Conductor:
                     self.settings,
                     speed=speed,
                     seed=seed,
-                    sinks=(latest,),
+                    sinks=(latest, history),
                     stop=asyncio.Event(),
                     started=started,
                     set_up=self.set_up,
@@ -66,7 +69,7 @@ class Conductor:
             await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
             if not started.done():
                 await task  # it failed before starting: raise why
-            self._task, self.latest, self.live = task, latest, started.result()
+            self._task, self.latest, self.history, self.live = task, latest, history, started.result()
             self.cache.clear()
             self.rest_commands = CommandTally()
             self.device_json.clear()

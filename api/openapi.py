@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from api.demo import MAX_SNAPSHOTS
+from api.demo import MAX_DEVICES, MAX_SNAPSHOTS
 from api.devices import DeviceUpdate
 from api.routing import Endpoint, Operation, PathRoute
 from api.scenarios import StartRequest
@@ -299,12 +299,19 @@ NOT_FOUND_OR_CONFLICT: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/api/v1/simulation/events"): ("404", "409"),
     ("post", "/api/v1/simulation/start"): ("404",),
     ("get", "/api/v1/scenarios/{name}"): ("404",),
+    ("get", "/api/v1/history"): ("409",),
+    ("get", "/api/v1/history/devices/{device_id}"): ("404", "409"),
 }
 """404 (unknown device or scenario) and 409 (no simulation running; id taken) by operation."""
 QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("get", "/api/v1/stream"): [
         {"name": "snapshots", "in": "query", "required": False, "description": "End the stream after this many.",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SNAPSHOTS}},
+    ],
+    ("get", "/api/v1/history"): [
+        {"name": "devices", "in": "query", "required": False,
+         "description": f"Comma-separated device ids whose power per step to include (at most {MAX_DEVICES}).",
+         "schema": {"type": "string"}},
     ],
 }  # fmt: skip
 """Query parameters by operation (a bad value is a 422)."""
@@ -313,7 +320,7 @@ RAW_BODY = {("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/s
 ERROR_TEXTS = {"400": "Body is not a JSON object", "401": "Missing or wrong bearer token", "404": "Not found",
                "409": "Conflict", "413": "Body too large", "422": "Invalid value",
                "503": "Busy (scenario loads, or changes waiting); retry after Retry-After seconds"}  # fmt: skip
-UNDOCUMENTED = {"/", "/docs", "/openapi.json"}
+UNDOCUMENTED = {"/", "/static/{name:path}", "/docs", "/openapi.json"}
 CHANGES = {
     ("post", "/api/v1/devices"), ("put", "/api/v1/devices/{device_id}"), ("delete", "/api/v1/devices/{device_id}"),
     ("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/devices/{device_id}/simulate"),
@@ -372,6 +379,8 @@ def _operation(path: str, method: str, endpoint: Endpoint) -> dict[str, Any]:
 def _ok_schema(path: str) -> dict[str, Any]:
     if path.startswith("/api/v1/simulation/"):
         return _ref("Status")
+    if path.startswith("/api/v1/history"):  # the demo page's history: steps, totals by kind, events
+        return {"type": "object", "required": ["step", "t", "events"]}
     return {"type": "string"}  # /metrics and the event stream: text
 
 
