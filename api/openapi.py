@@ -143,6 +143,8 @@ RESPONSES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("post", "/api/v1/scenarios/validate"): ("200", _ref("Validation")),
     ("post", "/api/v1/simulation/events"): ("200", _ref("EventResult")),
     ("get", "/health"): ("200", _ref("Health")),
+    ("get", "/api/v1/history"): ("200", _ref("History")),
+    ("get", "/api/v1/history/devices/{device_id}"): ("200", _ref("DeviceHistory")),
 }
 """Success responses by (method, path); the other /simulation routes answer with the Status."""
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -270,6 +272,48 @@ SCHEMAS: dict[str, Any] = _titled({
             "duration": _NUMBER_OR_NULL,
         },
     },
+    "HistoryEvent": {
+        "type": "object",
+        "description": "A journal entry: one phase of one action, its first 20 targets and their count.",
+        "required": ["t", "action", "phase", "source", "targets", "count"],
+        "properties": {
+            "t": {"type": "number", "description": "Sim seconds."},
+            "action": {"type": "string"},
+            "phase": {"type": "string", "enum": ["start", "end"]},
+            "source": {"type": "string", "enum": ["scenario", "command", "meter"]},
+            "targets": {"type": "array", "items": {"type": "string"}},
+            "count": {"type": "integer"},
+            "params": {"type": "object"},
+            "duration": _NUMBER_OR_NULL,
+        },
+    },
+    "History": {
+        "type": "object",
+        "description": "The recent history: one point per step of sim time, the newest last.",
+        "required": ["step", "points", "clock", "t", "totals", "devices", "events"],
+        "properties": {
+            "step": {"type": "number", "description": "Sim seconds between two points."},
+            "points": {"type": "integer", "description": "Points kept per device."},
+            "clock": {"type": "object", "description": "start_epoch (Unix seconds of sim time 0) and timezone."},
+            "t": {"type": "array", "items": {"type": "number"}, "description": "Each point's sim time."},
+            "totals": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "number"}},
+                       "description": "The site's kW by kind at each point."},
+            "devices": {"type": "object", "additionalProperties": {"type": "array", "items": _NUMBER_OR_NULL},
+                        "description": "Each asked device's kW at each point (null before its first reading)."},
+            "events": {"type": "array", "items": _ref("HistoryEvent")},
+        },
+    },
+    "DeviceHistory": {
+        "type": "object",
+        "required": ["step", "clock", "t", "power", "events"],
+        "properties": {
+            "step": {"type": "number"},
+            "clock": {"type": "object"},
+            "t": {"type": "array", "items": {"type": "number"}},
+            "power": {"type": "array", "items": _NUMBER_OR_NULL},
+            "events": {"type": "array", "items": _ref("HistoryEvent")},
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status", "mqtt"],
@@ -379,8 +423,6 @@ def _operation(path: str, method: str, endpoint: Endpoint) -> dict[str, Any]:
 def _ok_schema(path: str) -> dict[str, Any]:
     if path.startswith("/api/v1/simulation/"):
         return _ref("Status")
-    if path.startswith("/api/v1/history"):  # the demo page's history: steps, totals by kind, events
-        return {"type": "object", "required": ["step", "t", "events"]}
     return {"type": "string"}  # /metrics and the event stream: text
 
 
