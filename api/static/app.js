@@ -493,7 +493,7 @@ function renderSiteChart() {
   if (!sitePlot || key !== siteKinds) {
     if (sitePlot) sitePlot.destroy();
     siteKinds = key;
-    const series = [{}];
+    const series = [{value: (u, v) => legendTime(u, v)}];
     for (let i = kinds.length - 1; i >= 0; i--) {  // the top of the stack first: each fills down over the ones below
       series.push({
         label: kinds[i], stroke: colour(i), fill: colour(i) + "cc", width: 1, points: {show: false},
@@ -519,6 +519,10 @@ function renderSiteChart() {
   sitePlot.setData([xs, ...stacked.reverse()]);
   $("site-empty").hidden = xs.length > 1;
   $("step-size").textContent = state.step;
+}
+function legendTime(u, v) {  // under the cursor, else the newest point
+  const x = v ?? u.data[0][u.data[0].length - 1];
+  return x == null ? "–" : clockFormat.format(new Date(x * 1000));
 }
 function own(kinds, i, idx) { const column = state.totals.kinds[kinds[i]]; return column ? column[idx] : null; }
 window.addEventListener("resize", () => { if (sitePlot) sitePlot.setSize({width: $("site-chart").clientWidth, height: 320}); });
@@ -594,7 +598,8 @@ function renderDetailChart() {
       width: Math.max(400, box.clientWidth || 1000), height: 300, tzDate,
       scales: {x: {time: true}, y: {range: (u, lo, hi) => [0, Math.max(0.1, hi * 1.1)]}},
       axes: [timeAxis(13, 80), {label: "kW", font: axisFont(13), labelFont: axisFont(13), size: 56, grid: {stroke: "#e4e9ee"}}],
-      series: [{}, {label: "power", stroke: "#1f5fbf", width: 2, fill: "#1f5fbf22", value: (u, v) => v == null ? "–" : v.toFixed(3) + " kW"}],
+      series: [{value: (u, v) => legendTime(u, v)}, {label: "power", stroke: "#1f5fbf", width: 2, fill: "#1f5fbf22",
+                value: (u, v, si, idx) => { const p = u.data[1][idx ?? u.data[1].length - 1]; return p == null ? "–" : p.toFixed(3) + " kW"; }}],
       hooks: {draw: [u => eventMarksFor(u, d.id)]},
     }, [[], []], box);
   }

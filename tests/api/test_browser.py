@@ -212,8 +212,8 @@ def test_two_thousand_devices_stream_while_the_page_stays_responsive(service: st
     print(f"\n2,000 devices: {figures}")
     assert page.locator("#clock-time").inner_text() != first  # deltas kept coming
     assert figures["updates"] >= 5
-    assert figures["frame_p95"] < 100, figures  # generous: a shared, noisy machine
-    assert figures["update_p95"] < 100, figures
+    assert figures["frame_p95"] < 250, figures  # generous (a shared, noisy machine): 17 ms when idle
+    assert figures["update_p95"] < 250, figures  # drawing all 2,000 rows would take seconds
     # The filters narrow the list: by kind and tag.
     page.select_option("#filter-kind", "hvac")
     page.select_option("#filter-tag", "north")
