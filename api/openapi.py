@@ -349,7 +349,8 @@ NOT_FOUND_OR_CONFLICT: dict[tuple[str, str], tuple[str, ...]] = {
 """404 (unknown device or scenario) and 409 (no simulation running; id taken) by operation."""
 QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("get", "/api/v1/stream"): [
-        {"name": "snapshots", "in": "query", "required": False, "description": "End the stream after this many.",
+        {"name": "snapshots", "in": "query", "required": False,
+         "description": "End the stream after this many messages (a snapshot, then deltas).",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SNAPSHOTS}},
     ],
     ("get", "/api/v1/history"): [
