@@ -202,6 +202,7 @@ function renderHeader() {
     $("clock-zone").textContent = ""; $("clock-mode").textContent = "stopped";
     $("scenario").textContent = ""; $("paused").hidden = true;
     $("pause").hidden = false; $("pause").disabled = true; $("resume").hidden = true; $("stop").disabled = true;
+    $("mqtt").hidden = true;
     return;
   }
   $("scenario").textContent = `${s.scenario.name} r${s.scenario.revision}`;
@@ -211,6 +212,7 @@ function renderHeader() {
   $("paused").hidden = !s.paused;
   $("pause").hidden = s.paused; $("resume").hidden = !s.paused; $("pause").disabled = false; $("stop").disabled = false;
   const mqtt = $("mqtt");
+  mqtt.hidden = false;
   mqtt.textContent = s.mqtt.connected ? "MQTT connected" : "MQTT disconnected";
   mqtt.className = "pill " + (s.mqtt.connected ? "ok" : "bad");
   if (document.activeElement !== $("speed") && s.speed != null) {
@@ -517,8 +519,10 @@ function renderSiteChart() {
     stacked.push(running.map((sum, j) => (running[j] = sum + (column[j] || 0))));
   });
   sitePlot.setData([xs, ...stacked.reverse()]);
+  const live = state.sim && state.sim.running;
   $("site-empty").hidden = xs.length > 1;
-  $("step-size").textContent = state.step;
+  $("site-empty").textContent = live
+    ? `collecting the first points: one per ${state.step} s of sim time` : "no simulation running";
 }
 function legendTime(u, v) {  // under the cursor, else the newest point
   const x = v ?? u.data[0][u.data[0].length - 1];
