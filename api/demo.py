@@ -77,6 +77,7 @@ def event_json(entry: Entry) -> dict[str, Any]:
         "count": len(entry.targets),
         "params": {k: _plain(v) for k, v in entry.params.items()},
         "duration": entry.duration,
+        "occurrence": entry.occurrence,
     }
 
 

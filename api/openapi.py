@@ -285,6 +285,7 @@ SCHEMAS: dict[str, Any] = _titled({
             "count": {"type": "integer"},
             "params": {"type": "object"},
             "duration": _NUMBER_OR_NULL,
+            "occurrence": {"type": ["integer", "null"], "description": "The same in the start and end of one action."},
         },
     },
     "History": {

@@ -469,6 +469,22 @@ function eventMarks(u) {
   const ctx = u.ctx, {left, top, width, height} = u.bbox;
   const [min, max] = [u.scales.x.min, u.scales.x.max];
   ctx.save();
+  // An action that lasts is shaded from its start to its end (or to now, while it is in force).
+  const spans = new Map();
+  for (const e of state.events) {
+    if (e.occurrence == null) continue;
+    const span = spans.get(e.occurrence) || {action: e.action, start: null, end: null};
+    if (e.phase === "start") span.start = epoch(e.t); else span.end = epoch(e.t);
+    spans.set(e.occurrence, span);
+  }
+  for (const span of spans.values()) {
+    if (span.start == null) continue;
+    const from = Math.max(span.start, min), to = Math.min(span.end ?? max, max);
+    if (to <= from) continue;
+    const x0 = u.valToPos(from, "x", true), x1 = u.valToPos(to, "x", true);
+    ctx.fillStyle = FAULT_LIKE.has(span.action) ? "#b3261e1a" : "#1f5fbf14";
+    ctx.fillRect(x0, top, x1 - x0, height);
+  }
   ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
   let lastLabel = -Infinity;
   for (const e of state.events) {

@@ -335,6 +335,7 @@ def test_the_history_gives_the_site_by_kind_and_a_device_with_its_events(client:
     device = client.get("/api/v1/history/devices/mock-hvac-001").json()
     assert len(device["power"]) == len(device["t"]) > 0
     assert [(e["action"], e["phase"]) for e in device["events"]] == [("brownout", "start")]
+    assert isinstance(device["events"][0]["occurrence"], int)  # its end will carry the same: the page shades between
     assert client.get("/api/v1/history/devices/nobody").status_code == 404
     too_many = client.get("/api/v1/history", params={"devices": ",".join(["x"] * 201)})
     assert too_many.status_code == 422 and "at most 200" in too_many.json()["detail"]
