@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.history import History
 from api.latest import LatestReadings
 from api.store import DeviceStore
 from engine.model.device import Device
@@ -30,6 +31,8 @@ class Conductor:
     store: DeviceStore
     live: LiveRun | None = None
     latest: LatestReadings = field(default_factory=LatestReadings)
+    history: History = field(default_factory=History)
+    """The recent history of the current run's readings (the demo page opens with it)."""
     cache: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     device_json: dict[str, tuple[Device, int, bytes]] = field(default_factory=dict)
     """Each device's JSON in the device list, with the device and revision it describes."""
@@ -57,7 +60,7 @@ class Conductor:
         async with self._lock:
             await self._stop()
             started, plan = plan, self.store.apply(plan)
-            latest = LatestReadings(plan.start_epoch)
+            latest, history = LatestReadings(plan.start_epoch), History()
             running: asyncio.Future[LiveRun] = asyncio.get_running_loop().create_future()
             task = self.tasks.create_task(
                 run_live(
@@ -65,7 +68,7 @@ class Conductor:
                     self.settings,
                     speed=speed,
                     seed=seed,
-                    sinks=(latest,),
+                    sinks=(latest, history),
                     stop=asyncio.Event(),
                     started=running,
                     set_up=self.set_up,
@@ -75,7 +78,7 @@ class Conductor:
             await asyncio.wait({task, running}, return_when=asyncio.FIRST_COMPLETED)
             if not running.done():
                 await task  # it failed before starting: raise why
-            self._task, self.latest, self.live = task, latest, running.result()
+            self._task, self.latest, self.history, self.live = task, latest, history, running.result()
             self.base, self.started = base, started
             if self.record is not None:
                 recorder = keep_recorded(self.record, base, started, self.live.sim, task)

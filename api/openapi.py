@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from api.demo import MAX_SNAPSHOTS
+from api.demo import MAX_DEVICES, MAX_SNAPSHOTS
 from api.devices import DeviceUpdate
 from api.docs import DOCS_ROUTES
 from api.openapi_examples import ERRORS, REQUESTS, SCENARIO_YAML
@@ -148,6 +148,8 @@ RESPONSES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("post", "/api/v1/simulation/events"): ("200", _ref("EventResult")),
     ("get", "/health"): ("200", _ref("Health")),
     ("get", "/api/v1/simulation/recording"): ("200", _ref("Recording")),
+    ("get", "/api/v1/history"): ("200", _ref("History")),
+    ("get", "/api/v1/history/devices/{device_id}"): ("200", _ref("DeviceHistory")),
 }
 """Success responses by (method, path); the other /simulation routes answer with the Status."""
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -321,6 +323,49 @@ SCHEMAS: dict[str, Any] = _titled({
             "duration": _NUMBER_OR_NULL,
         },
     },
+    "HistoryEvent": {
+        "type": "object",
+        "description": "A journal entry: one phase of one action, its first 20 targets and their count.",
+        "required": ["t", "action", "phase", "source", "targets", "count"],
+        "properties": {
+            "t": {"type": "number", "description": "Sim seconds."},
+            "action": {"type": "string"},
+            "phase": {"type": "string", "enum": ["start", "end"]},
+            "source": {"type": "string", "enum": ["scenario", "command", "meter"]},
+            "targets": {"type": "array", "items": {"type": "string"}},
+            "count": {"type": "integer"},
+            "params": {"type": "object"},
+            "duration": _NUMBER_OR_NULL,
+            "occurrence": {"type": ["integer", "null"], "description": "The same in the start and end of one action."},
+        },
+    },
+    "History": {
+        "type": "object",
+        "description": "The recent history: one point per step of sim time, the newest last.",
+        "required": ["step", "points", "clock", "t", "totals", "devices", "events"],
+        "properties": {
+            "step": {"type": "number", "description": "Sim seconds between two points."},
+            "points": {"type": "integer", "description": "Points kept per device."},
+            "clock": {"type": "object", "description": "start_epoch (Unix seconds of sim time 0) and timezone."},
+            "t": {"type": "array", "items": {"type": "number"}, "description": "Each point's sim time."},
+            "totals": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "number"}},
+                       "description": "The site's kW by kind at each point."},
+            "devices": {"type": "object", "additionalProperties": {"type": "array", "items": _NUMBER_OR_NULL},
+                        "description": "Each asked device's kW at each point (null before its first reading)."},
+            "events": {"type": "array", "items": _ref("HistoryEvent")},
+        },
+    },
+    "DeviceHistory": {
+        "type": "object",
+        "required": ["step", "clock", "t", "power", "events"],
+        "properties": {
+            "step": {"type": "number"},
+            "clock": {"type": "object"},
+            "t": {"type": "array", "items": {"type": "number"}},
+            "power": {"type": "array", "items": _NUMBER_OR_NULL},
+            "events": {"type": "array", "items": _ref("HistoryEvent")},
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status", "mqtt"],
@@ -352,12 +397,20 @@ NOT_FOUND_OR_CONFLICT: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/api/v1/simulation/events"): ("404", "409"),
     ("post", "/api/v1/simulation/start"): ("404",),
     ("get", "/api/v1/scenarios/{name}"): ("404",),
+    ("get", "/api/v1/history"): ("409",),
+    ("get", "/api/v1/history/devices/{device_id}"): ("404", "409"),
 }
 """404 (unknown device or scenario) and 409 (no simulation running; id taken) by operation."""
 QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("get", "/api/v1/stream"): [
-        {"name": "snapshots", "in": "query", "required": False, "description": "End the stream after this many.",
+        {"name": "snapshots", "in": "query", "required": False,
+         "description": "End the stream after this many messages (a snapshot, then deltas).",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SNAPSHOTS}},
+    ],
+    ("get", "/api/v1/history"): [
+        {"name": "devices", "in": "query", "required": False,
+         "description": f"Comma-separated device ids whose power per step to include (at most {MAX_DEVICES}).",
+         "schema": {"type": "string"}},
     ],
 }  # fmt: skip
 """Query parameters by operation (a bad value is a 422)."""
@@ -371,7 +424,7 @@ PATH_PARAMETERS = (
     ("name", "A named scenario (GET /api/v1/scenarios lists them).", "office-week"),
 )
 """Path parameters: name, description and an example (a device of the default scenario, a named scenario)."""
-UNDOCUMENTED = {"/", "/docs", "/openapi.json"}
+UNDOCUMENTED = {"/", "/static/{name:path}", "/docs", "/openapi.json"}
 CHANGES = {
     ("post", "/api/v1/devices"), ("put", "/api/v1/devices/{device_id}"), ("delete", "/api/v1/devices/{device_id}"),
     ("post", "/api/v1/devices/{device_id}/command"), ("post", "/api/v1/devices/{device_id}/simulate"),

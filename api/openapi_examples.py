@@ -52,6 +52,8 @@ STATUS: dict[str, Any] = {
     "behind_seconds": 0.0, "falling_behind": False, "commands": {"received": 3, "applied": 2, "rejected": 1},
     "connections": 1, "lag_ms": {"p50": 1.2, "p99": 4.8, "max": 9.6},
 }  # fmt: skip
+HISTORY_EVENT = {"t": 3600.0, "action": "outage", "phase": "start", "source": "command", "targets": ["mock-hvac-001"],
+                 "count": 1, "params": {}, "duration": 1800.0, "occurrence": 3}  # fmt: skip
 RESPONSES: dict[str, Any] = {
     "Device": DEVICE,
     "Reading": READING,
@@ -68,6 +70,16 @@ RESPONSES: dict[str, Any] = {
     "Validation": {"valid": True, "name": "plant", "revision": 1, "description": "", "devices": 1},
     "EventResult": {"action": "outage", "targets": ["mock-hvac-001"], "at": 3600.0, "duration": 1800.0},
     "Health": {"status": "ok", "mqtt": {"connected": True, "broker": "mqtt://127.0.0.1:1883"}, "sim_time": 3600.0},
+    "History": {
+        "step": 10.0, "points": 360, "clock": {"start_epoch": 1754258400.0, "timezone": "Europe/Berlin"},
+        "t": [3580.0, 3590.0, 3600.0], "totals": {"hvac": [18.2, 18.4, 0.0], "lighting": [6.1, 6.1, 6.2]},
+        "devices": {"mock-hvac-001": [18.2, 18.4, 0.0]},
+        "events": [HISTORY_EVENT],
+    },
+    "DeviceHistory": {
+        "step": 10.0, "clock": {"start_epoch": 1754258400.0, "timezone": "Europe/Berlin"},
+        "t": [3580.0, 3590.0, 3600.0], "power": [18.2, 18.4, 0.0], "events": [HISTORY_EVENT],
+    },
 }  # fmt: skip
 """A response example by component schema name."""
 

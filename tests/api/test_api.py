@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -237,7 +239,8 @@ def test_demo_page_and_its_event_stream(client: TestClient) -> None:
     client.post("/api/v1/simulation/pause")
     published = client.get("/api/v1/devices/mock-hvac-001/readings").json()
     page = client.get("/")
-    assert page.status_code == 200 and 'new EventSource("/api/v1/stream"' in page.text
+    assert page.status_code == 200 and '<script src="/static/app.js">' in page.text
+    assert 'new EventSource("/api/v1/stream"' in client.get("/static/app.js").text
     with client.stream("GET", "/api/v1/stream") as events:
         assert events.headers["content-type"].startswith("text/event-stream")
         lines = events.iter_lines()
@@ -254,7 +257,7 @@ def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient)
     operations = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert ("/api/v1/devices/{device_id}/command", "post") in operations
     assert ("/api/v1/simulation/status", "get") in operations and ("/health", "get") in operations
-    assert len(operations) == 22  # 21 API and ops routes and the event stream
+    assert len(operations) == 24  # 21 API and ops routes, the event stream and the two history routes
     for path, method in operations:  # every operation says what it answers, and only errors it can give
         operation = document["paths"][path][method]
         success = [code for code in operation["responses"] if code.startswith("2")]
@@ -270,6 +273,7 @@ def test_openapi_describes_every_route_and_docs_work_offline(client: TestClient)
         "health", "metrics", "list_devices", "create_device", "get_device", "update_device", "delete_device",
         "get_readings", "send_command", "simulate", "simulation_status", "pause", "resume", "set_speed", "stop",
         "start", "inject_event", "list_scenarios", "validate_scenario", "show_scenario", "stream", "get_recording",
+        "site_history", "device_history",
     ])  # fmt: skip
     titles = [schema.get("title") for schema in document["components"]["schemas"].values()]
     assert (
@@ -295,3 +299,52 @@ def test_the_command_and_event_schemas_are_the_vocabulary(client: TestClient) ->
     assert [member["properties"]["action"]["const"] for member in members] == list(ACTION_NAMES)
     set_interval = schemas["SetIntervalParams"]
     assert set_interval["required"] == ["interval"] and "action" not in set_interval["properties"]
+
+
+def messages(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The server-sent events of a stream: (event, data)."""
+    kind = ""
+    for line in lines:
+        if line.startswith("event: "):
+            kind = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            yield kind, json.loads(line.removeprefix("data: "))
+
+
+def test_the_stream_sends_a_snapshot_then_only_what_changed(client: TestClient) -> None:
+    wait_until(lambda: client.get("/api/v1/devices/mock-hvac-001/readings").status_code == 200)
+    with client.stream("GET", "/api/v1/stream", params={"snapshots": 40}) as events:
+        stream = messages(events.iter_lines())
+        kind, snapshot = next(stream)
+        assert kind == "snapshot" and len(snapshot["devices"]) == 5
+        assert snapshot["clock"]["timezone"] == "Europe/Berlin" and snapshot["history"]["step"] == 10
+        kind, delta = next(stream)
+        assert kind == "delta" and delta.get("devices", []) == []  # nothing changed: no device is described
+        assert set(delta["readings"]["id"]) <= {d["id"] for d in snapshot["devices"]}
+        client.post("/api/v1/devices/mock-server-001/command", json={"command": "outage", "params": {"duration": "1h"}})
+        for kind, delta in stream:
+            assert kind == "delta"
+            if delta.get("devices"):
+                break
+        assert [d["id"] for d in delta["devices"]] == ["mock-server-001"]  # only the device that changed
+        assert delta["devices"][0]["faults"]["outage"] and delta["faulted"] == 1
+        assert [(e["action"], e["targets"], e["source"]) for e in delta["events"]] == [
+            ("outage", ["mock-server-001"], "command")
+        ]
+
+
+def test_the_history_gives_the_site_by_kind_and_a_device_with_its_events(client: TestClient) -> None:
+    client.post("/api/v1/devices/mock-hvac-001/command", json={"command": "brownout", "params": {"factor": 0.8}})
+    wait_until(lambda: len(client.get("/api/v1/history").json()["t"]) >= 3)  # x100: a step each 0.1 s
+    site = client.get("/api/v1/history", params={"devices": "mock-hvac-001,nobody"}).json()
+    assert site["step"] == 10 and site["points"] == 360
+    assert set(site["totals"]) == {"hvac", "lighting", "server", "industrial", "appliance"}
+    assert all(len(values) == len(site["t"]) for values in site["totals"].values())
+    assert list(site["devices"]) == ["mock-hvac-001"] and len(site["devices"]["mock-hvac-001"]) == len(site["t"])
+    device = client.get("/api/v1/history/devices/mock-hvac-001").json()
+    assert len(device["power"]) == len(device["t"]) > 0
+    assert [(e["action"], e["phase"]) for e in device["events"]] == [("brownout", "start")]
+    assert isinstance(device["events"][0]["occurrence"], int)  # its end will carry the same: the page shades between
+    assert client.get("/api/v1/history/devices/nobody").status_code == 404
+    too_many = client.get("/api/v1/history", params={"devices": ",".join(["x"] * 201)})
+    assert too_many.status_code == 422 and "at most 200" in too_many.json()["detail"]

@@ -144,6 +144,10 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
     text = b"version: 1\nname: up\nstart: 2025-08-04T00:00:00\nseed: 1\ndevices: [{id: a, kind: hvac}]\n"
     assert call("validate_scenario", 200, "Validation", body=package.types.File(payload=io.BytesIO(text))).name == "up"
     assert call("stream", 200, str, snapshots=1).startswith("event: snapshot\ndata: ")
+    history = call("site_history", 200, "History", devices="mock-hvac-001")
+    assert history.step == 10 and len(history.t) == len(history.totals["server"])
+    lighting = call("device_history", 200, "DeviceHistory", device_id="mock-lighting-001")
+    assert ("outage", "start") in [(e.action, e.phase) for e in lighting.events]
     assert call("delete_device", 204, None, device_id="gen-1") is None
     recording = importlib.import_module(f"{PACKAGE}.api.default.get_recording").sync_detailed(client=client)
     assert recording.status_code == 200 and b"session:" in recording.content
