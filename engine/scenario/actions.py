@@ -424,10 +424,14 @@ class _On(BaseModel):
 
 
 def _with(base: type[BaseModel], suffix: str) -> Any:
-    """The union of every action with the fields of `base` added (its members named `<Action><suffix>`)."""
+    """The union of every action with the fields of `base` added (its members named `<Action><suffix>`).
+
+    Each member is a name of this module too, so a plan pickles (`--jobs` hands it to its workers)."""
     members = tuple(
-        create_model(f"{cls.__name__}{suffix}", __base__=(cls, base), __doc__=cls.__doc__) for cls in ACTIONS
+        create_model(f"{cls.__name__}{suffix}", __base__=(cls, base), __doc__=cls.__doc__, __module__=__name__)
+        for cls in ACTIONS
     )
+    globals().update((member.__name__, member) for member in members)
     return Annotated[Union[members], Field(discriminator="action")]  # noqa: UP007 - a union built from a tuple
 
 
