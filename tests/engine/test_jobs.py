@@ -14,6 +14,7 @@ import pytest
 
 from engine.runtime.jobs import blocks
 from engine.runtime.report_check import differences
+from engine.simulation.journal import Entry, merge_journals
 from tests.engine.test_cli import iot_mock
 from tests.helpers import scenario_text
 
@@ -171,3 +172,25 @@ def _session_gone(pgid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
+
+
+def test_journals_of_the_parts_merge_into_the_whole_runs() -> None:
+    """One entry per step with the targets of every part in device order; an entry no part has a target for is
+    kept only when every part recorded it; occurrences renumbered in the order of their starts."""
+    rank = {"a": 0, "b": 1, "c": 2}
+    first = [
+        Entry(5.0, "outage", "start", ("c",), "scenario", occurrence=7, next_seq=(3,), key=(5.0, 0, 1, 0)),
+        Entry(6.0, "trip", "start", ("c",), "meter", occurrence=8, next_seq=(4,), key=(6.0, 1, "c")),
+        Entry(9.0, "outage", "end", (), "scenario", occurrence=7, key=(9.0, 0, 2, 0)),
+        Entry(9.5, "reset", "start", (), "scenario", key=(9.5, 0, 3, 0)),
+    ]
+    second = [
+        Entry(5.0, "outage", "start", ("a", "b"), "scenario", occurrence=0, next_seq=(1, 2), key=(5.0, 0, 1, 0)),
+        Entry(9.5, "reset", "start", (), "scenario", key=(9.5, 0, 3, 0)),
+    ]
+    merged = merge_journals([first, second], rank)
+    assert [(e.t, e.action, e.targets, e.next_seq, e.occurrence) for e in merged] == [
+        (5.0, "outage", ("a", "b", "c"), (1, 2, 3), 0),
+        (6.0, "trip", ("c",), (4,), 1),
+        (9.5, "reset", (), (), None),  # the empty end at 9.0 is left out: the second part did not record it
+    ]
