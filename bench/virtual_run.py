@@ -66,7 +66,7 @@ def measure(label: str, scenario: str, duration: str, folder: Path, suffix: str 
             count = sum(1 for _ in stream)
     size = out.stat().st_size
     out.unlink()
-    rate = count / elapsed
+    rate: float = count / elapsed
     print(f"{label}: {count:,} readings in {elapsed:.2f} s = {rate:,.0f} readings/s ({size / elapsed / 1e6:.0f} MB/s)")
     return rate
 
