@@ -277,7 +277,6 @@ def _work(conn: Connection, job: _Job) -> None:
         intervals = _Intervals(job.whole)
         sim.on_start = intervals.started
         encoder = Encoder(job.plan.start_epoch)
-        encode = {"jsonl": encoder.jsonl, "csv": encoder.csv, "lp": encoder.line_protocol}
         nothing = {name: np.empty(0, dtype) for name, dtype in _COLUMNS.items()}
         no_ends = tuple(nothing["device"] for _ in job.forms)
 
@@ -288,8 +287,9 @@ def _work(conn: Connection, job: _Job) -> None:
                 for _ in job.forms:
                     conn.send_bytes(b"")
                 return
-            encoded = [encode[form](batch) for form in job.forms]
-            ends = tuple(np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + 1 for data in encoded)
+            encoded, ends = (
+                zip(*(encoder.lines(batch, form) for form in job.forms), strict=True) if job.forms else ((), ())
+            )
             columns = {name: getattr(batch, name) for name in _COLUMNS} if job.columns else None
             conn.send(_Batch(now, batch.sent, ends, columns))
             for data in encoded:

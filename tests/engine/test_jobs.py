@@ -10,10 +10,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from engine import load_named
+from engine.contract.readings import Encoder
+from engine.runtime.driver import run_virtual
 from engine.runtime.jobs import blocks
 from engine.runtime.report_check import differences
+from engine.runtime.sinks import MemorySink
+from engine.simulation import Simulation
 from engine.simulation.journal import Entry, merge_journals
 from tests.engine.test_cli import iot_mock
 from tests.helpers import scenario_text
@@ -194,3 +200,18 @@ def test_journals_of_the_parts_merge_into_the_whole_runs() -> None:
         (6.0, "trip", ("c",), (4,), 1),
         (9.5, "reset", (), (), None),  # the empty end at 9.0 is left out: the second part did not record it
     ]
+
+
+def test_the_encoder_says_where_each_line_ends() -> None:
+    """The line ends a worker sends are where the newlines are, in every text form (meter-faults: late and
+    duplicated readings, millisecond timestamps)."""
+    loaded = load_named("meter-faults")
+    sink = MemorySink()
+    run_virtual(Simulation(loaded.plan, sink), 6 * 3600)
+    encoder = Encoder(loaded.plan.start_epoch)
+    for batch in sink.batches:
+        for form in ("jsonl", "csv", "lp"):
+            encoded, ends = encoder.lines(batch, form)
+            assert encoded == {"jsonl": encoder.jsonl, "csv": encoder.csv, "lp": encoder.line_protocol}[form](batch)
+            newlines = np.flatnonzero(np.frombuffer(encoded, dtype=np.uint8) == ord("\n")) + 1
+            assert ends.tolist() == newlines.tolist()
