@@ -113,8 +113,8 @@ def run_jobs(
     workers: list[Any] = []  # the context's Process
     try:
         for part in parts:
-            job = _Job(dataclasses.replace(plan, devices=plan.devices[part.start : part.stop]), plan, until, seed,
-                       forms, columns)  # fmt: skip
+            devices = plan.devices[part.start : part.stop]
+            job = _Job(dataclasses.replace(plan, devices=devices), plan, until, seed, forms, columns)
             reader, writer = _CONTEXT.Pipe(duplex=False)
             worker = _CONTEXT.Process(target=_work, args=(writer, job), name="iot-mock-job", daemon=True)
             with main_hidden():
