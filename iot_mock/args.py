@@ -75,6 +75,15 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _jobs(text: str) -> int:
+    """A count of processes, or `auto` (0 here): as many as this process may use cores."""
+    if text == "auto":
+        return 0
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a count of processes (1 or more) or auto, got {text!r}")
+    return int(text)
+
+
 def _shard(text: str) -> ShardFlag:
     try:
         return parse_shard(text)
@@ -114,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--speed", type=_speed, default=None, help="with --mqtt: 'max' (default, virtual time) or N (xN)")
     run.add_argument("--start", type=_start, help="move the scenario (events included) to start at this local time")
     run.add_argument("--shard", type=_shard, metavar="K/N|auto", help=SHARD_HELP)
+    run.add_argument("--jobs", type=_jobs, default=1, metavar="N|auto",
+                     help="run in N processes (auto: one per core); the same bytes and report as one")  # fmt: skip
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")  # fmt: skip
 

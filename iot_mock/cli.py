@@ -29,10 +29,11 @@ from engine.model.readings import Sink
 from engine.model.specs import Plan, shard
 from engine.runtime.broker import is_loopback
 from engine.runtime.driver import run_virtual
+from engine.runtime.jobs import run_jobs
 from engine.runtime.parquet import ParquetSink
 from engine.runtime.pipeline import BackgroundSink
 from engine.runtime.progress import ProgressBar
-from engine.runtime.report import LivePart, build_report, write_report
+from engine.runtime.report import LivePart, RunFigures, build_report, write_report
 from engine.runtime.report_check import differences
 from engine.runtime.service import run_live
 from engine.runtime.settings import Settings
@@ -112,6 +113,9 @@ def _run(args: argparse.Namespace) -> int:
     loaded = load_named(args.scenario)
     plan = _sharded(moved_to(loaded.plan, args.start) if args.start else loaded.plan, part)
     until = args.duration if args.duration is not None else plan.duration
+    jobs = args.jobs or _cores()
+    if jobs > 1 and args.mqtt:
+        raise IotMockError("--jobs: a run that publishes to MQTT (--mqtt) runs in one process; leave --jobs out")
     outputs: list[str] = args.out or ([] if args.mqtt else ["-"])
     encoder = Encoder(plan.start_epoch)
     files: list[FileSink | ParquetSink] = [
@@ -128,8 +132,13 @@ def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     live_part: LivePart | None = None
     undelivered = 0
+    run: Simulation | RunFigures
     try:
-        if args.mqtt:
+        if jobs > 1:
+            run, now = run_jobs(
+                plan, until, jobs=jobs, seed=args.seed, outputs=files, progress=bar.update if bar else None
+            )
+        elif args.mqtt:
             settings = _settings(args.mqtt)
             live = _run_async(
                 lambda stop: run_live(
@@ -137,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
                     set_up=frozen_heap,
                 )
             )  # fmt: skip
-            sim = live.sim
+            run, now = live.sim, live.sim.now
             undelivered = live.undelivered
             counters = live.counters()
             live_part = {"clock": live.clock.mode, "speed": args.speed, "mqtt": counters.to_json()}
@@ -145,15 +154,16 @@ def _run(args: argparse.Namespace) -> int:
             with BackgroundSink(FanOut(sinks) if len(sinks) > 1 else sinks[0]) as writer:
                 sim = Simulation(plan, writer, seed=args.seed)
                 run_virtual(sim, until, progress=bar.update if bar else None)
+            run, now = sim, sim.now
     finally:
         for sink in files:
             sink.close()
     wall = time.monotonic() - started
     if bar:
-        bar.update(until, sim.readings_emitted, final=True)
+        bar.update(until, run.readings_emitted if isinstance(run, Simulation) else run.readings, final=True)
     if args.report or expected is not None:
         report = build_report(
-            sim, run_id=uuid.uuid4().hex, source=loaded.source, until=sim.now, wall_seconds=wall, chain=loaded.chain
+            run, run_id=uuid.uuid4().hex, source=loaded.source, until=now, wall_seconds=wall, chain=loaded.chain
         )
         if live_part is not None:
             report["clock"], report["speed"], report["mqtt"] = live_part["clock"], live_part["speed"], live_part["mqtt"]
@@ -287,6 +297,11 @@ def _settings(
 
 _FLAGS = {"mqtt_url": "--mqtt", "api_host": "--host", "api_port": "--port"}
 """Settings fields that command-line flags set: an error names the flag when it was given."""
+
+
+def _cores() -> int:
+    """`--jobs auto`: the cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _sharded(plan: Plan, part: Shard | None) -> Plan:

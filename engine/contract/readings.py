@@ -67,12 +67,15 @@ class _Texts:
     def width(self) -> int:
         return int(self.table.shape[1])
 
-    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
+    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> IntArray:
+        """Writes the rows' strings; returns the bytes each row uses (as every field's `write`)."""
         which = self.which[rows]
         width = self.width  # the layout may be wider, if it once held longer strings
         np.take(self.table, which, axis=0, out=matrix[:, :width], mode="clip")
         np.take(self.used, which, axis=0, out=mask[:, :width], mode="clip")
         mask[:, width:] = False
+        lengths: IntArray = np.count_nonzero(self.used, axis=1)[which]
+        return lengths
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,7 @@ class _Number:
         top = float(self.values.max()) if len(self.values) else 0.0
         return len(str(int(max(top, 0.0) + 1))) + (self.decimals + 1 if self.decimals else 0)
 
-    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
+    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> IntArray:
         values = self.values[rows]
         if len(values) and not float(values.max()) < _LIMIT:
             raise ValueError(f"cannot encode {float(values.max())!r}: values must be below {_LIMIT:g}")
@@ -104,6 +107,8 @@ class _Number:
         _write_digits(matrix[:, :whole_width], whole, whole_width, padded=False)
         first_used = whole_width - 1 - np.searchsorted(_POWERS_OF_TEN[: whole_width - 1], whole, side="right")
         np.greater_equal(_COLUMNS[: matrix.shape[1]], first_used[:, None], out=mask)
+        lengths: IntArray = matrix.shape[1] - first_used
+        return lengths
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +120,7 @@ class _Timestamps:
     width = 24
     template = b"0000-00-00T00:00:00.000Z"
 
-    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
+    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> IntArray:
         """`YYYY-MM-DDTHH:MM:SS[.mmm]Z`, the civil date computed in integers (Hinnant's algorithm)."""
         epoch_ms = self.epoch_ms[rows]
         seconds = epoch_ms // 1000
@@ -138,6 +143,8 @@ class _Timestamps:
                                       (14, minute, 2), (17, second, 2), (20, ms, 3)):  # fmt: skip
             _write_digits(matrix[:, column : column + width], values, width)
         mask[:, 19:23] = self.millis[rows][:, None]
+        lengths: IntArray = 20 + 4 * self.millis[rows].astype(np.int64)
+        return lengths
 
 
 def _write_digits(target: ByteMatrix, values: IntArray, width: int, *, padded: bool = True) -> None:
@@ -180,16 +187,22 @@ class _Layout:
                 self.matrix[:, column : column + width] = np.frombuffer(constant, dtype=np.uint8)
             column += width
 
-    def encode(self, pieces: Sequence[_Piece], n: int) -> bytes:
+    def encode(self, pieces: Sequence[_Piece], n: int, lengths: IntArray | None = None) -> bytes:
+        """The rows' bytes; with `lengths` (n of them), each row's byte count goes there too."""
         out: list[bytes] = []
+        constant = sum(len(piece) for piece in pieces if isinstance(piece, bytes))
         for start in range(0, n, _ROWS_PER_BLOCK):
             rows = slice(start, min(n, start + _ROWS_PER_BLOCK))
             count = rows.stop - rows.start
             matrix, mask = self.matrix[:count], self.mask[:count]
+            if lengths is not None:
+                lengths[rows] = constant
             column = 0
             for piece, width in zip(pieces, self.widths, strict=True):
                 if not isinstance(piece, bytes):
-                    piece.write(matrix[:, column : column + width], mask[:, column : column + width], rows)
+                    used = piece.write(matrix[:, column : column + width], mask[:, column : column + width], rows)
+                    if lengths is not None:
+                        lengths[rows] += used
                 column += width
             out.append(matrix[mask].tobytes())
         return b"".join(out)
@@ -213,7 +226,7 @@ class Encoder:
         texts = self._ids[1]
         return _Texts(texts.table, texts.used, batch.device)
 
-    def _encode(self, batch: ReadingBatch, form: Format) -> bytes:
+    def _encode(self, batch: ReadingBatch, form: Format, lengths: IntArray | None = None) -> bytes:
         if not len(batch):
             return b""
         pieces = self._pieces(batch, form)
@@ -223,7 +236,7 @@ class Encoder:
             if layout is not None:  # grow, never shrink, so the layout is rarely rebuilt
                 widths = [max(w, have) for w, have in zip(widths, layout.widths, strict=True)]
             layout = self._layouts[form] = _Layout(pieces, widths)
-        return layout.encode(pieces, len(batch))
+        return layout.encode(pieces, len(batch), lengths)
 
     def _pieces(self, batch: ReadingBatch, form: Format) -> list[_Piece]:
         ids = self._id_texts(batch)
@@ -244,6 +257,13 @@ class Encoder:
             b',"current":', current, b',"energy":', energy, b',"status":"online","enabled":', enabled,
             b',"seq":', seq, b"}\n",
         ]  # fmt: skip
+
+    def lines(self, batch: ReadingBatch, form: Format) -> tuple[bytes, IntArray]:
+        """The batch in `form` and where each reading's line ends in it (a parallel run's parent cuts there)."""
+        lengths = np.empty(len(batch), dtype=np.int64)
+        encoded = self._encode(batch, form, lengths)
+        ends: IntArray = np.cumsum(lengths)
+        return encoded, ends
 
     def jsonl(self, batch: ReadingBatch) -> bytes:
         """One JSON object per reading, each ending with a newline."""

@@ -38,7 +38,15 @@ Progress = Callable[[float, int], None]
 
 def batch_span(sim: Simulation) -> float:
     """Sim seconds per advance so that a batch holds about TARGET_BATCH readings (a file run's)."""
-    rate = sum(1.0 / device.interval for device in sim.devices)
+    return _span(sum(1.0 / device.interval for device in sim.devices))
+
+
+def rate_span(rate: float) -> float:
+    """`batch_span` of a simulation whose devices read `rate` times per second in all."""
+    return _span(rate)
+
+
+def _span(rate: float) -> float:
     return min(LONGEST, max(1.0, TARGET_BATCH / rate)) if rate else LONGEST
 
 
@@ -72,6 +80,7 @@ class Driver:
         step: int = TARGET_BATCH // 10,
         live: bool = True,
         progress: Progress | None = None,
+        cut: Callable[[], float] | None = None,
     ) -> None:
         """Advance to `until` (or until `stop` is set), then close the inbox.
 
@@ -79,10 +88,12 @@ class Driver:
         so the boundaries do not drift) and awaits `room()` before each. Paced time advances towards
         the clock's sim time every TICK, at most `step` readings at a time, and skips a tick while
         `has_room()` is False (a connected but slower broker: the run falls behind its clock rather
-        than dropping readings). A file run (`live` False) takes the spans of `batch_span`.
+        than dropping readings). A file run (`live` False) takes the spans of `batch_span`, or those `cut()`
+        gives (asked at every cut: a part of a parallel run cuts its batches where the whole run does).
         """
         sim, clock, inbox, pacing = self.sim, self.clock, self.inbox, self.pacing
         batches = _Steps(sim, (lambda s: live_span(s, batch)) if live else batch_span)
+        batch_span_now = cut if cut is not None and not live else batches.span
         steps = _Steps(sim, lambda s: live_span(s, step))
         stopped = stop.is_set if stop is not None else lambda: False
         deadline: float | None = None
@@ -99,8 +110,8 @@ class Driver:
                     pacing.update(clock, sim.now)
                     if room is not None and not await _first(room, inbox.wait, stop=stop, only=0):
                         continue  # work arrived (or a stop) before room: drain it first
-                    if batches.span() != span or k == 0:
-                        anchor, k, span = sim.now, 0, batches.span()
+                    if batch_span_now() != span or k == 0:
+                        anchor, k, span = sim.now, 0, batch_span_now()
                     k += 1
                     sim.advance(min(until, anchor + k * span))
                     inbox.now = sim.now
@@ -146,10 +157,13 @@ class Driver:
             await asyncio.gather(task, return_exceptions=True)
 
 
-def run_virtual(sim: Simulation, until: float, *, progress: Progress | None = None) -> None:
-    """A file run: advance `sim` to `until` in virtual time, in TARGET_BATCH batches, with no inbox."""
+def run_virtual(
+    sim: Simulation, until: float, *, progress: Progress | None = None, span: Callable[[], float] | None = None
+) -> None:
+    """A file run: advance `sim` to `until` in virtual time, in TARGET_BATCH batches (of `span()` sim seconds
+    when given), with no inbox."""
     driver = Driver(sim, Clock(None))
-    asyncio.run(driver.run(until, batch=TARGET_BATCH, live=False, progress=progress))
+    asyncio.run(driver.run(until, batch=TARGET_BATCH, live=False, progress=progress, cut=span))
 
 
 class _Steps:

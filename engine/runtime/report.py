@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from engine.contract.readings import Encoder
+from engine.model.device import Device
+from engine.model.specs import Plan
 from engine.scenario.compose import ChainFile
 from engine.simulation import Entry, Simulation
 
@@ -134,41 +137,96 @@ class Report(TypedDict):
     mqtt: NotRequired[dict[str, object]]
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceFigures:
+    """What the report tells of one device, as plain numbers: a worker of a parallel run hands them over."""
+
+    device_id: str
+    kind: str
+    present: bool
+    """It still exists (not deleted)."""
+    readings: int
+    seq: int
+    energy: float
+    energy_reported: float
+    power_min: float
+    power_max: float
+    power_sum: float
+    generated: int
+    published: int
+    duplicated: int
+    delayed: int
+    held: int
+    dropped_at_meter: int
+
+    @classmethod
+    def of(cls, device: Device, *, present: bool) -> DeviceFigures:
+        link, register = device.link, device.register
+        return cls(
+            device.spec.id, device.spec.kind, present, link.readings, link.seq, register.energy,
+            register.energy_reported, link.power_min, link.power_max, link.power_sum, link.generated,
+            link.published, link.duplicated, link.delayed, link.held, link.dropped_at_meter,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RunFigures:
+    """What a report is built from: one simulation's, or those of the parts of a parallel run put together."""
+
+    plan: Plan
+    seed: int
+    readings: int
+    devices: tuple[DeviceFigures, ...]
+    """Every device by index, deleted ones too (their readings went out)."""
+    journal: tuple[Entry, ...]
+
+    @classmethod
+    def of(cls, sim: Simulation) -> RunFigures:
+        devices = tuple(DeviceFigures.of(d, present=d.spec.id in sim.by_id) for d in sim.all_devices)
+        return cls(sim.plan, sim.seed, sim.readings_emitted, devices, tuple(sim.journal))
+
+
 def build_report(
-    sim: Simulation, *, run_id: str, source: str, until: float, wall_seconds: float, chain: Sequence[ChainFile] = ()
+    run: Simulation | RunFigures,
+    *,
+    run_id: str,
+    source: str,
+    until: float,
+    wall_seconds: float,
+    chain: Sequence[ChainFile] = (),
 ) -> Report:
     """Run id, scenario identity, seed, span, per-device totals and the journal of every action applied.
 
     `chain`: the files of the scenario's `extends:` chain, recorded when there is more than one."""
-    plan = sim.plan
+    figures = run if isinstance(run, RunFigures) else RunFigures.of(run)
+    plan = figures.plan
     encoder = Encoder(plan.start_epoch)
 
     def stamp(t: float) -> str:
         return encoder.timestamp(t)
 
     devices: list[DeviceTotals] = []
-    for device in sim.all_devices:  # deleted devices too: their readings went out
-        link, register = device.link, device.register
-        count = link.readings
+    for device in figures.devices:
+        count = device.readings
         devices.append(
             {
-                "device_id": device.spec.id,
-                "kind": device.spec.kind,
+                "device_id": device.device_id,
+                "kind": device.kind,
                 "readings": count,
-                "last_seq": link.seq - 1 if link.seq else None,
-                "energy_kwh": round(register.energy, 6),
-                "energy_reported_kwh": round(register.energy_reported, 6),
+                "last_seq": device.seq - 1 if device.seq else None,
+                "energy_kwh": round(device.energy, 6),
+                "energy_reported_kwh": round(device.energy_reported, 6),
                 "power_kw": {
-                    "min": round(link.power_min, 6) if count else None,
-                    "max": round(link.power_max, 6) if count else None,
-                    "mean": round(link.power_sum / count, 6) if count else None,
+                    "min": round(device.power_min, 6) if count else None,
+                    "max": round(device.power_max, 6) if count else None,
+                    "mean": round(device.power_sum / count, 6) if count else None,
                 },
-                "generated": link.generated,
-                "published": link.published,
-                "duplicated": link.duplicated,
-                "delayed": link.delayed,
-                "held": link.held,
-                "dropped_at_meter": link.dropped_at_meter,
+                "generated": device.generated,
+                "published": device.published,
+                "duplicated": device.duplicated,
+                "delayed": device.delayed,
+                "held": device.held,
+                "dropped_at_meter": device.dropped_at_meter,
             }
         )
     identity: ScenarioIdentity = {
@@ -184,16 +242,16 @@ def build_report(
     return {
         "run_id": run_id,
         "scenario": identity,
-        "seed": sim.seed,
+        "seed": figures.seed,
         "start": stamp(0.0),
         "end": stamp(until),
         "duration_s": until,
         "wall_seconds": round(wall_seconds, 3),
-        "readings": sim.readings_emitted,
-        "energy_kwh": round(sum(device.register.energy for device in sim.all_devices), 6),
+        "readings": figures.readings,
+        "energy_kwh": round(sum(device.energy for device in figures.devices), 6),
         "devices": devices,
-        "events": [_event(entry, stamp(entry.t)) for entry in sim.journal],
-        "faults": _faults(sim, stamp),
+        "events": [_event(entry, stamp(entry.t)) for entry in figures.journal],
+        "faults": _faults(figures, stamp),
     }
 
 
@@ -213,14 +271,15 @@ def _event(entry: Entry, timestamp: str) -> ReportEvent:
     return event
 
 
-def _faults(sim: Simulation, stamp: Callable[[float], str]) -> list[ReportFault]:
+def _faults(figures: RunFigures, stamp: Callable[[float], str]) -> list[ReportFault]:
     """Every occurrence in the journal, with the span and the `seq` range it covered on each target."""
-    journal = list(sim.journal)
+    journal = figures.journal
     ends: dict[int, list[Entry]] = {}
     for entry in journal:
         if entry.phase == "end" and entry.occurrence is not None:
             ends.setdefault(entry.occurrence, []).append(entry)
-    now_seq = {device.spec.id: device.link.seq for device in sim.all_devices}  # deleted ones too: final
+    now_seq = {device.device_id: device.seq for device in figures.devices}  # deleted ones too: final
+    present = {device.device_id for device in figures.devices if device.present}
     faults: list[ReportFault] = []
     for index, start in enumerate(journal):
         if start.phase != "start" or start.occurrence is None or not start.targets:
@@ -231,7 +290,7 @@ def _faults(sim: Simulation, stamp: Callable[[float], str]) -> list[ReportFault]
         for end in ends.get(occurrence, []):
             ended.update(zip(end.targets, end.next_seq, strict=True))
         # Ended when it ended on every target (or the target is gone): at its last end entry.
-        gone = {device_id for device_id in start.targets if device_id not in sim.by_id}
+        gone = {device_id for device_id in start.targets if device_id not in present}
         over = bool(ends.get(occurrence)) and set(start.targets) <= set(ended) | gone
         finish = ends[occurrence][-1].t if over else None
         faults.append(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from engine.contract.readings import CSV_HEADER, Encoder
+from engine.contract.readings import CSV_HEADER, Encoder, Format
 from engine.model.readings import Reading, ReadingBatch, Sink, StatusChange
 
 
@@ -17,9 +18,8 @@ class FileSink:
         self.target = target
         self._encoder = encoder
         self._csv = target.lower().endswith(".csv")
-        self._encode = (
-            encoder.csv if self._csv else encoder.line_protocol if target.lower().endswith(".lp") else encoder.jsonl
-        )
+        self.form: Format = "csv" if self._csv else "lp" if target.lower().endswith(".lp") else "jsonl"
+        self._encode = {"csv": encoder.csv, "lp": encoder.line_protocol, "jsonl": encoder.jsonl}[self.form]
         if target == "-":
             self._stream: BinaryIO = sys.stdout.buffer
             self._owned = False
@@ -32,6 +32,11 @@ class FileSink:
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
         if len(batch):
             self._stream.write(self._encode(batch))
+
+    def write_encoded(self, pieces: Iterable[bytes | memoryview]) -> None:
+        """Readings encoded already (in `form`): a parallel run's parts, in order."""
+        for piece in pieces:
+            self._stream.write(piece)
 
     def close(self) -> None:
         if self._owned:

@@ -482,8 +482,15 @@ class _Recorded(BaseModel):
 
 
 def _members(base: type[BaseModel], suffix: str) -> tuple[Any, ...]:
-    """Every action with the fields of `base` added, each named `<Action><suffix>`."""
-    return tuple(create_model(f"{cls.__name__}{suffix}", __base__=(cls, base), __doc__=cls.__doc__) for cls in ACTIONS)
+    """Every action with the fields of `base` added, each named `<Action><suffix>`.
+
+    Each is a name of this module too, so a plan pickles (`--jobs` hands it to its workers)."""
+    members = tuple(
+        create_model(f"{cls.__name__}{suffix}", __base__=(cls, base), __doc__=cls.__doc__, __module__=__name__)
+        for cls in ACTIONS
+    )
+    globals().update((member.__name__, member) for member in members)
+    return members
 
 
 def _with(base: type[BaseModel], suffix: str) -> Any:

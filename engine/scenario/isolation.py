@@ -36,8 +36,9 @@ _STARTING = threading.Lock()  # API renders start children from several threads
 
 
 @contextlib.contextmanager
-def _main_hidden() -> Iterator[None]:
-    """While a child starts: a `__main__` with no file or spec, so the child imports none."""
+def main_hidden() -> Iterator[None]:
+    """While a child starts: a `__main__` with no file or spec, so the child imports none (any module's
+    child: `--jobs` workers use it too)."""
     with _STARTING:
         main = sys.modules["__main__"]
         sys.modules["__main__"] = types.ModuleType("__main__")
@@ -58,7 +59,7 @@ def render_isolated(text: str, source: str, *, max_output: int = MAX_OUTPUT, max
             name="iot-mock-template",
             daemon=True,
         )
-        with _main_hidden():
+        with main_hidden():
             child.start()  # the first start also starts the forkserver, whose socket is a temporary file
     except OSError as exc:
         reader.close()

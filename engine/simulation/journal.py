@@ -16,13 +16,15 @@ right after the clearing action's own entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from engine.model.actions import Source
 
 Phase = Literal["start", "end"]
+JournalKey = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class Entry:
     as they are found, which a meter's trip may be late: the report numbers them in journal order)."""
     next_seq: tuple[int, ...] = ()
     """Each target's `seq` of its next reading at this instant (readings before it are out), in target order."""
+    key: JournalKey = ()
+    """Where it goes in the journal, the same in every part of a run split by devices (`merge_journals`):
+    (t, 0, step, place in the step...) for the timeline's and external changes, (t, 1, device id) for a meter's."""
 
 
 class Journal:
@@ -84,3 +89,40 @@ def _after(recorded: Entry, entry: Entry) -> bool:
     if recorded.t != entry.t:
         return recorded.t > entry.t
     return recorded.source == "meter" and recorded.targets > entry.targets
+
+
+def merge_journals(parts: Sequence[Sequence[Entry]], rank: Mapping[str, int]) -> list[Entry]:
+    """The journal of a whole run from those of its parts: each ran some of the devices and the whole timeline.
+
+    An entry of one step is in each part with that part's targets: they become one entry with the targets of
+    all, in device order (`rank`: a device's index). One with no target in any part is kept when every part
+    has it (the whole run recorded it: an action on no device), else left out (the end of an occurrence that
+    was cleared on every device: the parts where it was not cleared there recorded it empty). Occurrences
+    are renumbered in the order of their starts, as the whole run's journal would number them in order.
+    """
+    groups: dict[JournalKey, list[tuple[int, Entry]]] = {}
+    starts: list[dict[int, JournalKey]] = []
+    for part, entries in enumerate(parts):
+        starts.append({e.occurrence: e.key for e in entries if e.phase == "start" and e.occurrence is not None})
+        for entry in entries:
+            groups.setdefault(entry.key, []).append((part, entry))
+    numbers = {key: n for n, key in enumerate(sorted({key for found in starts for key in found.values()}))}
+    merged: list[Entry] = []
+    for key in sorted(groups):
+        members = groups[key]
+        pairs = sorted(
+            ((target, seq) for _, e in members for target, seq in zip(e.targets, e.next_seq, strict=True)),
+            key=lambda pair: rank[pair[0]],
+        )
+        if not pairs and len(members) < len(parts):
+            continue
+        occurrences = [starts[part][e.occurrence] for part, e in members if e.occurrence is not None]
+        merged.append(
+            dataclasses.replace(
+                members[0][1],
+                targets=tuple(target for target, _ in pairs),
+                next_seq=tuple(seq for _, seq in pairs),
+                occurrence=numbers[occurrences[0]] if occurrences else None,
+            )
+        )
+    return merged

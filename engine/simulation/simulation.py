@@ -55,13 +55,16 @@ class _Occurrence:
     """Indexes of the devices another action removed its fault from before its end."""
     t: float = 0.0
     by_meter: bool = False
+    step: int = 0
+    """The simulation's step that started it (`Simulation._step`): numbers steps in the same order as `id`."""
 
     def order(self) -> tuple[float, bool, tuple[str, ...], int]:
         """Where its start is in the journal: by time, the meters' own after the rest, in device id order
-        (numbers follow discovery, which for a meter's trip depends on the batch cuts)."""
+        (numbers follow discovery, which for a meter's trip depends on the batch cuts). The step, not the
+        number, orders the rest: the same order, and the same in every part of a run split by devices."""
         if self.by_meter:
             return (self.t, True, tuple(device.spec.id for device, _ in self.started), 0)
-        return (self.t, False, (), self.id)
+        return (self.t, False, (), self.step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,12 @@ class Simulation:
         self._replayed = 0
         """How many of the plan's recorded `session` changes are applied."""
         self._produced = Produced()
+        self.on_start: Callable[[Action, tuple[str, ...]], None] | None = None
+        """Told of every action as it starts, with all its targets (a part of a parallel run, which has only
+        some of the devices, follows the intervals of all with it)."""
+        self._step = 0
+        """Counts the timeline's resumptions and the external changes: each journal entry's key names its
+        step, the same in every part of a run split by devices (each part runs the whole timeline)."""
         for device in self.devices:
             self._start_behaviour(device)
             self._produced.statuses.append(StatusChange(0.0, device.spec.id, device.status, device.enabled, "start"))
@@ -191,7 +200,7 @@ class Simulation:
                 self._in_force.setdefault(device.index, []).append((occurrence, happening.fault))
             entry = Entry(
                 happening.t, happening.action, "start", (device.spec.id,), "meter", happening.params,
-                occurrence=occurrence.id, next_seq=(happening.seq,),
+                occurrence=occurrence.id, next_seq=(happening.seq,), key=(happening.t, 1, device.spec.id),
             )  # fmt: skip
             self.journal.insert(entry)
         self._produced.happenings.clear()
@@ -222,6 +231,7 @@ class Simulation:
             if self.ended:
                 raise CommandError(targets[0] if targets else "", "the run has ended")
             self._settle()
+            self._step += 1
             if isinstance(change, CreateDevice):
                 self._create(change, source)
             else:
@@ -287,7 +297,15 @@ class Simulation:
         running = self._in_force.pop(device.index, [])
         for occurrence, _ in sorted(running, key=lambda pair: pair[0].order()):
             occurrence.cleared.add(device.index)
-            self._record(occurrence.action.action, "end", [device], source, occurrence.action, occurrence)
+            self._record(
+                occurrence.action.action,
+                "end",
+                [device],
+                source,
+                occurrence.action,
+                occurrence,
+                (2, occurrence.order()),
+            )
 
     def _delete(self, device: Device) -> None:
         device.sample(self.now, self._produced)
@@ -315,9 +333,12 @@ class Simulation:
             instants = arrivals(generator, scheduled.rate, scheduled.at, scheduled.until)
         for at in instants:
             yield self.env.timeout(max(0.0, at - self.env.now))
+            self._step += 1
             self._start(scheduled.action, scheduled.targets, "scenario")
 
     def _start(self, action: Action, targets: tuple[str, ...], source: Source) -> None:
+        if self.on_start is not None:
+            self.on_start(action, targets)
         devices = [self.by_id[device_id] for device_id in targets if device_id in self.by_id]
         started: list[tuple[Device, Fault | None]] = []
         for device in devices:
@@ -325,7 +346,7 @@ class Simulation:
         lasts = action.lasts()
         occurrence = None
         if lasts is not None or any(fault is not None for _, fault in started):
-            occurrence = _Occurrence(self.journal.new_occurrence(), action, started, t=self.now)
+            occurrence = _Occurrence(self.journal.new_occurrence(), action, started, t=self.now, step=self._step)
         self._record(action.action, "start", devices, source, action, occurrence)
         self._end_cleared(devices, source)
         if occurrence is not None:
@@ -352,11 +373,15 @@ class Simulation:
                     cleared.setdefault(occurrence, []).append(device)
             self._in_force[device.index] = still
         for occurrence in sorted(cleared, key=_Occurrence.order):
-            self._record(occurrence.action.action, "end", cleared[occurrence], source, occurrence.action, occurrence)
+            where = (1, occurrence.order())
+            self._record(
+                occurrence.action.action, "end", cleared[occurrence], source, occurrence.action, occurrence, where
+            )
 
     def _end_later(self, occurrence: _Occurrence, lasts: float, source: Source) -> Generator[simpy.Event, Any, None]:
         """The end of a timed action on the devices it started on, that still exist and where it was not cleared."""
         yield self.env.timeout(lasts)
+        self._step += 1
         action = occurrence.action
         ending = [
             (device, fault)
@@ -395,13 +420,18 @@ class Simulation:
         source: Source,
         action: Action | None = None,
         occurrence: _Occurrence | None = None,
+        where: tuple[object, ...] = (0,),
     ) -> None:
+        """`where`: its place among the entries of its step (0: the step's own; 1, 2: ends it caused)."""
         params = action.params() if action is not None else {}
         duration = action.lasts() if action is not None else None
         targets = tuple(device.spec.id for device in devices)
         next_seq = tuple(device.link.seq for device in devices)  # read now: store-and-forward numbers as it measures
         occurrence_id = occurrence.id if occurrence is not None else None
-        self.journal.record(Entry(self.now, name, phase, targets, source, params, duration, occurrence_id, next_seq))
+        key = (self.now, 0, self._step, *where)
+        self.journal.record(
+            Entry(self.now, name, phase, targets, source, params, duration, occurrence_id, next_seq, key)
+        )
 
     def _start_behaviour(self, device: Device) -> None:
         if device.spec.behaviour:

@@ -1,0 +1,308 @@
+"""`iot-mock run --jobs N`: one file run in N worker processes, with the bytes and the report of one process.
+
+Each worker runs a contiguous block of the plan's devices with the *whole* timeline (an action applies
+to the worker's own targets; every worker records every step of it, so the journals merge into the
+whole run's, `merge_journals`). Blocks, not `--shard`'s round-robin deal: the readings of one instant
+are in device order, so a block's readings of an instant are one stretch of lines in the output, and
+the parent copies stretches, not lines. Every worker cuts its batches at the whole run's instants
+(`plan_batch_span`), so batch k of the whole run is the union of the workers' batches k: the parent
+takes them in turn, orders them by (send instant, worker), which is the whole run's (send instant,
+device) order since blocks are in device order and each worker's own order is kept, and writes them.
+
+Text outputs (JSON lines, CSV, line protocol) are encoded by the workers, the parent only copies;
+Parquet gets the merged columns (the parent writes each batch as one row group, as one process does).
+Memory stays bounded: a worker sends one batch at a time over a pipe and waits until the parent has read
+it. Workers ignore Ctrl-C: the parent stops them (and a worker whose parent is gone fails on its pipe).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import multiprocessing
+import signal
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.contract.readings import Encoder, Format
+from engine.errors import IotMockError
+from engine.model.actions import Action
+from engine.model.readings import IntArray, ReadingBatch, StatusChange
+from engine.model.specs import Plan
+from engine.runtime.driver import Progress, rate_span, run_virtual
+from engine.runtime.parquet import ParquetSink
+from engine.runtime.report import DeviceFigures, RunFigures
+from engine.runtime.sinks import FileSink
+from engine.scenario.actions import SetInterval
+from engine.scenario.isolation import main_hidden
+from engine.simulation import Simulation
+from engine.simulation.journal import Entry, merge_journals
+
+_CONTEXT = multiprocessing.get_context("forkserver")  # no fork of a process that has threads
+_FLOAT, _INT, _BOOL = np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_)
+_COLUMNS = {"device": _INT, "t": _FLOAT, "power": _FLOAT, "voltage": _FLOAT, "current": _FLOAT, "energy": _FLOAT,
+            "seq": _INT, "enabled": _BOOL, "millis": _BOOL, "sent": _FLOAT}  # fmt: skip
+"""A batch's columns and their types (an empty batch's columns must concatenate with the others')."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    plan: Plan
+    """The whole plan's events, the block's devices."""
+    whole: Plan
+    until: float
+    seed: int | None
+    forms: tuple[Format, ...]
+    """The text encodings to send (each followed by its bytes)."""
+    columns: bool
+    """Whether to send the readings' columns too (for Parquet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A worker's batch k: send instants, each form's line ends (its bytes follow), columns if asked."""
+
+    now: float
+    sent: npt.NDArray[np.float64]
+    ends: tuple[IntArray, ...]
+    columns: dict[str, npt.NDArray[Any]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    now: float
+    readings: int
+    devices: tuple[DeviceFigures, ...]
+    journal: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    message: str
+
+
+def blocks(count: int, jobs: int) -> list[range]:
+    """`count` device indexes in `jobs` contiguous blocks that differ by one device at most."""
+    edges = [count * k // jobs for k in range(jobs + 1)]
+    return [range(edges[k], edges[k + 1]) for k in range(jobs)]
+
+
+def run_jobs(
+    plan: Plan,
+    until: float,
+    *,
+    jobs: int,
+    seed: int | None,
+    outputs: Sequence[FileSink | ParquetSink],
+    progress: Progress | None = None,
+) -> tuple[RunFigures, float]:
+    """Run `plan` to `until` in `jobs` processes, writing to `outputs` exactly what one process writes.
+
+    Returns what the report needs, and the sim time reached. Raises IotMockError when a worker fails."""
+    parts = blocks(len(plan.devices), min(jobs, max(1, len(plan.devices))))
+    texts = [sink for sink in outputs if isinstance(sink, FileSink)]
+    forms = tuple(dict.fromkeys(sink.form for sink in texts))
+    columns = any(isinstance(sink, ParquetSink) for sink in outputs)
+    conns: list[Connection] = []
+    workers: list[Any] = []  # the context's Process
+    try:
+        for part in parts:
+            devices = plan.devices[part.start : part.stop]
+            job = _Job(dataclasses.replace(plan, devices=devices), plan, until, seed, forms, columns)
+            reader, writer = _CONTEXT.Pipe(duplex=False)
+            worker = _CONTEXT.Process(target=_work, args=(writer, job), name="iot-mock-job", daemon=True)
+            with main_hidden():
+                worker.start()
+            writer.close()
+            conns.append(reader)
+            workers.append(worker)
+        device_ids = tuple(spec.id for spec in plan.devices)
+        starts = np.array([part.start for part in parts], dtype=np.int64)
+        readings = 0
+        while True:
+            got = [
+                _receive(conn, worker, k, parts) for k, (conn, worker) in enumerate(zip(conns, workers, strict=True))
+            ]
+            if all(isinstance(g, _Done) for g in got):
+                break
+            if not all(isinstance(g, _Batch) for g in got):
+                raise IotMockError(f"--jobs {jobs}: the workers' batches went out of step (a bug)")
+            batches = [
+                (g, [conn.recv_bytes() for _ in forms])
+                for g, conn in zip(got, conns, strict=True)
+                if isinstance(g, _Batch)
+            ]
+            readings += _write(batches, forms, texts, outputs, device_ids, starts)
+            if progress is not None:
+                progress(batches[0][0].now, readings)  # the same instant in every worker
+        done = [g for g in got if isinstance(g, _Done)]
+        for worker in workers:
+            worker.join()
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+        for conn in conns:
+            conn.close()
+    rank = {device_id: index for index, device_id in enumerate(device_ids)}
+    figures = RunFigures(
+        plan,
+        plan.seed if seed is None else seed,
+        sum(d.readings for d in done),
+        tuple(device for d in done for device in d.devices),
+        tuple(merge_journals([d.journal for d in done], rank)),
+    )
+    return figures, max(d.now for d in done)
+
+
+def _receive(conn: Connection, worker: Any, k: int, parts: list[range]) -> object:
+    who = f"--jobs {len(parts)}: worker {k + 1} (devices {parts[k].start + 1} to {parts[k].stop})"
+    try:
+        message = conn.recv()
+    except EOFError:
+        worker.join(1.0)
+        raise IotMockError(f"{who} ended unexpectedly (exit code {worker.exitcode})") from None
+    if isinstance(message, _Failed):
+        raise IotMockError(f"{who} failed: {message.message}")
+    return message
+
+
+def _write(
+    batches: list[tuple[_Batch, list[bytes]]],
+    forms: tuple[Format, ...],
+    texts: list[FileSink],
+    outputs: Sequence[FileSink | ParquetSink],
+    device_ids: tuple[str, ...],
+    starts: IntArray,
+) -> int:
+    """Batch k of the whole run from the workers' batches k, to every output; returns its reading count."""
+    sents = [batch.sent for batch, _ in batches]
+    counts = np.array([len(sent) for sent in sents], dtype=np.int64)
+    total = int(counts.sum())
+    if not total:
+        return 0
+    who = np.repeat(np.arange(len(sents)), counts)
+    order = np.lexsort((who, np.concatenate(sents)))  # stable: each worker's own order is kept
+    for text in texts:
+        index = forms.index(text.form)
+        text.write_encoded(_stretches(order, who, counts, [(b.ends[index], data[index]) for b, data in batches]))
+    if any(isinstance(sink, ParquetSink) for sink in outputs):
+        merged = _merged(batches, order, device_ids, starts)
+        for sink in outputs:
+            if isinstance(sink, ParquetSink):
+                sink.write(merged, [])
+    return total
+
+
+def _stretches(
+    order: IntArray, who: IntArray, counts: IntArray, encoded: list[tuple[IntArray, bytes]]
+) -> list[memoryview]:
+    """The lines in `order`, as slices of the workers' bytes: one per stretch of one worker's lines."""
+    firsts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    sorted_who = who[order]
+    cuts = np.flatnonzero(sorted_who[1:] != sorted_who[:-1]) + 1
+    run_start = np.concatenate(([0], cuts))
+    run_stop = np.concatenate((cuts, [len(order)]))
+    views = [memoryview(data) for _, data in encoded]
+    pieces: list[memoryview] = []
+    for start, stop in zip(run_start.tolist(), run_stop.tolist(), strict=True):
+        k = int(sorted_who[start])
+        first = int(order[start]) - int(firsts[k])
+        ends = encoded[k][0]
+        begin = int(ends[first - 1]) if first else 0
+        pieces.append(views[k][begin : int(ends[first + stop - start - 1])])
+    return pieces
+
+
+def _merged(
+    batches: list[tuple[_Batch, list[bytes]]], order: IntArray, device_ids: tuple[str, ...], starts: IntArray
+) -> ReadingBatch:
+    parts = [batch.columns for batch, _ in batches if batch.columns is not None]
+    merged = {
+        name: np.concatenate(
+            [part[name] + starts[k] if name == "device" else part[name] for k, part in enumerate(parts)]
+        )[order]
+        for name in _COLUMNS
+    }
+    return ReadingBatch(device_ids, **merged)
+
+
+class _Intervals:
+    """Every device's interval in the whole run, followed through its `set_interval` actions: the whole
+    run's batch span (`batch_span`), for a worker that simulates only some of the devices."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._intervals = {spec.id: spec.interval for spec in plan.devices}  # in device order: the same sum
+        self._span = rate_span(sum(1.0 / interval for interval in self._intervals.values()))
+
+    def started(self, action: Action, targets: tuple[str, ...]) -> None:
+        if isinstance(action, SetInterval):
+            self._intervals.update((target, action.interval) for target in targets)
+            self._span = rate_span(sum(1.0 / interval for interval in self._intervals.values()))
+
+    def span(self) -> float:
+        return self._span
+
+
+class _Collector:
+    """The sink of a worker's simulation: keeps the batch of the current advance."""
+
+    def __init__(self) -> None:
+        self.batches: list[ReadingBatch] = []
+
+    def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
+        if len(batch):
+            self.batches.append(batch)
+
+    def take(self) -> ReadingBatch | None:
+        batches, self.batches = self.batches, []
+        if len(batches) > 1:
+            raise AssertionError("one batch per advance")
+        return batches[0] if batches else None
+
+
+def _work(conn: Connection, job: _Job) -> None:
+    """A worker: run the job's devices, send each batch as the whole run cuts them, then the figures."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
+    try:
+        collector = _Collector()
+        sim = Simulation(job.plan, collector, seed=job.seed)
+        intervals = _Intervals(job.whole)
+        sim.on_start = intervals.started
+        encoder = Encoder(job.plan.start_epoch)
+        nothing = {name: np.empty(0, dtype) for name, dtype in _COLUMNS.items()}
+        no_ends = tuple(nothing["device"] for _ in job.forms)
+
+        def send(now: float, readings: int) -> None:
+            batch = collector.take()
+            if batch is None:
+                conn.send(_Batch(now, nothing["sent"], no_ends, nothing if job.columns else None))
+                for _ in job.forms:
+                    conn.send_bytes(b"")
+                return
+            encoded, ends = (
+                zip(*(encoder.lines(batch, form) for form in job.forms), strict=True) if job.forms else ((), ())
+            )
+            columns = {name: getattr(batch, name) for name in _COLUMNS} if job.columns else None
+            conn.send(_Batch(now, batch.sent, ends, columns))
+            for data in encoded:
+                conn.send_bytes(data)
+
+        run_virtual(sim, job.until, progress=send, span=intervals.span)
+        figures = RunFigures.of(sim)
+        conn.send(_Done(sim.now, sim.readings_emitted, figures.devices, figures.journal))
+    except BrokenPipeError:
+        pass  # the parent is gone
+    except BaseException as exc:  # told to the parent, which stops the run
+        message = str(exc) if isinstance(exc, IotMockError) else "".join(traceback.format_exception(exc)).strip()
+        with contextlib.suppress(OSError):
+            conn.send(_Failed(message))
+    finally:
+        conn.close()
