@@ -215,3 +215,32 @@ def test_the_encoder_says_where_each_line_ends() -> None:
             assert encoded == {"jsonl": encoder.jsonl, "csv": encoder.csv, "lp": encoder.line_protocol}[form](batch)
             newlines = np.flatnonzero(np.frombuffer(encoded, dtype=np.uint8) == ord("\n")) + 1
             assert ends.tolist() == newlines.tolist()
+
+
+RECORDING = """\
+version: 1
+extends: meter-faults
+name: meter-faults-recording
+duration: 7200.5
+seed: 3
+session:
+  start: '2025-07-14T06:00:00+00:00'
+  changes:
+  - {at: 61.25, action: outage, target: [roof-hvac], duration: 300.0}
+  - {at: 1000.125, action: set_power, target: [kitchen], kw: 3.0}
+  - {at: 1500.0, action: create_device, device: {id: rack-z, kind: server, interval: 5.0}}
+  - {at: 2000.0, action: delete_device, target: [kitchen]}
+"""
+
+
+def test_a_recording_with_jobs_replays_in_one_process_and_writes_the_same_bytes(tmp_path: Path) -> None:
+    """A recorded change reaches devices of every block and creates devices no block has: one process."""
+    (tmp_path / "rec.yaml").write_text(RECORDING)
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}.jsonl"
+        done = iot_mock("run", str(tmp_path / "rec.yaml"), "--jobs", jobs, "--out", str(out), "--no-progress")
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_bytes())
+    assert "note: --jobs 2: a recording's session replays in one process" in done.stderr
+    assert outputs[0] == outputs[1] and b'"rack-z"' in outputs[0]
