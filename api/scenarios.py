@@ -28,7 +28,7 @@ from engine.model.specs import Plan
 from engine.runtime import changes
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import TargetedAction
-from engine.scenario.catalog import load_named, scenario_names
+from engine.scenario.catalog import load_named_cached, scenario_names
 from engine.scenario.compile import moved_to
 from engine.scenario.loader import LoadedScenario, parse_scenario
 from engine.scenario.recording import Base
@@ -46,7 +46,7 @@ async def _named(request: Request, name: str) -> Plan:
     if name not in scenario_names():
         raise HTTPException(404, f"no named scenario {name!r}; see GET /api/v1/scenarios")
     loader: Loader = request.state.loader
-    return (await loader.run(load_named, name)).plan
+    return (await loader.run(load_named_cached, name)).plan
 
 
 async def _uploaded(request: Request, text: bytes | str, source: str) -> LoadedScenario:
