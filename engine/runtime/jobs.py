@@ -9,10 +9,12 @@ the parent copies stretches, not lines. Every worker cuts its batches at the who
 takes them in turn, orders them by (send instant, worker), which is the whole run's (send instant,
 device) order since blocks are in device order and each worker's own order is kept, and writes them.
 
-Text outputs (JSON lines, CSV, line protocol) are encoded by the workers, the parent only copies;
+Text outputs (JSON lines, CSV, line protocol) are encoded by the workers. Into a regular file they write
+their lines themselves (`os.pwrite`) at the offsets the parent computes from the line ends they send, so
+the bytes cross no pipe and the parent is not the bottleneck; to stdout or a pipe the parent copies them.
 Parquet gets the merged columns (the parent writes each batch as one row group, as one process does).
-Memory stays bounded: a worker sends one batch at a time over a pipe and waits until the parent has read
-it. Workers ignore Ctrl-C: the parent stops them (and a worker whose parent is gone fails on its pipe).
+Memory stays bounded: a worker sends one batch at a time and waits for the parent's answer. Workers
+ignore Ctrl-C: the parent stops them (and a worker whose parent is gone fails on its pipe).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing
+import os
 import signal
 import traceback
 from collections.abc import Sequence
@@ -59,7 +62,11 @@ class _Job:
     until: float
     seed: int | None
     forms: tuple[Format, ...]
-    """The text encodings to send (each followed by its bytes)."""
+    """The text encodings to make, each batch; their line ends go to the parent."""
+    piped: tuple[Format, ...]
+    """Those whose bytes go to the parent too (each batch's follow it): for outputs it writes itself."""
+    files: tuple[tuple[Format, str], ...]
+    """Regular files the worker writes its lines to itself, at the places the parent gives (`_Places`)."""
     columns: bool
     """Whether to send the readings' columns too (for Parquet)."""
 
@@ -72,6 +79,14 @@ class _Batch:
     sent: npt.NDArray[np.float64]
     ends: tuple[IntArray, ...]
     columns: dict[str, npt.NDArray[Any]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Places:
+    """Where a worker's lines of one batch go in each of its `files`: rows of (begin, end) in its bytes
+    and the file offset of that stretch."""
+
+    stretches: tuple[IntArray, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +122,20 @@ def run_jobs(
     Returns what the report needs, and the sim time reached. Raises IotMockError when a worker fails."""
     parts = blocks(len(plan.devices), min(jobs, max(1, len(plan.devices))))
     texts = [sink for sink in outputs if isinstance(sink, FileSink)]
+    placed = [sink for sink in texts if sink.regular_file]  # the workers write these at offsets: no pipe
+    piped_sinks = [sink for sink in texts if not sink.regular_file]
     forms = tuple(dict.fromkeys(sink.form for sink in texts))
+    piped = tuple(dict.fromkeys(sink.form for sink in piped_sinks))
+    files = tuple((sink.form, sink.target) for sink in placed)
+    offsets = [sink.position() for sink in placed]  # after a CSV header
     columns = any(isinstance(sink, ParquetSink) for sink in outputs)
     conns: list[Connection] = []
     workers: list[Any] = []  # the context's Process
     try:
         for part in parts:
             devices = plan.devices[part.start : part.stop]
-            job = _Job(dataclasses.replace(plan, devices=devices), plan, until, seed, forms, columns)
-            reader, writer = _CONTEXT.Pipe(duplex=False)
+            job = _Job(dataclasses.replace(plan, devices=devices), plan, until, seed, forms, piped, files, columns)
+            reader, writer = _CONTEXT.Pipe(duplex=True)
             worker = _CONTEXT.Process(target=_work, args=(writer, job), name="iot-mock-job", daemon=True)
             with main_hidden():
                 worker.start()
@@ -134,11 +154,13 @@ def run_jobs(
             if not all(isinstance(g, _Batch) for g in got):
                 raise IotMockError(f"--jobs {jobs}: the workers' batches went out of step (a bug)")
             batches = [
-                (g, [conn.recv_bytes() for _ in forms])
+                (g, [conn.recv_bytes() for _ in piped])
                 for g, conn in zip(got, conns, strict=True)
                 if isinstance(g, _Batch)
             ]
-            readings += _write(batches, forms, texts, outputs, device_ids, starts)
+            if files:
+                _place(batches, forms, placed, offsets, conns)
+            readings += _write(batches, forms, piped, piped_sinks, outputs, device_ids, starts)
             if progress is not None:
                 progress(batches[0][0].now, readings)  # the same instant in every worker
         done = [g for g in got if isinstance(g, _Done)]
@@ -174,25 +196,76 @@ def _receive(conn: Connection, worker: Any, k: int, parts: list[range]) -> objec
     return message
 
 
+def _order(sents: list[npt.NDArray[np.float64]]) -> tuple[IntArray, IntArray, IntArray]:
+    """The whole run's order of a batch's lines (by send instant, then worker), with each line's worker
+    and each worker's count."""
+    counts = np.array([len(sent) for sent in sents], dtype=np.int64)
+    who = np.repeat(np.arange(len(sents)), counts)
+    return np.lexsort((who, np.concatenate(sents))), who, counts  # stable: each worker's own order is kept
+
+
+def _runs(order: IntArray, who: IntArray, counts: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """The stretches of one worker's lines in `order`: each one's worker and first and last line + 1 in
+    that worker's batch."""
+    firsts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    sorted_who = who[order]
+    cuts = np.flatnonzero(sorted_who[1:] != sorted_who[:-1]) + 1
+    run_start = np.concatenate(([0], cuts))
+    run_stop = np.concatenate((cuts, [len(order)]))
+    k = sorted_who[run_start]
+    first = order[run_start] - firsts[k]
+    return k, first, first + (run_stop - run_start)
+
+
+def _place(
+    batches: list[tuple[_Batch, list[bytes]]],
+    forms: tuple[Format, ...],
+    placed: list[FileSink],
+    offsets: list[int],
+    conns: list[Connection],
+) -> None:
+    """Tell each worker where its lines of this batch go in each file it writes; move the files' ends on."""
+    order, who, counts = _order([batch.sent for batch, _ in batches])
+    if not len(order):
+        for conn in conns:
+            conn.send(_Places(tuple(np.empty((0, 3), np.int64) for _ in placed)))
+        return
+    k, first, last = _runs(order, who, counts)
+    per_form = {}
+    for form in dict.fromkeys(sink.form for sink in placed):
+        index = forms.index(form)
+        ends = [batch.ends[index] for batch, _ in batches]
+        begin = np.array([int(ends[w][f - 1]) if f else 0 for w, f in zip(k.tolist(), first.tolist(), strict=True)])
+        end = np.array([int(ends[w][stop - 1]) for w, stop in zip(k.tolist(), last.tolist(), strict=True)])
+        per_form[form] = (begin, end, np.concatenate(([0], np.cumsum(end - begin)[:-1])), int((end - begin).sum()))
+    places: list[list[IntArray]] = [[] for _ in conns]
+    for j, sink in enumerate(placed):
+        begin, end, at, size = per_form[sink.form]
+        for w in range(len(conns)):
+            mine = k == w
+            places[w].append(np.stack((begin[mine], end[mine], at[mine] + offsets[j]), axis=1))
+        offsets[j] += size
+    for conn, mine in zip(conns, places, strict=True):
+        conn.send(_Places(tuple(mine)))
+
+
 def _write(
     batches: list[tuple[_Batch, list[bytes]]],
     forms: tuple[Format, ...],
+    piped: tuple[Format, ...],
     texts: list[FileSink],
     outputs: Sequence[FileSink | ParquetSink],
     device_ids: tuple[str, ...],
     starts: IntArray,
 ) -> int:
     """Batch k of the whole run from the workers' batches k, to every output; returns its reading count."""
-    sents = [batch.sent for batch, _ in batches]
-    counts = np.array([len(sent) for sent in sents], dtype=np.int64)
-    total = int(counts.sum())
+    order, who, counts = _order([batch.sent for batch, _ in batches])
+    total = len(order)
     if not total:
         return 0
-    who = np.repeat(np.arange(len(sents)), counts)
-    order = np.lexsort((who, np.concatenate(sents)))  # stable: each worker's own order is kept
     for text in texts:
-        index = forms.index(text.form)
-        text.write_encoded(_stretches(order, who, counts, [(b.ends[index], data[index]) for b, data in batches]))
+        index, sent = forms.index(text.form), piped.index(text.form)
+        text.write_encoded(_stretches(order, who, counts, [(b.ends[index], data[sent]) for b, data in batches]))
     if any(isinstance(sink, ParquetSink) for sink in outputs):
         merged = _merged(batches, order, device_ids, starts)
         for sink in outputs:
@@ -205,19 +278,11 @@ def _stretches(
     order: IntArray, who: IntArray, counts: IntArray, encoded: list[tuple[IntArray, bytes]]
 ) -> list[memoryview]:
     """The lines in `order`, as slices of the workers' bytes: one per stretch of one worker's lines."""
-    firsts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    sorted_who = who[order]
-    cuts = np.flatnonzero(sorted_who[1:] != sorted_who[:-1]) + 1
-    run_start = np.concatenate(([0], cuts))
-    run_stop = np.concatenate((cuts, [len(order)]))
     views = [memoryview(data) for _, data in encoded]
     pieces: list[memoryview] = []
-    for start, stop in zip(run_start.tolist(), run_stop.tolist(), strict=True):
-        k = int(sorted_who[start])
-        first = int(order[start]) - int(firsts[k])
+    for k, first, last in zip(*(part.tolist() for part in _runs(order, who, counts)), strict=True):
         ends = encoded[k][0]
-        begin = int(ends[first - 1]) if first else 0
-        pieces.append(views[k][begin : int(ends[first + stop - start - 1])])
+        pieces.append(views[k][int(ends[first - 1]) if first else 0 : int(ends[last - 1])])
     return pieces
 
 
@@ -272,6 +337,7 @@ def _work(conn: Connection, job: _Job) -> None:
     """A worker: run the job's devices, send each batch as the whole run cuts them, then the figures."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     try:
+        stack = contextlib.ExitStack()
         collector = _Collector()
         sim = Simulation(job.plan, collector, seed=job.seed)
         intervals = _Intervals(job.whole)
@@ -279,26 +345,38 @@ def _work(conn: Connection, job: _Job) -> None:
         encoder = Encoder(job.plan.start_epoch)
         nothing = {name: np.empty(0, dtype) for name, dtype in _COLUMNS.items()}
         no_ends = tuple(nothing["device"] for _ in job.forms)
+        files = [os.open(path, os.O_WRONLY) for _, path in job.files]
+        for fd in files:
+            stack.callback(os.close, fd)
 
         def send(now: float, readings: int) -> None:
             batch = collector.take()
             if batch is None:
                 conn.send(_Batch(now, nothing["sent"], no_ends, nothing if job.columns else None))
-                for _ in job.forms:
+                for _ in job.piped:
                     conn.send_bytes(b"")
+                if files:
+                    conn.recv()  # no places
                 return
             encoded, ends = (
                 zip(*(encoder.lines(batch, form) for form in job.forms), strict=True) if job.forms else ((), ())
             )
             columns = {name: getattr(batch, name) for name in _COLUMNS} if job.columns else None
             conn.send(_Batch(now, batch.sent, ends, columns))
-            for data in encoded:
-                conn.send_bytes(data)
+            for form in job.piped:
+                conn.send_bytes(encoded[job.forms.index(form)])
+            if files:
+                places: _Places = conn.recv()
+                for fd, (form, _), rows in zip(files, job.files, places.stretches, strict=True):
+                    view = memoryview(encoded[job.forms.index(form)])
+                    for begin, end, offset in rows.tolist():
+                        os.pwrite(fd, view[begin:end], offset)
 
         run_virtual(sim, job.until, progress=send, span=intervals.span)
         figures = RunFigures.of(sim)
         conn.send(_Done(sim.now, sim.readings_emitted, figures.devices, figures.journal))
-    except BrokenPipeError:
+        stack.close()
+    except (BrokenPipeError, EOFError):
         pass  # the parent is gone
     except BaseException as exc:  # told to the parent, which stops the run
         message = str(exc) if isinstance(exc, IotMockError) else "".join(traceback.format_exception(exc)).strip()

@@ -33,6 +33,16 @@ class FileSink:
         if len(batch):
             self._stream.write(self._encode(batch))
 
+    @property
+    def regular_file(self) -> bool:
+        """A file of our own on disk: parallel workers may write their lines into it at offsets."""
+        return self._owned and Path(self.target).is_file()
+
+    def position(self) -> int:
+        """The bytes written so far (all on disk): where lines written at offsets begin."""
+        self._stream.flush()
+        return self._stream.tell()
+
     def write_encoded(self, pieces: Iterable[bytes | memoryview]) -> None:
         """Readings encoded already (in `form`): a parallel run's parts, in order."""
         for piece in pieces:
