@@ -10,9 +10,12 @@ a slow or hostile file cannot hold up publishing or other requests.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -28,13 +31,43 @@ from engine.model.specs import Plan
 from engine.runtime import changes
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import TargetedAction
-from engine.scenario.catalog import load_named_cached, scenario_names
+from engine.scenario.catalog import load_named, resolve, scenario_names
 from engine.scenario.compile import moved_to
 from engine.scenario.loader import LoadedScenario, parse_scenario
 from engine.scenario.recording import Base
 from engine.scenario.yaml_source import parse_yaml
 
 T = TypeVar("T")
+
+
+_loaded: dict[str, LoadedScenario] = {}
+_lock = threading.Lock()
+
+
+def load_named_cached(name: str) -> LoadedScenario:
+    """`load_named`, kept while every file it read has the bytes it read (their sha256): listing the
+    named scenarios, as the API does on each request, need not render and check a 1,000-device
+    template each time. A loaded scenario is immutable, so callers share it."""
+    key = str(resolve(name).resolve())
+    with _lock:
+        kept = _loaded.get(key)
+    if kept is not None and _unchanged(kept):
+        return kept
+    loaded = load_named(name)
+    with _lock:
+        _loaded[key] = loaded
+    return loaded
+
+
+def _unchanged(loaded: LoadedScenario) -> bool:
+    read = [(part.source, part.sha256) for part in loaded.chain] or [(loaded.source, loaded.sha256)]
+    for path, sha256 in [*read, *loaded.plan.data_files]:
+        try:
+            if hashlib.sha256(Path(path).read_bytes()).hexdigest() != sha256:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _summary(plan: Plan) -> dict[str, Any]:

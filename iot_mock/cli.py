@@ -315,6 +315,10 @@ def _sharded(plan: Plan, part: Shard | None) -> Plan:
         raise IotMockError(f"the scenario is shard {plan.shard[0]}/{plan.shard[1]} already (its session.shard)")
     if part is None:
         return plan
+    if plan.session:
+        raise IotMockError(
+            "the recording is of an unsharded session (no session.shard): it replays whole; leave --shard out"
+        )
     sharded = shard(plan, *part)
     print(f"shard {part[0]}/{part[1]}: {len(sharded.devices)} of {len(plan.devices)} devices", file=sys.stderr)
     return sharded

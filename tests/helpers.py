@@ -16,6 +16,9 @@ from engine.simulation import Simulation
 
 READING_FIELDS = ["device_id", "timestamp", "power", "voltage", "current", "energy", "status", "enabled", "seq"]
 """The fields of a reading payload, in the contract's order."""
+NAMED_SCENARIOS = ["brownout-storm", "datacenter-day", "default", "factory-shifts", "fleet-1000", "history-replay",
+                   "meter-faults", "office-week", "office-week-ci"]  # fmt: skip
+"""The named scenarios in scenarios/, in the order listed: written out, so a scenario gone missing fails."""
 
 
 def scenario_text(body: str, **fields: object) -> str:

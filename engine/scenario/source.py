@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from engine.errors import Issue, ScenarioError
@@ -9,24 +10,38 @@ from engine.scenario.isolation import render_isolated
 from engine.scenario.template import is_template
 
 MAX_FILE_BYTES = 1024 * 1024
+MAX_RECORDING_BYTES = 32 * 1024 * 1024
+"""A recording (a file with a top-level `session:`) holds one line per change of a live session: some
+hundred thousand of them. The API's uploads stay within its own 1 MiB body limit."""
+_SESSION = re.compile(rb"^session:", re.MULTILINE)
+
+
+def limit_of(data: bytes) -> int:
+    """The size limit of a scenario text: MAX_RECORDING_BYTES for a recording, else MAX_FILE_BYTES."""
+    return MAX_RECORDING_BYTES if _SESSION.search(data) else MAX_FILE_BYTES
 
 
 def read_source(path: str | Path) -> bytes:
-    """The bytes of a scenario file, refusing files over MAX_FILE_BYTES before reading them."""
+    """The bytes of a scenario file, refusing files over the limit (`limit_of`) before parsing them."""
     source = str(path)
     try:
         size = Path(path).stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(source, [Issue(None, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")])
-        return Path(path).read_bytes()
+        if size > MAX_RECORDING_BYTES:
+            raise ScenarioError(source, [Issue(None, "", f"file is {size} bytes; the limit is {MAX_RECORDING_BYTES}")])
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_RECORDING_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(source, [Issue(None, "", f"cannot read: {exc.strerror or exc}")]) from exc
+    if len(data) > limit_of(data):
+        raise ScenarioError(source, [Issue(None, "", f"file is {len(data)} bytes; the limit is {limit_of(data)}")])
+    return data
 
 
 def check_size(data: bytes, source: str) -> None:
-    """Refuse scenario text (an upload) over MAX_FILE_BYTES."""
-    if len(data) > MAX_FILE_BYTES:
-        raise ScenarioError(source, [Issue(None, "", f"scenario is {len(data)} bytes; the limit is {MAX_FILE_BYTES}")])
+    """Refuse scenario text over its limit (`limit_of`)."""
+    if len(data) > limit_of(data):
+        limit = limit_of(data)
+        raise ScenarioError(source, [Issue(None, "", f"scenario is {len(data)} bytes; the limit is {limit}")])
 
 
 def render_source(raw: bytes, source: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from engine.errors import IotMockError
+from engine.model.actions import CreateDevice
 from engine.model.readings import FloatArray, IntArray, ReadingBatch, StatusChange
-from engine.model.specs import Plan
+from engine.model.specs import DeviceSpec, Plan, Recorded
 from engine.runtime.driver import run_virtual
 from engine.runtime.report import Report, build_report
 from engine.simulation import Simulation
@@ -142,12 +143,13 @@ class Buckets:
 def chosen(plan: Plan, *, patterns: Sequence[str] = (), kinds: Sequence[str] = ()) -> Plan:
     """The plan with only the devices whose id matches one of `patterns` (globs) and whose kind is one of
     `kinds` (each filter applies when given), and the events that touch them; IotMockError when none is left."""
-    devices = tuple(
-        device
-        for device in plan.devices
-        if (not patterns or any(fnmatch.fnmatchcase(device.id, pattern) for pattern in patterns))
-        and (not kinds or device.kind in kinds)
-    )
+
+    def wanted(device: DeviceSpec) -> bool:
+        return (not patterns or any(fnmatch.fnmatchcase(device.id, pattern) for pattern in patterns)) and (
+            not kinds or device.kind in kinds
+        )
+
+    devices = tuple(device for device in plan.devices if wanted(device))
     if not devices:
         asked = [*(f"--devices {p}" for p in patterns), *(f"--kind {k}" for k in kinds)]
         raise IotMockError(f"{' '.join(asked)}: no device of {plan.name} matches (its devices: {_some(plan)})")
@@ -159,7 +161,20 @@ def chosen(plan: Plan, *, patterns: Sequence[str] = (), kinds: Sequence[str] = (
         for event in plan.events
         if (targets := tuple(target for target in event.targets if target in kept))
     )
-    return dataclasses.replace(plan, devices=devices, events=events)
+    return dataclasses.replace(plan, devices=devices, events=events, session=_kept_session(plan, kept, wanted))
+
+
+def _kept_session(plan: Plan, kept: set[str], wanted: Callable[[DeviceSpec], bool]) -> tuple[Recorded, ...]:
+    """A recording's changes that touch the kept devices (and those it creates that the filters want)."""
+    out = []
+    for recorded in plan.session:
+        change = recorded.change
+        if isinstance(change, CreateDevice) and wanted(change.spec):
+            kept.add(change.spec.id)
+        targets = tuple(target for target in recorded.targets if target in kept)
+        if targets:
+            out.append(dataclasses.replace(recorded, targets=targets))
+    return tuple(out)
 
 
 def _some(plan: Plan) -> str:

@@ -180,21 +180,6 @@ def test_metrics_follow_prometheus_conventions_and_count_commands(client: TestCl
     assert value["iot_mock_behind_seconds"] < 0.5 and value["iot_mock_fell_behind"] == 0  # x100 keeps up
 
 
-def test_scenarios_are_listed(client: TestClient) -> None:
-    names = [s["name"] for s in client.get("/api/v1/scenarios").json()]
-    assert names == [
-        "brownout-storm",
-        "datacenter-day",
-        "default",
-        "factory-shifts",
-        "fleet-1000",
-        "history-replay",
-        "meter-faults",
-        "office-week",
-        "office-week-ci",
-    ]
-
-
 def test_bearer_token_guards_the_api_but_not_health(mosquitto: Mosquitto, tmp_path: Path) -> None:
     with make_client(mosquitto, tmp_path / "devices.sqlite3", api_token=TOKEN) as client:
         assert client.get("/api/v1/devices").status_code == 401

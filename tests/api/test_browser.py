@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,20 +11,17 @@ from typing import Any
 
 import pytest
 
+from tests.browser import launch, needs_chromium
+
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (./dev test installs it)")
+pytestmark = needs_chromium
 expect = playwright.expect
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
     with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )  # fmt: skip
+        launched = launch(p)
         try:
             yield launched
         finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -11,12 +10,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.docs import ASSETS, CSP
+from tests.browser import launch, needs_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Route
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = Path(__file__).parents[2] / "out" / "docs-page.png"
 """Where the test leaves its screenshot, for a human to look at (out/ is not committed)."""
 
@@ -34,16 +33,12 @@ def test_every_asset_of_the_page_is_served_with_the_policy(client: TestClient) -
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (./dev test installs it)")
+@needs_chromium
 def test_docs_render_schemas_and_try_it_answers_without_leaving_loopback(service: str) -> None:
     requested: list[str] = []
     refused: list[str] = []
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )  # fmt: skip
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1600})
 

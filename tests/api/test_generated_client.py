@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import serving, wait_until
+from tests.helpers import NAMED_SCENARIOS
 from tests.runtime.conftest import Mosquitto
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -129,17 +130,7 @@ def call_every_operation(package: Any, models: Any, client: Any, anonymous: Any)
         body=models.OutageNow(action="outage", target="mock-lighting-001", duration="1m"),
     )
     assert event.targets == ["mock-lighting-001"]
-    assert [s.name for s in call("list_scenarios", 200, list)] == [
-        "brownout-storm",
-        "datacenter-day",
-        "default",
-        "factory-shifts",
-        "fleet-1000",
-        "history-replay",
-        "meter-faults",
-        "office-week",
-        "office-week-ci",
-    ]
+    assert [s.name for s in call("list_scenarios", 200, list)] == NAMED_SCENARIOS
     assert call("show_scenario", 200, "Scenario", name="office-week").name == "office-week"
     text = b"version: 1\nname: up\nstart: 2025-08-04T00:00:00\nseed: 1\ndevices: [{id: a, kind: hvac}]\n"
     assert call("validate_scenario", 200, "Validation", body=package.types.File(payload=io.BytesIO(text))).name == "up"

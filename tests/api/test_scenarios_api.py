@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from api.scenarios import Loader
 from tests.api.conftest import make_client, wait_until
-from tests.helpers import HOSTILE_TEMPLATES, hostile_scenario, scenario_text
+from tests.helpers import HOSTILE_TEMPLATES, NAMED_SCENARIOS, hostile_scenario, scenario_text
 from tests.runtime.conftest import Mosquitto
 
 YAML_HEADERS = {"content-type": "application/yaml"}
@@ -21,17 +21,7 @@ YAML_HEADERS = {"content-type": "application/yaml"}
 
 def test_list_and_show_named_scenarios(client: TestClient) -> None:
     listed = {s["name"]: s for s in client.get("/api/v1/scenarios").json()}
-    assert set(listed) == {
-        "brownout-storm",
-        "datacenter-day",
-        "default",
-        "factory-shifts",
-        "fleet-1000",
-        "history-replay",
-        "meter-faults",
-        "office-week",
-        "office-week-ci",
-    }
+    assert list(listed) == NAMED_SCENARIOS
     assert listed["default"]["devices"] == 5 and listed["fleet-1000"]["devices"] == 1000
     shown = client.get("/api/v1/scenarios/office-week").json()
     assert shown["name"] == "office-week" and shown["timezone"] == "Europe/Berlin"

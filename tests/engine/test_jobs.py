@@ -244,3 +244,10 @@ def test_a_recording_with_jobs_replays_in_one_process_and_writes_the_same_bytes(
         outputs.append(out.read_bytes())
     assert "note: --jobs 2: a recording's session replays in one process" in done.stderr
     assert outputs[0] == outputs[1] and b'"rack-z"' in outputs[0]
+
+
+def test_a_recording_of_an_unsharded_session_refuses_a_shard(tmp_path: Path) -> None:
+    (tmp_path / "rec.yaml").write_text(RECORDING)
+    done = iot_mock("run", str(tmp_path / "rec.yaml"), "--shard", "1/2", "--out", str(tmp_path / "x.jsonl"))
+    assert done.returncode == 1
+    assert "the recording is of an unsharded session (no session.shard): it replays whole" in done.stderr

@@ -22,6 +22,7 @@ from engine.scenario.catalog import scenario_names
 from engine.scenario.compile import device_fields, device_spec, moved_to
 from engine.scenario.format import Device
 from engine.scenario.recording import Base, NothingToRecord, change_fields, recording
+from engine.scenario.source import MAX_FILE_BYTES
 from engine.simulation import Simulation
 from tests.helpers import by_device
 
@@ -258,3 +259,20 @@ def test_a_recorded_change_of_a_replay_device_keeps_the_history_it_read(tmp_path
     before = max(r.power for r in east if r.t < 3600.5)
     after = max(r.power for r in east if r.t > 3601)
     assert 0.4 < after / before < 0.6  # the same history, its peak now scaled from 40 kW to 20 kW
+
+
+def test_a_recording_of_many_changes_replays_beyond_the_scenario_size_limit(tmp_path: Path) -> None:
+    """A long demo makes a big recording: the 1 MiB limit of a scenario is a recording's 32 MiB."""
+    changes = "".join(
+        f"  - {{at: {1 + i * 0.25}, action: set_power, target: [mock-hvac-001], kw: {i % 20 + 0.5}}}\n"
+        for i in range(20_000)
+    )
+    path = tmp_path / "long.yaml"
+    path.write_text(f"version: 1\nextends: default\nname: long\nduration: 5002.0\nsession:\n  changes:\n{changes}")
+    assert path.stat().st_size > MAX_FILE_BYTES
+    plan = load_scenario(path).plan
+    assert len(plan.session) == 20_000
+    sim = Simulation(plan, MemorySink())
+    run_virtual(sim, plan.duration)
+    applied = [entry for entry in sim.journal if entry.action == "set_power"]
+    assert len(applied) == 20_000 and applied[-1].t == 1 + 19_999 * 0.25

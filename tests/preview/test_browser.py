@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser import launch, needs_chromium
 from tests.engine.test_cli import iot_mock
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (./dev test installs it)")
+@needs_chromium
 @pytest.mark.timeout(60)
 def test_page_draws_offline_and_a_drag_zooms_every_panel(tmp_path: Path) -> None:
     out = tmp_path / "office.html"
     done = iot_mock("preview", "office-week", "--duration", "2d", "--out", str(out))
     assert done.returncode == 0, done.stderr
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             asked: list[str] = []

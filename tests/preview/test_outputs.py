@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.test_cli import iot_mock
+from tests.engine.test_jobs import RECORDING
 
 OFFICE = ["office-hvac-north", "office-hvac-south", "office-lighting-1f", "office-lighting-2f", "office-server-room",
           "office-kitchen"]  # fmt: skip
@@ -128,3 +129,16 @@ def test_without_the_extra_preview_says_how_to_install_it(tmp_path: Path, suffix
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"error: preview {suffix} needs {library}: pip install 'iot-mock[preview]'\n"
     assert not out.exists()
+
+
+def test_a_recording_previews_some_of_its_devices(tmp_path: Path) -> None:
+    """Its recorded changes of the devices left out are left out too (they failed the run before)."""
+    (tmp_path / "rec.yaml").write_text(RECORDING)
+    out = tmp_path / "some.svg"
+    done = iot_mock("preview", str(tmp_path / "rec.yaml"), "--devices", "roof-hvac", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "roof-hvac" in text and "kitchen" not in text
+    done = iot_mock("preview", str(tmp_path / "rec.yaml"), "--kind", "server", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "rack-a" in out.read_text() and "roof-hvac" not in out.read_text()

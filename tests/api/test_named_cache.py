@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.scenario.catalog import load_named_cached
+from api.scenarios import load_named_cached
 from engine.scenario.loader import LoadedScenario
 from tests.helpers import scenario_text
 
