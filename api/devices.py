@@ -20,8 +20,8 @@ from api.routing import Operation
 from engine.model.specs import DeviceSpec, Plan
 from engine.runtime import changes
 from engine.scenario.compile import device_fields, device_spec
+from engine.scenario.device_format import Device
 from engine.scenario.fields import Interval
-from engine.scenario.format import Device
 
 
 class DeviceUpdate(BaseModel):

@@ -27,7 +27,7 @@ from engine.contract.topics import ID_PATTERN
 from engine.model.specs import Kind
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
 from engine.scenario.actions import ACTION_NAMES, ACTIONS, TargetedAction
-from engine.scenario.format import Device
+from engine.scenario.device_format import Device
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.model.specs import Plan
 from engine.scenario.compile import device_spec
-from engine.scenario.format import Device
+from engine.scenario.device_format import Device
 
 log = logging.getLogger("iot_mock.store")
 SCHEMA = """CREATE TABLE IF NOT EXISTS devices (

@@ -26,9 +26,10 @@ from engine.model.profiles import (
 )
 from engine.model.specs import DeviceSpec, InrushSpec, Plan, Recorded, Scheduled, SiteSpec, WeatherSpec, shard
 from engine.model.zones import site_zone
+from engine.scenario.device_format import Device
 from engine.scenario.durations import parse_relative
 from engine.scenario.fields import KindTarget, TagTarget, Target
-from engine.scenario.format import DEFAULT_START, Device, DeviceChange, DeviceTargeted, Event, Scenario, Session
+from engine.scenario.format import DEFAULT_START, DeviceChange, DeviceTargeted, Event, Scenario, Session
 
 Problem = tuple[tuple[str | int, ...], str, object]
 RESERVED_IDS = frozenset({"all"})

@@ -16,6 +16,13 @@ from engine.contract.topics import ID_PATTERN
 from engine.model.specs import Kind
 from engine.scenario.durations import DURATION_PATTERN, parse_duration
 
+
+class Strict(BaseModel):
+    """A part of a scenario file: unknown fields are mistakes, and a validated part never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),

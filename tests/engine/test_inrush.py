@@ -8,7 +8,7 @@ from engine import parse_scenario
 from engine.model.actions import CreateDevice
 from engine.runtime.sinks import MemorySink
 from engine.scenario.compile import device_spec
-from engine.scenario.format import Device
+from engine.scenario.device_format import Device
 from engine.simulation import Simulation
 from tests.helpers import by_device, scenario_text, simulate
 

@@ -20,7 +20,7 @@ from engine.runtime.sinks import MemorySink
 from engine.scenario.actions import command_action
 from engine.scenario.catalog import scenario_names
 from engine.scenario.compile import device_fields, device_spec, moved_to
-from engine.scenario.format import Device
+from engine.scenario.device_format import Device
 from engine.scenario.recording import Base, NothingToRecord, change_fields, recording
 from engine.scenario.source import MAX_FILE_BYTES
 from engine.simulation import Simulation
