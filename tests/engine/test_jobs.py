@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from engine.runtime.report_check import differences
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
 from engine.simulation.journal import Entry, merge_journals
+from tests.api.conftest import wait_until
 from tests.engine.test_cli import iot_mock
 from tests.helpers import scenario_text
 
@@ -128,20 +128,12 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _wait_for(condition: object, timeout: float = 60.0) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def _long_run(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
     out = tmp_path / "long.jsonl"
     command = [sys.executable, "-m", "iot_mock", "run", "datacenter-day", "--duration", "30d", "--jobs", "2",
                "--out", str(out)]  # fmt: skip
     child = subprocess.Popen(command, stderr=subprocess.PIPE, start_new_session=True)
-    _wait_for(lambda: out.exists() and out.stat().st_size > 0)  # the workers run and the parent writes
+    wait_until(lambda: out.exists() and out.stat().st_size > 0, timeout=60)  # the workers run and write
     return child, out
 
 
@@ -157,7 +149,7 @@ def test_a_failed_worker_stops_the_run_with_a_clear_error(tmp_path: Path) -> Non
     assert child.returncode == 1
     assert "--jobs 2: worker" in stderr.decode()
     assert "ended unexpectedly (exit code -9)" in stderr.decode()
-    _wait_for(lambda: not _descendants(child.pid) and _session_gone(child.pid))
+    wait_until(lambda: not _descendants(child.pid) and _session_gone(child.pid), timeout=60)
 
 
 def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
@@ -169,7 +161,7 @@ def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
     finally:
         child.kill()
     assert child.returncode == 130
-    _wait_for(lambda: _session_gone(child.pid))
+    wait_until(lambda: _session_gone(child.pid), timeout=60)
 
 
 def _session_gone(pgid: int) -> bool:
