@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from engine.runtime.clock import BEHIND
 from tests.api.conftest import wait_until
 from tests.runtime.conftest import Mosquitto, free_port, wait_listening
 
@@ -56,7 +57,8 @@ def test_the_top_speed_keeps_the_api_answering_and_sigterm_stops_within_the_drai
                 status = api.get("/api/v1/simulation/status").json()
                 assert status["buffered"] <= 20_000
             assert slowest < 1.5  # prompt answers while the simulation runs flat out
-            assert status["dropped"] == 0 and status["behind_seconds"] > 1
+            # Behind past BEHIND, it counts as behind until it is back under half of it.
+            assert status["dropped"] == 0 and status["behind_seconds"] >= BEHIND / 2
             assert "iot_mock_behind_seconds " in api.get("/metrics").text
         asked = time.monotonic()
         process.send_signal(signal.SIGTERM)
