@@ -2,6 +2,6 @@
 
 import sys
 
-from iot_mock.cli import main
+from iot_mock.entry import main
 
 sys.exit(main())

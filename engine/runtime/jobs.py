@@ -23,7 +23,9 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
+import queue
 import signal
+import threading
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -333,6 +335,50 @@ class _Collector:
         return batches[0] if batches else None
 
 
+class _Placer:
+    """A worker's lines into its files, where the parent places them, on a thread of its own: waiting for
+    the parent's answer and copying into the file (the GIL released) overlap the next batch's simulation,
+    as the writer thread of one process overlaps its writes. One batch waits at most (a short queue)."""
+
+    def __init__(self, conn: Connection, job: _Job) -> None:
+        self._conn = conn
+        self._files = [os.open(path, os.O_WRONLY) for _, path in job.files]
+        self._queue: queue.Queue[tuple[bytes, ...] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="iot-mock-placer", daemon=True)
+
+    def __enter__(self) -> _Placer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        for fd in self._files:
+            os.close(fd)
+        if self._error is not None and exc[0] is None:
+            raise self._error
+
+    def put(self, encoded: tuple[bytes, ...]) -> None:
+        """A batch's bytes for each file (none for an empty batch, whose answer places nothing)."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put(encoded)
+
+    def _work(self) -> None:
+        while (encoded := self._queue.get()) is not None:
+            if self._error is not None:
+                continue
+            try:
+                places: _Places = self._conn.recv()
+                for fd, data, rows in zip(self._files, encoded, places.stretches, strict=False):
+                    view = memoryview(data)
+                    for begin, end, offset in rows.tolist():
+                        os.pwrite(fd, view[begin:end], offset)
+            except BaseException as exc:  # handed to the simulating thread, which re-raises it
+                self._error = exc
+
+
 def _work(conn: Connection, job: _Job) -> None:
     """A worker: run the job's devices, send each batch as the whole run cuts them, then the figures."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
@@ -345,9 +391,7 @@ def _work(conn: Connection, job: _Job) -> None:
         encoder = Encoder(job.plan.start_epoch)
         nothing = {name: np.empty(0, dtype) for name, dtype in _COLUMNS.items()}
         no_ends = tuple(nothing["device"] for _ in job.forms)
-        files = [os.open(path, os.O_WRONLY) for _, path in job.files]
-        for fd in files:
-            stack.callback(os.close, fd)
+        placer = stack.enter_context(_Placer(conn, job)) if job.files else None
 
         def send(now: float, readings: int) -> None:
             batch = collector.take()
@@ -355,8 +399,8 @@ def _work(conn: Connection, job: _Job) -> None:
                 conn.send(_Batch(now, nothing["sent"], no_ends, nothing if job.columns else None))
                 for _ in job.piped:
                     conn.send_bytes(b"")
-                if files:
-                    conn.recv()  # no places
+                if placer is not None:
+                    placer.put(())  # no places
                 return
             encoded, ends = (
                 zip(*(encoder.lines(batch, form) for form in job.forms), strict=True) if job.forms else ((), ())
@@ -365,17 +409,13 @@ def _work(conn: Connection, job: _Job) -> None:
             conn.send(_Batch(now, batch.sent, ends, columns))
             for form in job.piped:
                 conn.send_bytes(encoded[job.forms.index(form)])
-            if files:
-                places: _Places = conn.recv()
-                for fd, (form, _), rows in zip(files, job.files, places.stretches, strict=True):
-                    view = memoryview(encoded[job.forms.index(form)])
-                    for begin, end, offset in rows.tolist():
-                        os.pwrite(fd, view[begin:end], offset)
+            if placer is not None:
+                placer.put(tuple(encoded[job.forms.index(form)] for form, _ in job.files))
 
         run_virtual(sim, job.until, progress=send, span=intervals.span)
+        stack.close()  # every line is in its file before the parent hears we are done
         figures = RunFigures.of(sim)
         conn.send(_Done(sim.now, sim.readings_emitted, figures.devices, figures.journal))
-        stack.close()
     except (BrokenPipeError, EOFError):
         pass  # the parent is gone
     except BaseException as exc:  # told to the parent, which stops the run
