@@ -27,6 +27,8 @@ def start_forkserver() -> None:
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
         forkserver.ensure_running()
+    except OSError:
+        pass  # e.g. no writable temporary directory: the first render says so, located and in words
     finally:
         sys.modules["__main__"] = main
 

@@ -59,3 +59,21 @@ def test_a_script_without_a_main_guard_does_not_run_again_in_the_server(tmp_path
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "a: 2"
     assert marker.read_text() == "x"
+
+
+def test_a_server_that_cannot_start_leaves_the_error_to_the_command() -> None:
+    """A read-only root with no writable temporary directory (tests/deploy): the command, not a traceback
+    from the early start, tells the user what is missing."""
+    script = (
+        "import sys\n"
+        "from multiprocessing import util\n"
+        "def no_temporary_directory():\n"
+        "    raise FileNotFoundError(2, 'No usable temporary directory found')\n"
+        "util.get_temp_dir = no_temporary_directory\n"
+        "from iot_mock import entry\n"
+        "sys.exit(entry.main(['validate', 'datacenter-day']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: "), done.stderr
+    assert "needs a writable temporary directory" in done.stderr
