@@ -16,6 +16,11 @@ def test_the_preloaded_module_is_the_renderer() -> None:
     assert isolation.__name__ == entry.RENDERER
 
 
+def _python(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter in the checkout (a script path, or `-c` and code)."""
+    return subprocess.run([sys.executable, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
 def _children(argv: list[str]) -> str:
     """How many forkservers a fresh process has started once `entry.main(argv)` has run (the command a no-op)."""
     script = (
@@ -29,7 +34,7 @@ def _children(argv: list[str]) -> str:
         "lines = [open(f'/proc/{child}/cmdline').read() for child in children]\n"
         "print(sum('multiprocessing.forkserver' in line for line in lines))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = _python("-c", script)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -55,7 +60,7 @@ def test_a_script_without_a_main_guard_does_not_run_again_in_the_server(tmp_path
         "from engine.scenario.isolation import render_isolated\n"
         "print(render_isolated('a: {{ 1 + 1 }}', 'inline'))\n"
     )
-    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = _python(str(script))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "a: 2"
     assert marker.read_text() == "x"
@@ -73,7 +78,7 @@ def test_a_server_that_cannot_start_leaves_the_error_to_the_command() -> None:
         "from iot_mock import entry\n"
         "sys.exit(entry.main(['validate', 'datacenter-day']))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = _python("-c", script)
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("error: "), done.stderr
     assert "needs a writable temporary directory" in done.stderr
