@@ -29,6 +29,7 @@ from engine.model.readings import Sink
 from engine.model.specs import Plan, shard
 from engine.runtime.broker import is_loopback
 from engine.runtime.driver import run_virtual
+from engine.runtime.heap import keep_freed_memory
 from engine.runtime.jobs import run_jobs
 from engine.runtime.parquet import ParquetSink
 from engine.runtime.pipeline import BackgroundSink
@@ -121,6 +122,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"note: --jobs {jobs}: a recording's session replays in one process", file=sys.stderr)
         jobs = 1
     outputs: list[str] = args.out or ([] if args.mqtt else ["-"])
+    if not args.mqtt:
+        keep_freed_memory()  # a file run's batches reuse the memory of the ones before
     encoder = Encoder(plan.start_epoch)
     files: list[FileSink | ParquetSink] = [
         ParquetSink(target, encoder) if target.lower().endswith(".parquet") else FileSink(target, encoder)

@@ -36,7 +36,7 @@ class KindSpec:
     voltage_exponent: int
     profile: str
     behaviour: Behaviour
-    """Its discrete behaviour: a SimPy process that modulates the load (`engine.model.behaviours`)."""
+    """Its discrete behaviour: a process that modulates the load (`engine.model.behaviours`)."""
     noise: float
     """Default power noise (a device's `noise` when it gives none): the spread around the curve."""
     noise_tau: float

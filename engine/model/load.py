@@ -18,6 +18,7 @@ import bisect
 
 import numpy as np
 
+from engine.model.behaviours import Stepper
 from engine.model.calendar import SiteCalendar
 from engine.model.history import Playback
 from engine.model.kinds import KINDS, STANDBY_FRACTION, nameplate
@@ -63,6 +64,8 @@ class Load(Stage):
         # Behaviour factor change points (sim time, factor), trimmed as readings pass them.
         self._factor_t: list[float] = [0.0]
         self._factor: list[float] = [1.0]
+        self.behaviour: Stepper | None = None
+        """The behaviour that modulates it, run up to each reading before it is computed (the simulation's)."""
 
     @property
     def overloaded(self) -> bool:
@@ -90,6 +93,8 @@ class Load(Stage):
     def over(self, t: FloatArray, interval: float) -> FloatArray:
         """Demand (kW) at the instants `t` of readings `interval` apart: noise, nameplate and inrush included."""
         spec = self.spec
+        if self.behaviour is not None:
+            self.behaviour.run_to(float(t[-1]))
         u = self._rng.array(2 * len(t))
         z = self._noise.over(t, u, interval)
         power = self._level_kw(t) * np.maximum(1.0 + spec.noise * z, 0.0)  # a wander never draws below 0
@@ -107,6 +112,8 @@ class Load(Stage):
     def at(self, times: list[float], interval: float) -> list[float]:
         """`over` for a few instants, with Python floats."""
         spec = self.spec
+        if self.behaviour is not None:
+            self.behaviour.run_to(times[-1])
         noise, rated = spec.noise, spec.rated_kw
         zs = self._noise.at(times, self._rng.values(2 * len(times)), interval)
         level = self._level_kw_at

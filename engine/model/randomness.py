@@ -55,7 +55,8 @@ class Uniforms:
 
     def _refill(self, n: int) -> None:
         rest = self._array[self._next :]
-        self._array = np.concatenate((rest, self._generator.random(max(_BLOCK, n - len(rest)))))
+        drawn = self._generator.random(max(_BLOCK, n - len(rest)))
+        self._array = np.concatenate((rest, drawn)) if len(rest) else drawn
         self._values = None
         self._next = 0
 
@@ -65,6 +66,17 @@ class Uniforms:
         out = self._array[self._next : self._next + n]
         self._next += n
         return out
+
+    def uniform(self, low: float, high: float) -> float:
+        """One draw in [low, high): bit for bit numpy's `Generator.uniform(low, high)` (low + (high - low) * u),
+        without its call overhead (a behaviour draws at every change of its factor)."""
+        if self._next >= len(self._array):
+            self._refill(1)
+        if self._values is None:
+            self._values = self._array.tolist()
+        u = self._values[self._next]
+        self._next += 1
+        return low + (high - low) * u
 
     def values(self, n: int) -> list[float]:
         if self._next + n > len(self._array):

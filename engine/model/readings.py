@@ -94,28 +94,47 @@ class ReadingBatch:
         """One batch in (sent, device order, seq) from chunks and rows in any order.
 
         Without late readings that is (time, device order), the one sort of the common path."""
-        columns: list[list[np.ndarray]] = [[] for _ in range(9)]
-        for c in chunks:
-            n = len(c.t)
-            for column, array in zip(columns, _chunk_columns(c, n), strict=True):
-                column.append(array)
-        if rows:
-            for column, values, dtype in zip(columns, zip(*rows, strict=True), _ROW_TYPES, strict=True):
-                column.append(np.array(values, dtype=dtype))
-        if not columns[0]:
+        counts = [len(c.t) for c in chunks]
+        extra: list[np.ndarray] = (
+            [np.array(values, dtype=dtype) for values, dtype in zip(zip(*rows, strict=True), _ROW_TYPES, strict=True)]
+            if rows
+            else []
+        )
+
+        def joined(parts: list[np.ndarray], column: int) -> np.ndarray:
+            """The chunks' parts of one column, then the rows'."""
+            parts = parts + extra[column : column + 1]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
+
+        def repeated(values: list[object], dtype: type, column: int) -> np.ndarray:
+            """A column each chunk holds one value of (its device, its flags): one repeat, not an array a chunk."""
+            return joined([np.repeat(np.array(values, dtype=dtype), counts)], column)
+
+        t = joined([c.t for c in chunks], 0)
+        if not len(t):
             empty, none = np.empty(0), np.empty(0, dtype=np.int64)
             flags = none.astype(bool)
             return cls(device_ids, none, empty, empty, empty, empty, empty, none, flags, flags, empty)
-        merged = [np.concatenate(column) if len(column) > 1 else column[0] for column in columns]
+        device = repeated([c.device for c in chunks], np.int64, 1)
+        power, voltage, current, energy = (
+            joined([getattr(c, name) for c in chunks], column)
+            for column, name in enumerate(("power", "voltage", "current", "energy"), start=2)
+        )
+        seq = joined([c.seq for c in chunks], 6)
+        enabled = repeated([c.enabled for c in chunks], np.bool_, 7)
+        millis = repeated([c.millis for c in chunks], np.bool_, 8)
         if not any(c.sent is not None for c in chunks):
-            order = np.lexsort((merged[1], merged[0]))
-            t, device, power, voltage, current, energy, seq, enabled, millis = (column[order] for column in merged)
-            return cls(device_ids, device, t, power, voltage, current, energy, seq, enabled, millis, t)
-        sent_parts = [c.t if c.sent is None else c.sent for c in chunks] + ([merged[0][-len(rows) :]] if rows else [])
-        sent = np.concatenate(sent_parts)
-        order = np.lexsort((merged[6], merged[1], sent))
-        t, device, power, voltage, current, energy, seq, enabled, millis = (column[order] for column in merged)
-        return cls(device_ids, device, t, power, voltage, current, energy, seq, enabled, millis, sent[order])
+            order = np.lexsort((device, t))
+            t = t[order]
+            sent = t
+        else:
+            sent_at = joined([c.t if c.sent is None else c.sent for c in chunks], 0)
+            order = np.lexsort((seq, device, sent_at))
+            t, sent = t[order], sent_at[order]
+        return cls(
+            device_ids, device[order], t, power[order], voltage[order], current[order], energy[order], seq[order],
+            enabled[order], millis[order], sent,
+        )  # fmt: skip
 
     def readings(self) -> list[Reading]:
         """Row view; convenient, not fast."""
@@ -136,12 +155,6 @@ class ReadingBatch:
 
 
 _ROW_TYPES = (np.float64, np.int64, np.float64, np.float64, np.float64, np.float64, np.int64, np.bool_, np.bool_)
-
-
-def _chunk_columns(c: Chunk, n: int) -> tuple[np.ndarray, ...]:
-    """A chunk's arrays in the order of a Row."""
-    device = np.full(n, c.device, dtype=np.int64)
-    return (c.t, device, c.power, c.voltage, c.current, c.energy, c.seq, np.full(n, c.enabled), np.full(n, c.millis))
 
 
 @dataclass(frozen=True, slots=True)

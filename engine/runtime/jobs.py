@@ -41,6 +41,7 @@ from engine.model.actions import Action
 from engine.model.readings import IntArray, ReadingBatch, StatusChange
 from engine.model.specs import Plan
 from engine.runtime.driver import Progress, rate_span, run_virtual
+from engine.runtime.heap import keep_freed_memory
 from engine.runtime.parquet import ParquetSink
 from engine.runtime.report import DeviceFigures, RunFigures
 from engine.runtime.sinks import FileSink
@@ -382,6 +383,7 @@ class _Placer:
 def _work(conn: Connection, job: _Job) -> None:
     """A worker: run the job's devices, send each batch as the whole run cuts them, then the figures."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
+    keep_freed_memory()
     try:
         stack = contextlib.ExitStack()
         collector = _Collector()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from engine.contract.readings import Encoder
 from engine.errors import IotMockError
 from engine.model.readings import ReadingBatch, StatusChange
@@ -67,7 +69,7 @@ class ParquetSink:
                 pa.array(columns["voltage"]),
                 pa.array(columns["current"]),
                 pa.array(columns["energy"]),
-                pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int8()).fill_null(0), pa.array(["online"])),
+                pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array(["online"])),
                 pa.array(columns["enabled"]),
                 pa.array(columns["seq"]),
             ],

@@ -1,7 +1,9 @@
 """The simulation: a plan's devices and timeline in a SimPy environment, advanced by a clock.
 
-Every discrete thing is a SimPy process: each device's behaviour (compressor cycles, batch
-jobs...) and each scheduled action. Readings between them are sampled in bulk by the devices.
+Each scheduled action is a SimPy process. Each device's behaviour (compressor cycles, batch
+jobs...) is written the same way but touches only its own device, so the device runs it up to each
+reading it samples (`engine.model.behaviours.Stepper`) instead of SimPy waking it at every change.
+Readings between two changes are sampled in bulk by the devices.
 `advance(until)` runs the environment to `until` and hands the sink every reading due before it,
 sorted by time then device order; a virtual run calls it with big steps, a real-time clock with
 small ones, and both produce the same readings. The core never reads the wall clock.
@@ -31,11 +33,12 @@ import simpy
 
 from engine.errors import CommandError, DeviceError, DuplicateDevice, SimulationError, UnknownDevice
 from engine.model.actions import Action, CreateDevice, DeleteDevice, ReadNow, RunChange, Source, UpdateDevice
+from engine.model.behaviours import Process, Stepper, Time
 from engine.model.calendar import SiteCalendar
 from engine.model.device import Device
 from engine.model.faults import Fault
 from engine.model.kinds import KINDS
-from engine.model.randomness import stream
+from engine.model.randomness import Uniforms, stream
 from engine.model.readings import Produced, ReadingBatch, Sink, StatusChange
 from engine.model.specs import DeviceSpec, Plan, Recorded, Scheduled
 from engine.model.weather import Climate
@@ -103,7 +106,7 @@ class Simulation:
         """The devices that exist now."""
         self.device_ids = tuple(spec.id for spec in plan.devices)
         self.by_id = {device.spec.id: device for device in self.devices}
-        self._behaviours: dict[int, simpy.Process] = {}
+        self._behaviours: dict[int, Stepper] = {}
         self.journal = Journal()
         self._in_force: dict[int, list[tuple[_Occurrence, Fault]]] = {}
         """By device index, the faults of occurrences on it: an action that removes one ends it there."""
@@ -152,6 +155,8 @@ class Simulation:
             device = devices[index]
             try:
                 device.sample(until, outbox)
+            except SimulationError:  # its behaviour failed, at an instant of its own
+                raise
             except Exception as exc:  # a bug: say which device and when, for the report of it
                 raise SimulationError(device.spec.id, self.now, f"sampling failed: {exc!r}") from exc
             next_due[index] = device.next_due
@@ -310,9 +315,9 @@ class Simulation:
     def _delete(self, device: Device) -> None:
         device.sample(self.now, self._produced)
         self._next_due[device.index] = np.inf
-        process = self._behaviours.pop(device.index, None)
-        if process is not None and process.is_alive:
-            process.interrupt()
+        behaviour = self._behaviours.pop(device.index, None)
+        if behaviour is not None:
+            behaviour.stop()
         del self.by_id[device.spec.id]
         self.devices.remove(device)
         self.revision += 1
@@ -434,20 +439,18 @@ class Simulation:
         )
 
     def _start_behaviour(self, device: Device) -> None:
+        """The kind's behaviour from now on, run by the device as it samples (`engine.model.behaviours`)."""
         if device.spec.behaviour:
-            self._behaviours[device.index] = self.env.process(self._behave(device))
+            stepper = Stepper(self.now, lambda time: self._behave(device, time))
+            self._behaviours[device.index] = device.load.behaviour = stepper
 
-    def _behave(self, device: Device) -> Generator[simpy.Event, Any, None]:
-        """The kind's behaviour process, until the device is deleted."""
-        behaviour = KINDS[device.spec.kind].behaviour
+    def _behave(self, device: Device, time: Time) -> Process:
+        """The kind's behaviour, until the device is deleted; a failure names the device and its instant."""
+        kind = device.spec.kind
         try:
-            yield from behaviour(self.env, device, stream(self.seed, device.spec.id, "behaviour"))
-        except simpy.Interrupt:  # the device was deleted
-            return
-        except Exception as exc:
-            raise SimulationError(
-                device.spec.id, self.now, f"its {device.spec.kind} behaviour failed: {exc!r}"
-            ) from exc
+            yield from KINDS[kind].behaviour(time, device, Uniforms(stream(self.seed, device.spec.id, "behaviour")))
+        except Exception as exc:  # (a deleted device's is closed: GeneratorExit, not an Exception)
+            raise SimulationError(device.spec.id, time.now, f"its {kind} behaviour failed: {exc!r}") from exc
 
 
 def _respec(spec: DeviceSpec) -> Callable[[Device], None]:

@@ -7,13 +7,11 @@ import textwrap
 from pathlib import Path
 from typing import get_args
 
-import numpy as np
 import pytest
-import simpy
 from pydantic import TypeAdapter
 
 from engine import CommandError, SimulationError, parse_scenario
-from engine.model.behaviours import Modulated, Process
+from engine.model.behaviours import Draws, Modulated, Process, Time
 from engine.model.device import Device
 from engine.model.faults import Fault
 from engine.model.kinds import KINDS
@@ -152,7 +150,7 @@ def test_the_readme_holds_the_generated_table_of_actions(update_golden: bool) ->
 
 
 def test_a_failing_device_is_named_with_the_sim_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(env: simpy.Environment, device: Modulated, rng: np.random.Generator) -> Process:
+    def broken(env: Time, device: Modulated, rng: Draws) -> Process:
         yield env.timeout(125.0)
         raise ZeroDivisionError("compressor")
 

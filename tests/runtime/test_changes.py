@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
-import simpy
 
 from engine import SimulationError, parse_scenario
 from engine.model.actions import CreateDevice
-from engine.model.behaviours import Modulated, Process
+from engine.model.behaviours import Draws, Modulated, Process, Time
 from engine.model.kinds import KINDS
 from engine.runtime import changes
 from engine.runtime.inbox import Inbox, Outcome
@@ -42,16 +40,16 @@ def test_a_device_change_keeps_the_source_it_was_given() -> None:
 
 
 def test_a_device_that_fails_while_a_command_waits_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(env: simpy.Environment, device: Modulated, rng: np.random.Generator) -> Process:
+    def broken(env: Time, device: Modulated, rng: Draws) -> Process:
         yield env.timeout(100.0)
         raise ZeroDivisionError("compressor")
 
     monkeypatch.setitem(KINDS, "hvac", dataclasses.replace(KINDS["hvac"], behaviour=broken))
     sim = _sim()
-    sim.advance(100.0)  # the failure is due at 100 s, met by the command's settling of that instant
+    sim.advance(100.0)  # the failure is due at 100 s: the readings before 100 s do not run it
     inbox = Inbox()
     replies: list[Outcome[object]] = []
-    inbox.put(changes.act(command_action("rack", "disable", None), ("rack",)), replies.append)
+    inbox.put(changes.read_now("ac"), replies.append)  # an extra reading at 100 s does
     with pytest.raises(SimulationError) as failed:
         inbox.drain(sim)
     assert (failed.value.device_id, failed.value.sim_time, replies) == ("ac", 100.0, [])
