@@ -12,7 +12,7 @@ Formatting one reading at a time in Python costs ~3 us; this costs a fraction of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -187,9 +187,9 @@ class _Layout:
                 self.matrix[:, column : column + width] = np.frombuffer(constant, dtype=np.uint8)
             column += width
 
-    def encode(self, pieces: Sequence[_Piece], n: int, lengths: IntArray | None = None) -> bytes:
-        """The rows' bytes; with `lengths` (n of them), each row's byte count goes there too."""
-        out: list[bytes] = []
+    def blocks(self, pieces: Sequence[_Piece], n: int, lengths: IntArray | None = None) -> Iterator[bytes]:
+        """The rows' bytes, a block of rows at a time; with `lengths` (n of them), each row's byte count goes
+        there too, as each block is made."""
         constant = sum(len(piece) for piece in pieces if isinstance(piece, bytes))
         for start in range(0, n, _ROWS_PER_BLOCK):
             rows = slice(start, min(n, start + _ROWS_PER_BLOCK))
@@ -204,8 +204,7 @@ class _Layout:
                     if lengths is not None:
                         lengths[rows] += used
                 column += width
-            out.append(matrix[mask].tobytes())
-        return b"".join(out)
+            yield matrix[mask].tobytes()
 
 
 class Encoder:
@@ -227,8 +226,13 @@ class Encoder:
         return _Texts(texts.table, texts.used, batch.device)
 
     def _encode(self, batch: ReadingBatch, form: Format, lengths: IntArray | None = None) -> bytes:
+        return b"".join(self.blocks(batch, form, lengths))
+
+    def blocks(self, batch: ReadingBatch, form: Format, lengths: IntArray | None = None) -> Iterator[bytes]:
+        """The batch in `form`, a block of readings at a time, in order: a file takes each as it comes,
+        so a batch's text (160 MB for a million readings) is never all in memory at once, nor copied."""
         if not len(batch):
-            return b""
+            return iter(())
         pieces = self._pieces(batch, form)
         widths = [len(p) if isinstance(p, bytes) else p.width for p in pieces]
         layout = self._layouts.get(form)
@@ -236,7 +240,7 @@ class Encoder:
             if layout is not None:  # grow, never shrink, so the layout is rarely rebuilt
                 widths = [max(w, have) for w, have in zip(widths, layout.widths, strict=True)]
             layout = self._layouts[form] = _Layout(pieces, widths)
-        return layout.encode(pieces, len(batch), lengths)
+        return layout.blocks(pieces, len(batch), lengths)
 
     def _pieces(self, batch: ReadingBatch, form: Format) -> list[_Piece]:
         ids = self._id_texts(batch)

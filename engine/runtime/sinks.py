@@ -19,7 +19,6 @@ class FileSink:
         self._encoder = encoder
         self._csv = target.lower().endswith(".csv")
         self.form: Format = "csv" if self._csv else "lp" if target.lower().endswith(".lp") else "jsonl"
-        self._encode = {"csv": encoder.csv, "lp": encoder.line_protocol, "jsonl": encoder.jsonl}[self.form]
         if target == "-":
             self._stream: BinaryIO = sys.stdout.buffer
             self._owned = False
@@ -30,8 +29,8 @@ class FileSink:
             self._stream.write(CSV_HEADER.encode())
 
     def write(self, batch: ReadingBatch, statuses: list[StatusChange]) -> None:
-        if len(batch):
-            self._stream.write(self._encode(batch))
+        for block in self._encoder.blocks(batch, self.form):  # as they come: no copy of the whole batch's bytes
+            self._stream.write(block)
 
     @property
     def regular_file(self) -> bool:
