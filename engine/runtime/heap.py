@@ -2,9 +2,10 @@
 
 A file run builds every batch in fresh arrays of a few megabytes (the merged columns, the sampling's
 temporaries, the encoded lines). glibc hands blocks that large to the kernel with `mmap` and gives them
-back on `free`, so the next batch faults every page in again and the kernel zeroes it: profiled, a fifth
-of the batch merge and a tenth of a whole Parquet run. Raising the allocator's mmap and trim thresholds
-keeps those blocks in the heap, where the next batch reuses them; the peak stays a few batches.
+back on `free`, so the next batch faults every page in again and the kernel zeroes it: measured, a third
+of the batch merge and a tenth of the simulation of the 1,000-device day. Raising the allocator's mmap
+and trim thresholds keeps those blocks in the heap, where the next batch reuses them; the peak stays a
+few batches.
 
 Process-wide, so only a process that runs nothing else calls it (the `run` command, a `--jobs` worker);
 a live service keeps the defaults (its batches are small, and it returns memory it no longer needs).
@@ -18,7 +19,7 @@ import os
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 256 << 20
-"""Blocks up to this size come from the heap (a batch's largest, its encoded lines, is about 80 MB)."""
+"""Blocks up to this size come from the heap (a batch's columns are 8 MB each, its text blocks 3 MB)."""
 _TRIM_THRESHOLD = 1 << 30
 """Free memory at the heap's top kept up to this much rather than returned to the kernel."""
 
