@@ -27,7 +27,7 @@ import queue
 import signal
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -132,50 +132,37 @@ def run_jobs(
     files = tuple((sink.form, sink.target) for sink in placed)
     offsets = [sink.position() for sink in placed]  # after a CSV header
     columns = any(isinstance(sink, ParquetSink) for sink in outputs)
-    conns: list[Connection] = []
-    workers: list[Any] = []  # the context's Process
+    workers: list[_Worker] = []
     try:
-        for part in parts:
+        for k, part in enumerate(parts):
             devices = plan.devices[part.start : part.stop]
             job = _Job(dataclasses.replace(plan, devices=devices), plan, until, seed, forms, piped, files, columns)
-            reader, writer = _CONTEXT.Pipe(duplex=True)
-            worker = _CONTEXT.Process(target=_work, args=(writer, job), name="iot-mock-job", daemon=True)
-            with main_hidden():
-                worker.start()
-            writer.close()
-            conns.append(reader)
-            workers.append(worker)
+            workers.append(_Worker.start(job, k, parts))
         device_ids = tuple(spec.id for spec in plan.devices)
         starts = np.array([part.start for part in parts], dtype=np.int64)
         readings = 0
         while True:
-            got = [
-                _receive(conn, worker, k, parts) for k, (conn, worker) in enumerate(zip(conns, workers, strict=True))
-            ]
+            got = [worker.receive() for worker in workers]
             if all(isinstance(g, _Done) for g in got):
                 break
             if not all(isinstance(g, _Batch) for g in got):
                 raise IotMockError(f"--jobs {jobs}: the workers' batches went out of step (a bug)")
             batches = [
-                (g, [conn.recv_bytes() for _ in piped])
-                for g, conn in zip(got, conns, strict=True)
+                (g, [worker.receive_bytes() for _ in piped])
+                for g, worker in zip(got, workers, strict=True)
                 if isinstance(g, _Batch)
             ]
             if files:
-                _place(batches, forms, placed, offsets, conns)
+                _place(batches, forms, placed, offsets, workers)
             readings += _write(batches, forms, piped, piped_sinks, outputs, device_ids, starts)
             if progress is not None:
                 progress(batches[0][0].now, readings)  # the same instant in every worker
         done = [g for g in got if isinstance(g, _Done)]
         for worker in workers:
-            worker.join()
+            worker.process.join()
     finally:
         for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-                worker.join()
-        for conn in conns:
-            conn.close()
+            worker.stop()
     rank = {device_id: index for index, device_id in enumerate(device_ids)}
     figures = RunFigures(
         plan,
@@ -187,16 +174,55 @@ def run_jobs(
     return figures, max(d.now for d in done)
 
 
-def _receive(conn: Connection, worker: Any, k: int, parts: list[range]) -> object:
-    who = f"--jobs {len(parts)}: worker {k + 1} (devices {parts[k].start + 1} to {parts[k].stop})"
-    try:
-        message = conn.recv()
-    except EOFError:
-        worker.join(1.0)
-        raise IotMockError(f"{who} ended unexpectedly (exit code {worker.exitcode})") from None
-    if isinstance(message, _Failed):
-        raise IotMockError(f"{who} failed: {message.message}")
-    return message
+@dataclass(frozen=True, slots=True)
+class _Worker:
+    """The parent's side of one worker: its process and its pipe. A pipe that fails (EOF, or a reset when
+    the worker died with the parent's message unread) is the worker having ended: one clear error."""
+
+    who: str
+    process: Any  # the context's Process
+    conn: Connection
+
+    @classmethod
+    def start(cls, job: _Job, k: int, parts: list[range]) -> _Worker:
+        who = f"--jobs {len(parts)}: worker {k + 1} (devices {parts[k].start + 1} to {parts[k].stop})"
+        conn, theirs = _CONTEXT.Pipe(duplex=True)
+        process = _CONTEXT.Process(target=_work, args=(theirs, job), name="iot-mock-job", daemon=True)
+        try:
+            with main_hidden():
+                process.start()
+        finally:
+            theirs.close()
+        return cls(who, process, conn)
+
+    @contextlib.contextmanager
+    def _talking(self) -> Iterator[None]:
+        try:
+            yield
+        except (EOFError, ConnectionError):
+            self.process.join(1.0)
+            raise IotMockError(f"{self.who} ended unexpectedly (exit code {self.process.exitcode})") from None
+
+    def receive(self) -> object:
+        with self._talking():
+            message = self.conn.recv()
+        if isinstance(message, _Failed):
+            raise IotMockError(f"{self.who} failed: {message.message}")
+        return message
+
+    def receive_bytes(self) -> bytes:
+        with self._talking():
+            return self.conn.recv_bytes()
+
+    def send(self, message: _Places) -> None:
+        with self._talking():
+            self.conn.send(message)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        self.conn.close()
 
 
 def _order(sents: list[npt.NDArray[np.float64]]) -> tuple[IntArray, IntArray, IntArray]:
@@ -225,13 +251,13 @@ def _place(
     forms: tuple[Format, ...],
     placed: list[FileSink],
     offsets: list[int],
-    conns: list[Connection],
+    workers: list[_Worker],
 ) -> None:
     """Tell each worker where its lines of this batch go in each file it writes; move the files' ends on."""
     order, who, counts = _order([batch.sent for batch, _ in batches])
     if not len(order):
-        for conn in conns:
-            conn.send(_Places(tuple(np.empty((0, 3), np.int64) for _ in placed)))
+        for worker in workers:
+            worker.send(_Places(tuple(np.empty((0, 3), np.int64) for _ in placed)))
         return
     k, first, last = _runs(order, who, counts)
     per_form = {}
@@ -241,15 +267,15 @@ def _place(
         begin = np.array([int(ends[w][f - 1]) if f else 0 for w, f in zip(k.tolist(), first.tolist(), strict=True)])
         end = np.array([int(ends[w][stop - 1]) for w, stop in zip(k.tolist(), last.tolist(), strict=True)])
         per_form[form] = (begin, end, np.concatenate(([0], np.cumsum(end - begin)[:-1])), int((end - begin).sum()))
-    places: list[list[IntArray]] = [[] for _ in conns]
+    places: list[list[IntArray]] = [[] for _ in workers]
     for j, sink in enumerate(placed):
         begin, end, at, size = per_form[sink.form]
-        for w in range(len(conns)):
+        for w in range(len(workers)):
             mine = k == w
             places[w].append(np.stack((begin[mine], end[mine], at[mine] + offsets[j]), axis=1))
         offsets[j] += size
-    for conn, mine in zip(conns, places, strict=True):
-        conn.send(_Places(tuple(mine)))
+    for worker, mine in zip(workers, places, strict=True):
+        worker.send(_Places(tuple(mine)))
 
 
 def _write(
@@ -418,7 +444,7 @@ def _work(conn: Connection, job: _Job) -> None:
         stack.close()  # every line is in its file before the parent hears we are done
         figures = RunFigures.of(sim)
         conn.send(_Done(sim.now, sim.readings_emitted, figures.devices, figures.journal))
-    except (BrokenPipeError, EOFError):
+    except (ConnectionError, EOFError):
         pass  # the parent is gone
     except BaseException as exc:  # told to the parent, which stops the run
         message = str(exc) if isinstance(exc, IotMockError) else "".join(traceback.format_exception(exc)).strip()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +16,9 @@ import pytest
 
 from engine import load_named
 from engine.contract.readings import Encoder
+from engine.errors import IotMockError
 from engine.runtime.driver import run_virtual
-from engine.runtime.jobs import blocks
+from engine.runtime.jobs import _Places, _Worker, blocks
 from engine.runtime.report_check import differences
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
@@ -150,6 +153,25 @@ def test_a_failed_worker_stops_the_run_with_a_clear_error(tmp_path: Path) -> Non
     assert "--jobs 2: worker" in stderr.decode()
     assert "ended unexpectedly (exit code -9)" in stderr.decode()
     wait_until(lambda: not _descendants(child.pid) and _session_gone(child.pid), timeout=60)
+
+
+def test_a_worker_that_dies_with_its_answer_unread_is_reported_as_ended() -> None:
+    """A worker killed before it read the parent's last message resets the pipe (ECONNRESET, not EOF): the same
+    clear error, on the next receive and on a send. (A fork that only sleeps holds the worker's end.)"""
+    conn, theirs = multiprocessing.Pipe(duplex=True)
+    process = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,), daemon=True)
+    process.start()
+    theirs.close()
+    worker = _Worker("--jobs 2: worker 2 (devices 3 to 4)", process, conn)
+    try:
+        conn.send_bytes(b"places")  # never read
+        process.kill()
+        with pytest.raises(IotMockError, match=r"worker 2 \(devices 3 to 4\) ended unexpectedly \(exit code -9\)"):
+            worker.receive()
+        with pytest.raises(IotMockError, match="ended unexpectedly"):
+            worker.send(_Places(()))
+    finally:
+        worker.stop()
 
 
 def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
