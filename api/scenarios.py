@@ -30,9 +30,9 @@ from engine.contract.topics import ID_PATTERN
 from engine.model.specs import Plan
 from engine.runtime import changes
 from engine.runtime.clock import MAX_SPEED, MIN_SPEED
-from engine.scenario.actions import TargetedAction
 from engine.scenario.catalog import load_named, resolve, scenario_names
 from engine.scenario.compile import moved_to
+from engine.scenario.events import TargetedAction
 from engine.scenario.loader import LoadedScenario, parse_scenario
 from engine.scenario.recording import Base
 from engine.scenario.yaml_source import parse_yaml

@@ -124,7 +124,7 @@ class Service:
         from pydantic import TypeAdapter
 
         from engine.runtime import changes
-        from engine.scenario.actions import TargetedAction
+        from engine.scenario.events import TargetedAction
 
         action = TypeAdapter(TargetedAction).validate_python(event)
         targets: tuple[str, ...] = self._call(changes.act_on(action.resolved(), action.target))

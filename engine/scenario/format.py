@@ -17,8 +17,8 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
 from engine.contract.topics import ID_PATTERN
 from engine.model.zones import site_zone
-from engine.scenario.actions import RECORDED_ACTIONS, ScheduledEvent
 from engine.scenario.device_format import Device
+from engine.scenario.events import RECORDED_ACTIONS, ScheduledEvent
 from engine.scenario.fields import Duration, Strict
 
 SUPPORTED_VERSIONS = (1,)

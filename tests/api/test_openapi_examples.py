@@ -8,8 +8,9 @@ from jsonschema import Draft202012Validator
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.openapi import SCHEMAS, document
+from api.openapi import document
 from api.openapi_examples import REQUESTS, RESPONSES
+from api.openapi_schemas import SCHEMAS
 from engine import load_named
 from engine.runtime.settings import Settings
 from engine.scenario.actions import ACTION_NAMES

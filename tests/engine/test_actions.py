@@ -19,7 +19,8 @@ from engine.model.specs import Kind
 from engine.runtime.report import build_report
 from engine.runtime.sinks import MemorySink
 from engine.scenario import reference
-from engine.scenario.actions import ACTION_NAMES, ACTIONS, FAULT_NAMES, TargetedAction, command_action
+from engine.scenario.actions import ACTION_NAMES, ACTIONS, FAULT_NAMES, command_action
+from engine.scenario.events import TargetedAction
 from engine.simulation import Simulation
 from tests.helpers import by_device, command, scenario_text, simulate
 
