@@ -67,14 +67,17 @@ class _Texts:
     def width(self) -> int:
         return int(self.table.shape[1])
 
-    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> IntArray:
-        """Writes the rows' strings; returns the bytes each row uses (as every field's `write`)."""
+    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
+        """Writes the rows' strings; `mask` marks the bytes each row uses (as every field's `write`)."""
         which = self.which[rows]
         width = self.width  # the layout may be wider, if it once held longer strings
         np.take(self.table, which, axis=0, out=matrix[:, :width], mode="clip")
         np.take(self.used, which, axis=0, out=mask[:, :width], mode="clip")
         mask[:, width:] = False
-        lengths: IntArray = np.count_nonzero(self.used, axis=1)[which]
+
+    def lengths(self, rows: slice) -> IntArray:
+        """The bytes each row's string uses (what `write` returns), without writing them."""
+        lengths: IntArray = np.count_nonzero(self.used, axis=1)[self.which[rows]]
         return lengths
 
 
@@ -90,25 +93,36 @@ class _Number:
         top = float(self.values.max()) if len(self.values) else 0.0
         return len(str(int(max(top, 0.0) + 1))) + (self.decimals + 1 if self.decimals else 0)
 
-    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> IntArray:
+    def _scaled(self, rows: slice) -> IntArray:
+        """The rows' values as integers of their last decimal (rounded half to even), as the text gives them."""
         values = self.values[rows]
         if len(values) and not float(values.max()) < _LIMIT:
             raise ValueError(f"cannot encode {float(values.max())!r}: values must be below {_LIMIT:g}")
+        if self.decimals:
+            scaled: IntArray = np.rint(np.maximum(values, 0.0) * 10**self.decimals).astype(np.int64)
+            return scaled
+        return np.maximum(values, 0).astype(np.int64)
+
+    def lengths(self, rows: slice) -> IntArray:
+        """The bytes each row's number uses (what `write` returns), without writing them."""
+        whole = self._scaled(rows) // 10**self.decimals
+        digits: IntArray = 1 + np.searchsorted(_POWERS_OF_TEN, whole, side="right")
+        return digits + (self.decimals + 1 if self.decimals else 0)
+
+    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
+        scaled = self._scaled(rows)
         scale = 10**self.decimals
         if self.decimals:
-            scaled = np.rint(np.maximum(values, 0.0) * scale).astype(np.int64)
             whole = scaled // scale
             _write_digits(matrix[:, -self.decimals :], scaled - whole * scale, self.decimals)
             matrix[:, -self.decimals - 1] = ord(".")
             whole_width = matrix.shape[1] - self.decimals - 1
         else:
-            whole = np.maximum(values, 0).astype(np.int64)
+            whole = scaled
             whole_width = matrix.shape[1]
         _write_digits(matrix[:, :whole_width], whole, whole_width, padded=False)
         first_used = whole_width - 1 - np.searchsorted(_POWERS_OF_TEN[: whole_width - 1], whole, side="right")
         np.greater_equal(_COLUMNS[: matrix.shape[1]], first_used[:, None], out=mask)
-        lengths: IntArray = matrix.shape[1] - first_used
-        return lengths
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +134,7 @@ class _Timestamps:
     width = 24
     template = b"0000-00-00T00:00:00.000Z"
 
-    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> IntArray:
+    def write(self, matrix: ByteMatrix, mask: BoolMatrix, rows: slice) -> None:
         """`YYYY-MM-DDTHH:MM:SS[.mmm]Z`, the civil date computed in integers (Hinnant's algorithm)."""
         epoch_ms = self.epoch_ms[rows]
         seconds = epoch_ms // 1000
@@ -143,6 +157,9 @@ class _Timestamps:
                                       (14, minute, 2), (17, second, 2), (20, ms, 3)):  # fmt: skip
             _write_digits(matrix[:, column : column + width], values, width)
         mask[:, 19:23] = self.millis[rows][:, None]
+
+    def lengths(self, rows: slice) -> IntArray:
+        """The bytes each row's timestamp uses (what `write` returns), without writing them."""
         lengths: IntArray = 20 + 4 * self.millis[rows].astype(np.int64)
         return lengths
 
@@ -187,22 +204,16 @@ class _Layout:
                 self.matrix[:, column : column + width] = np.frombuffer(constant, dtype=np.uint8)
             column += width
 
-    def blocks(self, pieces: Sequence[_Piece], n: int, lengths: IntArray | None = None) -> Iterator[bytes]:
-        """The rows' bytes, a block of rows at a time; with `lengths` (n of them), each row's byte count goes
-        there too, as each block is made."""
-        constant = sum(len(piece) for piece in pieces if isinstance(piece, bytes))
+    def blocks(self, pieces: Sequence[_Piece], n: int) -> Iterator[bytes]:
+        """The rows' bytes, a block of rows at a time."""
         for start in range(0, n, _ROWS_PER_BLOCK):
             rows = slice(start, min(n, start + _ROWS_PER_BLOCK))
             count = rows.stop - rows.start
             matrix, mask = self.matrix[:count], self.mask[:count]
-            if lengths is not None:
-                lengths[rows] = constant
             column = 0
             for piece, width in zip(pieces, self.widths, strict=True):
                 if not isinstance(piece, bytes):
-                    used = piece.write(matrix[:, column : column + width], mask[:, column : column + width], rows)
-                    if lengths is not None:
-                        lengths[rows] += used
+                    piece.write(matrix[:, column : column + width], mask[:, column : column + width], rows)
                 column += width
             yield matrix[mask].tobytes()
 
@@ -225,10 +236,11 @@ class Encoder:
         texts = self._ids[1]
         return _Texts(texts.table, texts.used, batch.device)
 
-    def _encode(self, batch: ReadingBatch, form: Format, lengths: IntArray | None = None) -> bytes:
-        return b"".join(self.blocks(batch, form, lengths))
+    def encode(self, batch: ReadingBatch, form: Format) -> bytes:
+        """The batch in `form`, all of it."""
+        return b"".join(self.blocks(batch, form))
 
-    def blocks(self, batch: ReadingBatch, form: Format, lengths: IntArray | None = None) -> Iterator[bytes]:
+    def blocks(self, batch: ReadingBatch, form: Format) -> Iterator[bytes]:
         """The batch in `form`, a block of readings at a time, in order: a file takes each as it comes,
         so a batch's text (160 MB for a million readings) is never all in memory at once, nor copied."""
         if not len(batch):
@@ -240,7 +252,7 @@ class Encoder:
             if layout is not None:  # grow, never shrink, so the layout is rarely rebuilt
                 widths = [max(w, have) for w, have in zip(widths, layout.widths, strict=True)]
             layout = self._layouts[form] = _Layout(pieces, widths)
-        return layout.blocks(pieces, len(batch), lengths)
+        return layout.blocks(pieces, len(batch))
 
     def _pieces(self, batch: ReadingBatch, form: Format) -> list[_Piece]:
         ids = self._id_texts(batch)
@@ -262,25 +274,29 @@ class Encoder:
             b',"seq":', seq, b"}\n",
         ]  # fmt: skip
 
-    def lines(self, batch: ReadingBatch, form: Format) -> tuple[bytes, IntArray]:
-        """The batch in `form` and where each reading's line ends in it (a parallel run's parent cuts there)."""
-        lengths = np.empty(len(batch), dtype=np.int64)
-        encoded = self._encode(batch, form, lengths)
+    def line_ends(self, batch: ReadingBatch, form: Format) -> IntArray:
+        """Where each reading's line in `form` ends in the batch's text, without encoding it: a parallel
+        run's parent places each worker's lines from these before the worker encodes them."""
+        pieces = self._pieces(batch, form)
+        lengths = np.full(len(batch), sum(len(piece) for piece in pieces if isinstance(piece, bytes)), np.int64)
+        for piece in pieces:
+            if not isinstance(piece, bytes):
+                lengths += piece.lengths(slice(None))
         ends: IntArray = np.cumsum(lengths)
-        return encoded, ends
+        return ends
 
     def jsonl(self, batch: ReadingBatch) -> bytes:
         """One JSON object per reading, each ending with a newline."""
-        return self._encode(batch, "jsonl")
+        return self.encode(batch, "jsonl")
 
     def csv(self, batch: ReadingBatch) -> bytes:
         """CSV rows in the column order of CSV_HEADER (no header)."""
-        return self._encode(batch, "csv")
+        return self.encode(batch, "csv")
 
     def line_protocol(self, batch: ReadingBatch) -> bytes:
         """InfluxDB line protocol, one line per reading: `LP_MEASUREMENT,device_id=ID power=..,voltage=..,
         current=..,energy=..,enabled=true,seq=Ni NANOSECONDS`, the numbers exactly as the JSON lines give them."""
-        return self._encode(batch, "lp")
+        return self.encode(batch, "lp")
 
     def columns(self, batch: ReadingBatch) -> dict[str, npt.NDArray[np.generic]]:
         """The readings as typed columns with exactly the values of the JSON lines: each number rounded

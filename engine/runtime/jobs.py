@@ -362,15 +362,22 @@ class _Collector:
         return batches[0] if batches else None
 
 
+class _Stop:
+    """The end of a worker's batches, to its placer."""
+
+
 class _Placer:
     """A worker's lines into its files, where the parent places them, on a thread of its own: waiting for
-    the parent's answer and copying into the file (the GIL released) overlap the next batch's simulation,
-    as the writer thread of one process overlaps its writes. One batch waits at most (a short queue)."""
+    the parent's answer, encoding the lines and copying them into the file (much of it with the GIL
+    released) overlap the next batch's simulation, as the writer thread of one process overlaps its
+    writes. It encodes with an encoder of its own, a block at a time, and writes each block's part of the
+    stretches as the block comes (no copy of the whole batch's text). One batch waits at most."""
 
     def __init__(self, conn: Connection, job: _Job) -> None:
         self._conn = conn
-        self._files = [os.open(path, os.O_WRONLY) for _, path in job.files]
-        self._queue: queue.Queue[tuple[bytes, ...] | None] = queue.Queue(maxsize=1)
+        self._files = [(form, os.open(path, os.O_WRONLY)) for form, path in job.files]
+        self._encoder = Encoder(job.plan.start_epoch)
+        self._queue: queue.Queue[tuple[ReadingBatch, tuple[IntArray, ...]] | _Stop | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name="iot-mock-placer", daemon=True)
 
@@ -379,31 +386,53 @@ class _Placer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._queue.put(None)
+        self._queue.put(_Stop())
         self._thread.join()
-        for fd in self._files:
+        for _, fd in self._files:
             os.close(fd)
         if self._error is not None and exc[0] is None:
             raise self._error
 
-    def put(self, encoded: tuple[bytes, ...]) -> None:
-        """A batch's bytes for each file (none for an empty batch, whose answer places nothing)."""
+    def put(self, batch: ReadingBatch | None, ends: tuple[IntArray, ...]) -> None:
+        """A batch and its line ends in each file's form (None for an empty batch: its answer places nothing)."""
         if self._error is not None:
             raise self._error
-        self._queue.put(encoded)
+        self._queue.put(None if batch is None else (batch, ends))
 
     def _work(self) -> None:
-        while (encoded := self._queue.get()) is not None:
+        while not isinstance(item := self._queue.get(), _Stop):
             if self._error is not None:
                 continue
             try:
                 places: _Places = self._conn.recv()
-                for fd, data, rows in zip(self._files, encoded, places.stretches, strict=False):
-                    view = memoryview(data)
-                    for begin, end, offset in rows.tolist():
-                        os.pwrite(fd, view[begin:end], offset)
+                if item is None:
+                    continue
+                batch, ends = item
+                for (form, fd), size, rows in zip(self._files, ends, places.stretches, strict=True):
+                    _write_stretches(fd, self._encoder.blocks(batch, form), rows.tolist(), int(size[-1]))
             except BaseException as exc:  # handed to the simulating thread, which re-raises it
                 self._error = exc
+
+
+def _write_stretches(fd: int, blocks: Iterator[bytes], stretches: list[list[int]], size: int) -> None:
+    """Each stretch [begin, end) of a text of `size` bytes at its file offset, the text coming as `blocks`:
+    each block's part of each stretch is written as the block comes (stretches are in text order)."""
+    pending = iter(stretches)
+    stretch = next(pending, None)
+    at = 0  # where the block starts in the text
+    for block in blocks:
+        stop = at + len(block)
+        view = memoryview(block)
+        while stretch is not None and stretch[0] < stop:
+            begin, end, offset = stretch
+            first, last = max(begin, at), min(end, stop)
+            os.pwrite(fd, view[first - at : last - at], offset + first - begin)
+            if end > stop:
+                break  # the rest is in the next block
+            stretch = next(pending, None)
+        at = stop
+    if at != size or stretch is not None:
+        raise AssertionError(f"a batch's text is {at} bytes, its line ends said {size} (a bug)")
 
 
 def _work(conn: Connection, job: _Job) -> None:
@@ -428,17 +457,15 @@ def _work(conn: Connection, job: _Job) -> None:
                 for _ in job.piped:
                     conn.send_bytes(b"")
                 if placer is not None:
-                    placer.put(())  # no places
+                    placer.put(None, ())  # no places
                 return
-            encoded, ends = (
-                zip(*(encoder.lines(batch, form) for form in job.forms), strict=True) if job.forms else ((), ())
-            )
+            ends = tuple(encoder.line_ends(batch, form) for form in job.forms)
             columns = {name: getattr(batch, name) for name in _COLUMNS} if job.columns else None
             conn.send(_Batch(now, batch.sent, ends, columns))
             for form in job.piped:
-                conn.send_bytes(encoded[job.forms.index(form)])
+                conn.send_bytes(encoder.encode(batch, form))
             if placer is not None:
-                placer.put(tuple(encoded[job.forms.index(form)] for form, _ in job.files))
+                placer.put(batch, tuple(ends[job.forms.index(form)] for form, _ in job.files))
 
         run_virtual(sim, job.until, progress=send, span=intervals.span)
         stack.close()  # every line is in its file before the parent hears we are done

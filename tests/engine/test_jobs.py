@@ -18,7 +18,7 @@ from engine import load_named
 from engine.contract.readings import Encoder
 from engine.errors import IotMockError
 from engine.runtime.driver import run_virtual
-from engine.runtime.jobs import _Places, _Worker, blocks
+from engine.runtime.jobs import _Places, _Worker, _write_stretches, blocks
 from engine.runtime.report_check import differences
 from engine.runtime.sinks import MemorySink
 from engine.simulation import Simulation
@@ -225,10 +225,31 @@ def test_the_encoder_says_where_each_line_ends() -> None:
     encoder = Encoder(loaded.plan.start_epoch)
     for batch in sink.batches:
         for form in ("jsonl", "csv", "lp"):
-            encoded, ends = encoder.lines(batch, form)
-            assert encoded == {"jsonl": encoder.jsonl, "csv": encoder.csv, "lp": encoder.line_protocol}[form](batch)
+            ends = encoder.line_ends(batch, form)  # computed from the values, not from the text
+            encoded = {"jsonl": encoder.jsonl, "csv": encoder.csv, "lp": encoder.line_protocol}[form](batch)
             newlines = np.flatnonzero(np.frombuffer(encoded, dtype=np.uint8) == ord("\n")) + 1
             assert ends.tolist() == newlines.tolist()
+
+
+def test_a_workers_stretches_are_written_as_its_blocks_come(tmp_path: Path) -> None:
+    """Stretches that start, end and span several blocks go to their offsets; a text shorter or longer than
+    its line ends said is a bug, stopped, not a corrupt file."""
+    text = bytes(range(65, 91)) * 4  # 104 bytes
+    blocks = [text[0:10], text[10:40], text[40:41], text[41:104]]
+    stretches = [[0, 5, 200], [5, 45, 0], [45, 46, 100], [46, 104, 300]]
+    path = tmp_path / "out"
+    path.write_bytes(b"")
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        _write_stretches(fd, iter(blocks), stretches, len(text))
+        got = path.read_bytes()
+        with pytest.raises(AssertionError, match="its line ends said 105"):
+            _write_stretches(fd, iter(blocks), [[0, 105, 400]], 105)
+    finally:
+        os.close(fd)
+    assert len(got) == 358
+    assert got[0:40] == text[5:45] and got[100:101] == text[45:46]
+    assert got[200:205] == text[0:5] and got[300:358] == text[46:104]
 
 
 RECORDING = """\
