@@ -71,8 +71,9 @@ class _Texts:
         """Writes the rows' strings; `mask` marks the bytes each row uses (as every field's `write`)."""
         which = self.which[rows]
         width = self.width  # the layout may be wider, if it once held longer strings
-        np.take(self.table, which, axis=0, out=matrix[:, :width], mode="clip")
-        np.take(self.used, which, axis=0, out=mask[:, :width], mode="clip")
+        # taken whole, then assigned: `take` into the strided columns with `out` is twice as slow
+        matrix[:, :width] = self.table.take(which, axis=0, mode="clip")
+        mask[:, :width] = self.used.take(which, axis=0, mode="clip")
         mask[:, width:] = False
 
     def lengths(self, rows: slice) -> IntArray:
@@ -204,7 +205,7 @@ class _Layout:
                 self.matrix[:, column : column + width] = np.frombuffer(constant, dtype=np.uint8)
             column += width
 
-    def blocks(self, pieces: Sequence[_Piece], n: int) -> Iterator[bytes]:
+    def blocks(self, pieces: Sequence[_Piece], n: int) -> Iterator[memoryview]:
         """The rows' bytes, a block of rows at a time."""
         for start in range(0, n, _ROWS_PER_BLOCK):
             rows = slice(start, min(n, start + _ROWS_PER_BLOCK))
@@ -215,7 +216,7 @@ class _Layout:
                 if not isinstance(piece, bytes):
                     piece.write(matrix[:, column : column + width], mask[:, column : column + width], rows)
                 column += width
-            yield matrix[mask].tobytes()
+            yield matrix[mask].data  # a new array each block, its buffer as it is: no copy into bytes
 
 
 class Encoder:
@@ -240,7 +241,7 @@ class Encoder:
         """The batch in `form`, all of it."""
         return b"".join(self.blocks(batch, form))
 
-    def blocks(self, batch: ReadingBatch, form: Format) -> Iterator[bytes]:
+    def blocks(self, batch: ReadingBatch, form: Format) -> Iterator[memoryview]:
         """The batch in `form`, a block of readings at a time, in order: a file takes each as it comes,
         so a batch's text (160 MB for a million readings) is never all in memory at once, nor copied."""
         if not len(batch):

@@ -414,7 +414,7 @@ class _Placer:
                 self._error = exc
 
 
-def _write_stretches(fd: int, blocks: Iterator[bytes], stretches: list[list[int]], size: int) -> None:
+def _write_stretches(fd: int, blocks: Iterator[memoryview], stretches: list[list[int]], size: int) -> None:
     """Each stretch [begin, end) of a text of `size` bytes at its file offset, the text coming as `blocks`:
     each block's part of each stretch is written as the block comes (stretches are in text order)."""
     pending = iter(stretches)
@@ -422,11 +422,10 @@ def _write_stretches(fd: int, blocks: Iterator[bytes], stretches: list[list[int]
     at = 0  # where the block starts in the text
     for block in blocks:
         stop = at + len(block)
-        view = memoryview(block)
         while stretch is not None and stretch[0] < stop:
             begin, end, offset = stretch
             first, last = max(begin, at), min(end, stop)
-            os.pwrite(fd, view[first - at : last - at], offset + first - begin)
+            os.pwrite(fd, block[first - at : last - at], offset + first - begin)
             if end > stop:
                 break  # the rest is in the next block
             stretch = next(pending, None)

@@ -235,7 +235,7 @@ def test_a_workers_stretches_are_written_as_its_blocks_come(tmp_path: Path) -> N
     """Stretches that start, end and span several blocks go to their offsets; a text shorter or longer than
     its line ends said is a bug, stopped, not a corrupt file."""
     text = bytes(range(65, 91)) * 4  # 104 bytes
-    blocks = [text[0:10], text[10:40], text[40:41], text[41:104]]
+    blocks = [memoryview(text)[a:b] for a, b in ((0, 10), (10, 40), (40, 41), (41, 104))]
     stretches = [[0, 5, 200], [5, 45, 0], [45, 46, 100], [46, 104, 300]]
     path = tmp_path / "out"
     path.write_bytes(b"")
