@@ -10,8 +10,10 @@ takes them in turn, orders them by (send instant, worker), which is the whole ru
 device) order since blocks are in device order and each worker's own order is kept, and writes them.
 
 Text outputs (JSON lines, CSV, line protocol) are encoded by the workers. Into a regular file they write
-their lines themselves (`os.pwrite`) at the offsets the parent computes from the line ends they send, so
-the bytes cross no pipe and the parent is not the bottleneck; to stdout or a pipe the parent copies them.
+their lines themselves (`os.pwrite`) at the offsets the parent computes from the line ends they send
+(`Encoder.line_ends`: from the values, before any line is encoded), so the bytes cross no pipe, the parent
+is not the bottleneck, and a worker encodes and writes a block at a time beside its simulation; to stdout
+or a pipe the parent copies them.
 Parquet gets the merged columns (the parent writes each batch as one row group, as one process does).
 Memory stays bounded: a worker sends one batch at a time and waits for the parent's answer. Workers
 ignore Ctrl-C: the parent stops them (and a worker whose parent is gone fails on its pipe).
