@@ -77,7 +77,7 @@ class _Texts:
         mask[:, width:] = False
 
     def lengths(self, rows: slice) -> IntArray:
-        """The bytes each row's string uses (what `write` returns), without writing them."""
+        """The bytes each row's string uses (those `write` marks in `mask`), without writing them."""
         lengths: IntArray = np.count_nonzero(self.used, axis=1)[self.which[rows]]
         return lengths
 
@@ -105,7 +105,7 @@ class _Number:
         return np.maximum(values, 0).astype(np.int64)
 
     def lengths(self, rows: slice) -> IntArray:
-        """The bytes each row's number uses (what `write` returns), without writing them."""
+        """The bytes each row's number uses (those `write` marks in `mask`), without writing them."""
         whole = self._scaled(rows) // 10**self.decimals
         digits: IntArray = 1 + np.searchsorted(_POWERS_OF_TEN, whole, side="right")
         return digits + (self.decimals + 1 if self.decimals else 0)
@@ -160,7 +160,7 @@ class _Timestamps:
         mask[:, 19:23] = self.millis[rows][:, None]
 
     def lengths(self, rows: slice) -> IntArray:
-        """The bytes each row's timestamp uses (what `write` returns), without writing them."""
+        """The bytes each row's timestamp uses (those `write` marks in `mask`), without writing them."""
         lengths: IntArray = 20 + 4 * self.millis[rows].astype(np.int64)
         return lengths
 
