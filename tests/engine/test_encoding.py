@@ -110,6 +110,21 @@ def test_small_values_keep_their_zero_padded_decimals() -> None:
     ]
 
 
+def test_line_ends_computed_from_the_values_are_where_the_lines_end() -> None:
+    """`line_ends` (what a parallel run's parent places lines by) counts each field's bytes without encoding:
+    digits that rounding adds (9.9995 -> 10.000, 99.96 -> 100.0), zeros, negatives shown as 0, ids of three
+    lengths, millisecond timestamps, twelve-digit seqs; in every form."""
+    batch = random_batch(20_000)
+    n = len(batch)
+    edges = np.array([9.9995, 99.96, 999.9996, 0.0, -3.0, 1e13, 0.0004, 9.95])
+    batch = dataclasses.replace(batch, voltage=np.resize(edges, n), current=np.resize(edges[::-1], n))
+    encoder = Encoder(START.timestamp())
+    for form in ("jsonl", "csv", "lp"):
+        text = encoder.encode(batch, form)
+        newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == ord("\n")) + 1
+        assert encoder.line_ends(batch, form).tolist() == newlines.tolist(), form
+
+
 def test_one_encoder_follows_a_change_of_devices() -> None:
     encoder = Encoder(0)
     first = random_batch(10)
